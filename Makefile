@@ -1,0 +1,31 @@
+# reelhouse: `make run` and `make test` each create or update .venv themselves.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test ui bench clean
+
+venv: $(STAMP)
+
+# Re-installs only when the project's dependency list changes.
+$(STAMP): pyproject.toml .ci/constraints.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -c .ci/constraints.txt -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/reelhouse run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+ui: $(STAMP)
+	$(BIN)/reelhouse ui
+
+clean:
+	rm -rf .reelhouse

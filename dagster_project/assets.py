@@ -1,0 +1,79 @@
+"""The feature mesh as software-defined assets, partitioned by title (content id).
+
+Assets stay thin: unwrap the partition key, call the feature computation in ``reelhouse.pipeline``,
+and report what it did. Each asset's code version is its feature version.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from reelhouse.config import Settings
+from reelhouse.pipeline import encode, landing, media, shots, specs, visual
+from reelhouse.search import ann
+
+from dagster_project.resources import ReelhouseResource
+
+titles = dg.DynamicPartitionsDefinition(name="titles")
+
+_S = Settings()  # code versions only; runtime settings come from the resource
+
+
+def _outcome_metadata(outcome) -> dict:
+    return {
+        "memoized": outcome.memoized,
+        "rows": outcome.rows,
+        "feature_version": outcome.feature_version,
+        "iceberg_snapshot_id": dg.MetadataValue.text(str(outcome.snapshot_id)) if outcome.snapshot_id else None,
+    }
+
+
+@dg.asset(name="media", partitions_def=titles, group_name="media", kinds={"pyav", "iceberg"}, code_version=specs.media_spec().version)
+def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Probe and validate the title's source file; bad files are quarantined with a reason."""
+    settings, store = reelhouse.settings(), reelhouse.store()
+    run_id = context.run.run_id
+    found = [f for f in landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
+             if f.video_id == context.partition_key]
+    if not found:
+        raise dg.Failure(f"no file with content id {context.partition_key} in {settings.resolved_landing}")
+    result = media.ingest_file(store, found[0].path, run_id, video_id=context.partition_key)
+    return dg.MaterializeResult(metadata={"path": str(found[0].path), "status": result.status,
+                                          "error": result.error or "", "memoized": result.memoized})
+
+
+@dg.asset(partitions_def=titles, deps=[media_file], group_name="media", kinds={"pyav", "iceberg"},
+          code_version=specs.encode_spec(_S).version)
+def standardized_encode(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Fixed-height, constant-fps yuv420p H.264 encode with mono audio: what every feature reads."""
+    out = encode.standardize_title(reelhouse.settings(), reelhouse.store(), context.partition_key, context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
+@dg.asset(name="shots", partitions_def=titles, deps=[standardized_encode], group_name="shots", kinds={"pytorch", "iceberg"},
+          code_version=specs.shots_spec(_S).version)
+def shot_segments(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Canonical shot segmentation: [start, end) frames of the standardized encode, with transition types."""
+    out = shots.segment_title(reelhouse.settings(), reelhouse.store(), context.partition_key, context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
+@dg.asset(partitions_def=titles, deps=[shot_segments], group_name="embeddings", kinds={"spark", "pytorch", "iceberg"},
+          code_version=specs.visual_spec(_S).version)
+def visual_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """EfficientNet-Lite0 shot embeddings (1280-d, L2-normalized), computed in a Spark pandas UDF."""
+    [out] = visual.embed_titles(reelhouse.settings(), reelhouse.store(), [context.partition_key], context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
+@dg.asset(deps=[visual_embeddings], group_name="serving", kinds={"faiss"})
+def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """faiss index over visual shot embeddings, built from the current Iceberg snapshot."""
+    settings = reelhouse.settings()
+    index, built = ann.load_or_build(reelhouse.store(), settings.index_root, specs.visual_spec(settings).name)
+    return dg.MaterializeResult(metadata={"vectors": len(index), "kind": index.kind, "rebuilt": built,
+                                          "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
+
+
+TITLE_ASSETS = [media_file, standardized_encode, shot_segments, visual_embeddings]
+CATALOG_ASSETS = [visual_shot_index]

@@ -1,0 +1,293 @@
+"""The ``reelhouse`` command line: ingest, shots, sql, similar, run and ui.
+
+JSON output (``--json``) is a stable contract for tools; human output is drawn with rich.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reelhouse.config import Settings, get_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+# ingest ------------------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.lakehouse import FeatureStore, new_run_id
+    from reelhouse.pipeline.media import ingest_file
+
+    store = FeatureStore.from_settings(settings)
+    store.ensure_tables(["media"])
+    run_id = new_run_id()
+    results = [ingest_file(store, Path(p), run_id) for p in args.paths]
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table("path", "video_id", "status", "error")
+        for r in results:
+            table.add_row(r.path, r.video_id or "", r.status, r.error or "")
+        _console().print(table)
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+# shots -------------------------------------------------------------------------------------
+def cmd_shots(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.media.errors import MediaError
+    from reelhouse.pipeline.shots import segment_file
+
+    try:
+        seg = segment_file(Path(args.video), args.detector)
+    except MediaError as exc:
+        print(f"reelhouse shots: {args.video}: {exc}", file=sys.stderr)
+        return 2
+    doc = {
+        "video": args.video,
+        "fps": seg.fps,
+        "frames": seg.frames,
+        "detector": seg.detector,
+        "shots": [
+            {"start": s.start, "end": s.end, "start_s": s.start_s, "end_s": s.end_s, "transition": s.transition,
+             "confidence": round(s.confidence, 4)}
+            for s in seg.shots
+        ],
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table("#", "start", "end", "start_s", "end_s", "transition", title=f"{args.video}: {len(seg.shots)} shots")
+        for i, s in enumerate(doc["shots"]):
+            table.add_row(str(i), str(s["start"]), str(s["end"]), f"{s['start_s']:.3f}", f"{s['end_s']:.3f}", s["transition"])
+        _console().print(table)
+    return 0
+
+
+# sql ---------------------------------------------------------------------------------------
+def _sql_text(query_or_file: str) -> str:
+    for candidate in (Path(query_or_file), REPO_ROOT / "sql" / query_or_file, REPO_ROOT / "sql" / f"{query_or_file}.sql"):
+        if candidate.suffix == ".sql" and candidate.is_file():
+            return candidate.read_text()
+    return query_or_file
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"reelhouse sql: --param expects NAME=VALUE, got {pair!r}")
+        name, value = pair.split("=", 1)
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
+
+
+def run_sql(settings: Settings, sql: str, params: dict[str, object], fmt: str, out=sys.stdout) -> None:
+    """Run Trino-dialect ``sql`` on the configured engine and write the result to ``out``."""
+    from reelhouse.lakehouse import FeatureStore
+    from reelhouse.query.engine import open_engine
+    from reelhouse.query.output import write_result
+
+    store = FeatureStore.from_settings(settings)
+    store.ensure_tables()
+    with open_engine(settings, store.catalog) as engine:
+        write_result(engine.stream(sql, params), fmt, out)
+
+
+def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.query.errors import QueryError
+
+    try:
+        run_sql(settings, _sql_text(args.query), _parse_params(args.param), args.format)
+    except QueryError as exc:
+        print(f"reelhouse sql: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# similar -----------------------------------------------------------------------------------
+def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.lakehouse import FeatureStore
+    from reelhouse.pipeline.specs import visual_spec
+    from reelhouse.search.ann import load_or_build
+
+    if args.k < 1 or args.k > 1000:
+        print("reelhouse similar: --k must be between 1 and 1000", file=sys.stderr)
+        return 2
+    store = FeatureStore.from_settings(settings)
+    store.ensure_tables()
+    try:
+        index, _ = load_or_build(store, settings.index_root, visual_spec(settings).name)
+        titles = args.titles.split(",") if args.titles else None
+        hits = index.similar(args.video_id, args.shot_index, args.k, titles)
+    except (KeyError, LookupError) as exc:
+        print(f"reelhouse similar: {exc.args[0]}", file=sys.stderr)
+        return 2
+    doc = {
+        "video_id": args.video_id,
+        "shot_index": args.shot_index,
+        "snapshot_id": index.snapshot_id,
+        "results": [{"video_id": h.video_id, "shot_index": h.shot_index, "score": round(h.score, 6)} for h in hits],
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        _print_similar(settings, store, doc)
+    return 0
+
+
+def _print_similar(settings: Settings, store, doc: dict) -> None:
+    from rich.table import Table
+
+    from reelhouse.pipeline.shots import shot_rows
+
+    cache: dict[str, dict[int, dict]] = {}
+
+    def span(vid: str, idx: int) -> str:
+        rows = cache.setdefault(vid, {r["shot_index"]: r for r in shot_rows(store, settings, vid)})
+        r = rows.get(idx)
+        return f"{r['start_s']:.2f}-{r['end_s']:.2f}s" if r else ""
+
+    table = Table("rank", "video_id", "shot", "time", "cosine",
+                  title=f"shots most like {doc['video_id'][:12]}… shot {doc['shot_index']} ({span(doc['video_id'], doc['shot_index'])})")
+    for i, h in enumerate(doc["results"], 1):
+        table.add_row(str(i), h["video_id"][:12] + "…", str(h["shot_index"]), span(h["video_id"], h["shot_index"]), f"{h['score']:.3f}")
+    _console().print(table)
+
+
+# run ---------------------------------------------------------------------------------------
+def ensure_sample_library(settings: Settings, console) -> None:
+    """Fill an empty landing folder with the generated sample titles plus a real clip from a package."""
+    from reelhouse.pipeline.landing import VIDEO_SUFFIXES
+    from reelhouse.samples import build_sample_library, real_clips
+
+    landing = settings.resolved_landing
+    landing.mkdir(parents=True, exist_ok=True)
+    if any(p.suffix.lower() in VIDEO_SUFFIXES for p in landing.rglob("*")):
+        return
+    console.print(f"[bold]Landing folder {landing} is empty: adding the sample library[/bold]")
+    build_sample_library(landing)
+    clip = real_clips().get("bikes")
+    if clip is not None:
+        shutil.copyfile(clip, landing / "bikes.mp4")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.table import Table
+
+    from dagster_project.library_run import run_library
+    from reelhouse.lakehouse import FeatureStore
+    from reelhouse.pipeline.media import media_row
+    from reelhouse.pipeline.shots import shot_rows
+
+    console = _console()
+    if not args.no_samples:
+        ensure_sample_library(settings, console)
+    report = run_library(settings, progress=lambda m: console.print(m))
+    store = FeatureStore.from_settings(settings)
+
+    titles = Table("video_id", "file", "status", "duration", "size", "shots", title="Titles")
+    for vid, path in report.titles.items():
+        row = media_row(store, vid) or {}
+        status = row.get("status", "failed") if vid not in report.failed else "failed"
+        n = len(shot_rows(store, settings, vid)) if vid in report.ok and vid not in report.failed else 0
+        dur = f"{row['duration_s']:.1f}s" if row.get("duration_s") else ""
+        size = f"{row['display_width']}x{row['display_height']}" if row.get("display_width") else ""
+        titles.add_row(vid[:12] + "…", os.path.basename(path), status, dur, size, str(n))
+    console.print(titles)
+    for vid, reason in {**report.quarantined, **report.failed}.items():
+        console.print(f"  {os.path.basename(report.titles[vid])}: {reason}")
+
+    console.print("\n[bold]sql/shots_per_title.sql[/bold] (Trino dialect, embedded engine)")
+    run_sql(settings, _sql_text("shots_per_title.sql"), {}, "table")
+
+    good = [v for v in report.ok if v not in report.failed]
+    if good:
+        shots = shot_rows(store, settings, good[0])
+        probe_shot = shots[len(shots) // 2]["shot_index"]
+        console.print()
+        ns = argparse.Namespace(video_id=good[0], shot_index=probe_shot, k=5, titles=None, json=False)
+        cmd_similar(ns, settings)
+    return 0 if not report.failed else 1
+
+
+# ui ----------------------------------------------------------------------------------------
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from dagster_project.library_run import dagster_instance
+
+    dagster_instance(settings)  # creates DAGSTER_HOME and sets the env var
+    exe = Path(sys.executable).with_name("dagster")
+    cmd = [str(exe), "dev", "-m", "dagster_project.definitions", "-h", args.host, "-p", str(args.port)]
+    os.chdir(REPO_ROOT)
+    os.execv(cmd[0], cmd)
+    return 0  # pragma: no cover
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reelhouse", description="Media ML feature platform on a data lakehouse.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="probe, validate and register video files")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("shots", help="detect shots in a video file")
+    p.add_argument("video")
+    p.add_argument("--detector", default="fast", help="shot detector: fast or transnetv2")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_shots)
+
+    p = sub.add_parser("sql", help="run Trino-dialect SQL over the feature store (read-only)")
+    p.add_argument("query", help="SQL text, a .sql file, or the name of a query in sql/")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="bind :NAME (JSON or text)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("similar", help="shots most similar to a shot (faiss)")
+    p.add_argument("video_id")
+    p.add_argument("shot_index", type=int)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--titles", help="comma-separated video ids to search among")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("run", help="materialize every feature for the landing folder (the main job)")
+    p.add_argument("--no-samples", action="store_true", help="do not add the sample library to an empty landing folder")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return int(args.func(args, get_settings()) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""Typed configuration for reelhouse: environment variables plus an optional YAML file.
+
+Precedence, highest first: constructor arguments, ``REELHOUSE_*`` environment variables
+(nested with ``__``, e.g. ``REELHOUSE_ENCODE__HEIGHT=480``), the YAML file named by
+``REELHOUSE_CONFIG`` (or ``$REELHOUSE_HOME/reelhouse.yaml`` when it exists), then defaults.
+Unknown keys are rejected everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class StrictModel(BaseModel):
+    """Frozen pydantic model that rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EncodeRecipe(StrictModel):
+    """The standardized-encode recipe every downstream feature reads.
+
+    Attributes:
+        height: output height in pixels; width follows the display aspect ratio, rounded to even.
+        fps: constant output frame rate in frames per second.
+        pix_fmt: output pixel format.
+        video_codec: FFmpeg encoder name for video.
+        crf: x264 constant rate factor (lower is better quality).
+        preset: x264 speed preset.
+        audio_rate: mono audio sample rate in Hz.
+        audio_codec: FFmpeg encoder name for audio.
+        version: bump when the recipe's algorithm changes; parameters are hashed separately.
+    """
+
+    height: int = Field(360, ge=32, le=4320)
+    fps: float = Field(24.0, gt=0, le=240)
+    pix_fmt: Literal["yuv420p"] = "yuv420p"
+    video_codec: str = "libx264"
+    crf: int = Field(23, ge=0, le=51)
+    preset: str = "veryfast"
+    audio_rate: int = Field(16000, ge=8000, le=96000)
+    audio_codec: str = "aac"
+    version: str = "1"
+
+
+class TrinoConfig(StrictModel):
+    """Connection to a Trino coordinator (used when ``sql_engine == "trino"``)."""
+
+    host: str = "localhost"
+    port: int = 8080
+    user: str = "reelhouse"
+    catalog: str = "iceberg"
+    http_scheme: Literal["http", "https"] = "http"
+
+
+class Settings(BaseSettings):
+    """All reelhouse settings.
+
+    Attributes:
+        home: data directory; everything local lives below it.
+        catalog_name: Iceberg catalog name (Trino's JDBC catalog-name must equal it).
+        catalog_uri: pyiceberg catalog URI; default is SQLite under ``home``.
+            ``postgresql+psycopg2://...`` gives the SQL catalog on PostgreSQL, ``http(s)://...`` a REST catalog.
+        warehouse_uri: Iceberg warehouse location (``file://`` or ``s3://``); default under ``home``.
+        namespace: Iceberg namespace (Trino schema) holding reelhouse's tables.
+        landing: folder where videos (and ``.srt`` sidecars) are dropped.
+        spark_master: Spark master URL (``local[*]``, ``spark://host:7077``, ...).
+        spark_conf: extra Spark configuration passed verbatim.
+        sql_engine: ``duckdb`` (embedded) or ``trino``.
+        device: ``auto`` picks CUDA when present, else CPU.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="REELHOUSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    home: Path = Path(".reelhouse")
+    catalog_name: str = "reelhouse"
+    catalog_uri: str | None = None
+    catalog_properties: dict[str, str] = Field(default_factory=dict)
+    warehouse_uri: str | None = None
+    namespace: str = "features"
+    landing: Path | None = None
+    spark_master: str = "local[*]"
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+    sql_engine: Literal["duckdb", "trino"] = "duckdb"
+    trino: TrinoConfig = TrinoConfig()
+    encode: EncodeRecipe = EncodeRecipe()
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    # Derived locations -------------------------------------------------------------
+    @property
+    def resolved_catalog_uri(self) -> str:
+        return self.catalog_uri or f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def resolved_warehouse_uri(self) -> str:
+        return self.warehouse_uri or (self.home / "warehouse").as_uri()
+
+    @property
+    def resolved_landing(self) -> Path:
+        return (self.landing or self.home / "landing").expanduser().resolve()
+
+    @property
+    def media_root(self) -> Path:
+        """Local folder for standardized encodes when the warehouse is local."""
+        return self.home / "media"
+
+    @property
+    def index_root(self) -> Path:
+        """Local folder where faiss indexes are persisted."""
+        return self.home / "indexes"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads ``REELHOUSE_CONFIG`` (or ``$REELHOUSE_HOME/reelhouse.yaml``) if present."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("REELHOUSE_CONFIG")
+        if path is None:
+            candidate = Path(os.environ.get("REELHOUSE_HOME", ".reelhouse")) / "reelhouse.yaml"
+            if not candidate.exists():
+                return {}
+            path = str(candidate)
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: top level of a reelhouse config must be a mapping")
+        return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings from the environment (cached; call ``get_settings.cache_clear()`` in tests)."""
+    return Settings()

@@ -1,0 +1,21 @@
+"""The lakehouse layer: Iceberg catalog, table schemas, and the single write path (:class:`FeatureStore`)."""
+
+from reelhouse.lakehouse.catalog import catalog_properties, open_catalog
+from reelhouse.lakehouse.schemas import ALL_TABLES, TableDef, table_def
+from reelhouse.lakehouse.slice_files import SliceFileWriter
+from reelhouse.lakehouse.slices import FeatureSlice, slices_filter
+from reelhouse.lakehouse.store import FeatureStore, WriteResult, new_run_id
+
+__all__ = [
+    "ALL_TABLES",
+    "FeatureSlice",
+    "FeatureStore",
+    "SliceFileWriter",
+    "TableDef",
+    "WriteResult",
+    "catalog_properties",
+    "new_run_id",
+    "open_catalog",
+    "slices_filter",
+    "table_def",
+]

@@ -1,0 +1,184 @@
+"""Explicit Iceberg schemas for every reelhouse table.
+
+Every feature table starts with the same slice-key and audit columns (``video_id``, ``feature``,
+``feature_version``, ``run_id``, ``written_at``) and is partitioned by ``identity(feature)`` and
+``identity(video_id)``, so replacing one ``(video_id, feature, feature_version)`` slice drops or adds
+whole data files and never rewrites another title's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import (
+    BooleanType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    ListType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
+
+#: Columns every feature row carries, in order.
+AUDIT_COLUMNS = ("video_id", "feature", "feature_version", "run_id", "written_at")
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """One Iceberg table: its name in the namespace, schema and partitioning."""
+
+    name: str
+    schema: Schema
+    partition_spec: PartitionSpec
+    doc: str
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema data files must have (no field ids, as ``add_files`` requires)."""
+        return schema_to_pyarrow(self.schema, include_field_ids=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.schema.fields]
+
+
+def _table(name: str, doc: str, payload: list[tuple[str, object, bool, str]]) -> TableDef:
+    """Build a table with the audit columns first, then ``payload`` (name, type, required, doc)."""
+    fields = [
+        NestedField(1, "video_id", StringType(), required=True, doc="content id: sha256 of the source bytes, 32 hex"),
+        NestedField(2, "feature", StringType(), required=True, doc="feature name"),
+        NestedField(3, "feature_version", StringType(), required=True, doc="algorithm version + parameter hash"),
+        NestedField(4, "run_id", StringType(), required=True, doc="the run that wrote the row"),
+        NestedField(5, "written_at", TimestamptzType(), required=True, doc="UTC time of the write"),
+    ]
+    next_id = 6
+    for col, typ, required, col_doc in payload:
+        if isinstance(typ, ListType):
+            typ = ListType(next_id + 1, typ.element_type, element_required=typ.element_required)
+            fields.append(NestedField(next_id, col, typ, required=required, doc=col_doc))
+            next_id += 2
+        else:
+            fields.append(NestedField(next_id, col, typ, required=required, doc=col_doc))
+            next_id += 1
+    schema = Schema(*fields)
+    spec = PartitionSpec(
+        PartitionField(source_id=2, field_id=1000, transform=IdentityTransform(), name="feature"),
+        PartitionField(source_id=1, field_id=1001, transform=IdentityTransform(), name="video_id"),
+    )
+    return TableDef(name=name, schema=schema, partition_spec=spec, doc=doc)
+
+
+def _list(element: object) -> ListType:
+    # element id is reassigned in _table
+    return ListType(0, element, element_required=False)
+
+
+MEDIA = _table(
+    "media",
+    "One row per ingested file: probe metadata and status (ok or quarantined with a reason).",
+    [
+        ("source_uri", StringType(), True, "where the bytes were last seen"),
+        ("size_bytes", LongType(), True, "file size in bytes"),
+        ("status", StringType(), True, "'ok' or 'quarantined'"),
+        ("error_code", StringType(), False, "machine-readable quarantine reason"),
+        ("error_message", StringType(), False, "human-readable quarantine reason"),
+        ("container", StringType(), False, "container format"),
+        ("duration_s", DoubleType(), False, "duration in seconds"),
+        ("fps", DoubleType(), False, "average frame rate, frames per second"),
+        ("is_vfr", BooleanType(), False, "variable frame rate"),
+        ("frame_count", LongType(), False, "number of video frames"),
+        ("width", IntegerType(), False, "coded width, pixels"),
+        ("height", IntegerType(), False, "coded height, pixels"),
+        ("display_width", IntegerType(), False, "width after rotation and sample aspect ratio"),
+        ("display_height", IntegerType(), False, "height after rotation and sample aspect ratio"),
+        ("rotation", IntegerType(), False, "display rotation, degrees clockwise"),
+        ("sample_aspect_ratio", DoubleType(), False, "pixel aspect ratio"),
+        ("video_codec", StringType(), False, "video codec name"),
+        ("pix_fmt", StringType(), False, "pixel format"),
+        ("has_audio", BooleanType(), False, "has at least one audio stream"),
+        ("audio_codec", StringType(), False, "first audio stream's codec"),
+        ("audio_streams", StringType(), False, "JSON list of audio streams"),
+        ("subtitle_streams", StringType(), False, "JSON list of subtitle streams"),
+        ("subtitle_uri", StringType(), False, "sidecar .srt next to the source, if any"),
+    ],
+)
+
+ENCODES = _table(
+    "encodes",
+    "The standardized encode of each title (fixed height, constant fps, yuv420p H.264, mono audio).",
+    [
+        ("uri", StringType(), True, "location of the standardized encode"),
+        ("width", IntegerType(), True, "pixels"),
+        ("height", IntegerType(), True, "pixels"),
+        ("fps", DoubleType(), True, "constant frame rate"),
+        ("frame_count", LongType(), True, "frames in the encode"),
+        ("duration_s", DoubleType(), True, "seconds"),
+        ("has_audio", BooleanType(), True, "audio track present"),
+        ("audio_rate", IntegerType(), False, "mono audio sample rate, Hz"),
+        ("size_bytes", LongType(), True, "encode size in bytes"),
+        ("recipe_json", StringType(), True, "the recipe's parameters"),
+    ],
+)
+
+SHOTS = _table(
+    "shots",
+    "Canonical shot segmentation: [start_frame, end_frame) in standardized-encode frames.",
+    [
+        ("shot_index", IntegerType(), True, "0-based shot number within the title"),
+        ("start_frame", LongType(), True, "first frame, inclusive (standardized encode)"),
+        ("end_frame", LongType(), True, "last frame, exclusive (standardized encode)"),
+        ("start_s", DoubleType(), True, "start time, seconds"),
+        ("end_s", DoubleType(), True, "end time, seconds (exclusive)"),
+        ("fps", DoubleType(), True, "frame rate the frame numbers count in"),
+        ("transition", StringType(), True, "how the shot begins: 'cut' or 'gradual'"),
+        ("confidence", DoubleType(), True, "confidence of the boundary that starts the shot"),
+        ("detector", StringType(), True, "detector name and version"),
+    ],
+)
+
+SHOT_EMBEDDINGS = _table(
+    "shot_embeddings",
+    "Per-shot embeddings (visual, audio, text, contextual), L2-normalized; null when absent.",
+    [
+        ("shot_index", IntegerType(), True, "0-based shot number within the title"),
+        ("model", StringType(), True, "model name and version"),
+        ("dim", IntegerType(), True, "embedding dimension"),
+        ("has_embedding", BooleanType(), True, "false when the modality is absent for this shot"),
+        ("embedding", _list(FloatType()), False, "L2-normalized vector, or null"),
+    ],
+)
+
+MATCH_CUTS = _table(
+    "match_cuts",
+    "Top-K match-cut candidates per shot and flavor, within and across titles.",
+    [
+        ("flavor", StringType(), True, "framing, colour, audio, contextual, ..."),
+        ("shot_index", IntegerType(), True, "the query shot"),
+        ("other_video_id", StringType(), True, "the candidate's title"),
+        ("other_shot_index", IntegerType(), True, "the candidate shot"),
+        ("score", DoubleType(), True, "similarity, higher is better"),
+        ("rank", IntegerType(), True, "1-based rank among the query shot's candidates"),
+    ],
+)
+
+ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_EMBEDDINGS, MATCH_CUTS)}
+
+
+def table_def(name: str) -> TableDef:
+    """Look up a table definition by name.
+
+    Raises:
+        KeyError: with the list of known tables.
+    """
+    try:
+        return ALL_TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown reelhouse table {name!r}; known: {sorted(ALL_TABLES)}") from None

@@ -1,0 +1,49 @@
+"""A feature slice: the unit of replacement in the feature store, ``(video_id, feature, feature_version)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+
+from pyiceberg.expressions import And, BooleanExpression, EqualTo, In, Or
+
+
+@dataclass(frozen=True, order=True)
+class FeatureSlice:
+    """All rows of one feature version for one title."""
+
+    video_id: str
+    feature: str
+    feature_version: str
+
+    def __post_init__(self) -> None:
+        for name in ("video_id", "feature", "feature_version"):
+            if not getattr(self, name):
+                raise ValueError(f"FeatureSlice.{name} must be a non-empty string")
+
+    @property
+    def row_filter(self) -> BooleanExpression:
+        return And(
+            EqualTo("feature", self.feature),
+            And(EqualTo("video_id", self.video_id), EqualTo("feature_version", self.feature_version)),
+        )
+
+
+def slices_filter(slices: Iterable[FeatureSlice]) -> BooleanExpression:
+    """An Iceberg row filter matching exactly the given slices.
+
+    Raises:
+        ValueError: if ``slices`` is empty (an empty filter would match nothing or everything).
+    """
+    items = sorted(set(slices))
+    if not items:
+        raise ValueError("at least one slice is required")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for s in items:
+        groups.setdefault((s.feature, s.feature_version), []).append(s.video_id)
+    exprs = [
+        And(EqualTo("feature", f), And(EqualTo("feature_version", v), In("video_id", ids) if len(ids) > 1 else EqualTo("video_id", ids[0])))
+        for (f, v), ids in groups.items()
+    ]
+    return reduce(Or, exprs)

@@ -1,0 +1,107 @@
+"""The standardized-encode feature: one recipe-versioned derivative per title, stored under the warehouse."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from reelhouse.config import Settings
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline.media import media_row
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.specs import encode_spec
+
+
+def encode_uri(settings: Settings, video_id: str, version: str) -> str:
+    """Where a title's standardized encode lives: ``<warehouse>/media/encodes/<video_id>/<version>.mp4``."""
+    return f"{settings.resolved_warehouse_uri.rstrip('/')}/media/encodes/{video_id}/{version}.mp4"
+
+
+def local_path(uri: str, settings: Settings) -> Path:
+    """A local file for ``uri``: the file itself for ``file://``, else a cached download."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(parsed.path)
+    cache = settings.home / "cache" / parsed.netloc / parsed.path.lstrip("/")
+    if not cache.exists():
+        from pyiceberg.io import load_file_io
+
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        io = load_file_io(dict(settings.catalog_properties), uri)
+        with io.new_input(uri).open() as src, tempfile.NamedTemporaryFile(dir=cache.parent, delete=False) as dst:
+            shutil.copyfileobj(src, dst)
+        Path(dst.name).replace(cache)
+    return cache
+
+
+def _publish(local: Path, uri: str, settings: Settings) -> None:
+    """Move a finished local encode to ``uri`` (a rename locally, an upload to object storage)."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        Path(parsed.path).parent.mkdir(parents=True, exist_ok=True)
+        local.replace(parsed.path)
+        return
+    from pyiceberg.io import load_file_io
+
+    io = load_file_io(dict(settings.catalog_properties), uri)
+    with local.open("rb") as src, io.new_output(uri).create(overwrite=True) as dst:
+        shutil.copyfileobj(src, dst)
+    local.unlink()
+
+
+def standardize_title(settings: Settings, store: FeatureStore, video_id: str, run_id: str) -> StageOutcome:
+    """Produce (or reuse) the title's standardized encode and its ``encodes`` row.
+
+    Raises:
+        TitleNotReady: if the title was never ingested or is quarantined.
+    """
+    from reelhouse.media.standardize import standardize
+
+    spec = encode_spec(settings)
+    slice_ = FeatureSlice(video_id, spec.name, spec.version)
+    if store.has_slice("encodes", slice_):
+        return StageOutcome(video_id, spec.name, spec.version, True, 0)
+    media = media_row(store, video_id)
+    if media is None:
+        raise TitleNotReady(f"title {video_id} has not been ingested")
+    if media["status"] != "ok":
+        raise TitleNotReady(f"title {video_id} is quarantined ({media['error_code']}): {media['error_message']}")
+    source = local_path(media["source_uri"], settings)
+    uri = encode_uri(settings, video_id, spec.version)
+    staging = settings.home / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=staging) as tmp:
+        out = Path(tmp) / "encode.mp4"
+        result = standardize(source, out, settings.encode)
+        size = out.stat().st_size
+        _publish(out, uri, settings)
+    row = {
+        "uri": uri,
+        "width": result.width,
+        "height": result.height,
+        "fps": result.fps,
+        "frame_count": result.frame_count,
+        "duration_s": result.duration_s,
+        "has_audio": result.has_audio,
+        "audio_rate": result.audio_rate if result.has_audio else None,
+        "size_bytes": size,
+        "recipe_json": json.dumps(settings.encode.model_dump(), sort_keys=True),
+    }
+    write = store.replace_slice("encodes", slice_, [row], run_id)
+    return StageOutcome(video_id, spec.name, spec.version, False, 1, write.snapshot_id)
+
+
+def encode_row(store: FeatureStore, settings: Settings, video_id: str) -> dict:
+    """The title's ``encodes`` row for the current recipe.
+
+    Raises:
+        TitleNotReady: if the encode has not been produced.
+    """
+    spec = encode_spec(settings)
+    rows = store.read_slice("encodes", FeatureSlice(video_id, spec.name, spec.version))
+    if not rows.num_rows:
+        raise TitleNotReady(f"title {video_id} has no standardized encode for version {spec.version}")
+    return rows.slice(0, 1).to_pylist()[0]

@@ -1,0 +1,39 @@
+"""The feature specs of the mesh, built from settings. Their versions are the assets' code versions."""
+
+from __future__ import annotations
+
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec
+
+#: Default shot detector for the canonical segmentation.
+DEFAULT_DETECTOR = "fast"
+
+
+def media_spec() -> FeatureSpec:
+    """Probe metadata and validation status of a source file."""
+    return FeatureSpec("media", "media", "1", {"probe": "pyav", "validate": True})
+
+
+def encode_spec(settings: Settings) -> FeatureSpec:
+    """The standardized encode, versioned by its recipe."""
+    recipe = settings.encode.model_dump()
+    algo = recipe.pop("version")
+    return FeatureSpec("standardized_encode", "encodes", algo, recipe, (media_spec(),))
+
+
+def shots_spec(settings: Settings, detector: str = DEFAULT_DETECTOR) -> FeatureSpec:
+    """The canonical shot segmentation from ``detector`` over the standardized encode."""
+    from models.shot_detection import get_detector
+
+    det = get_detector(detector)
+    params = {"detector": det.name, "detector_version": det.version, **det.params()}
+    return FeatureSpec("shots", "shots", "1", params, (encode_spec(settings),))
+
+
+def visual_spec(settings: Settings) -> FeatureSpec:
+    """EfficientNet-Lite0 shot embeddings, mean-pooled over sampled frames."""
+    from models.visual.efficientnet import MODEL_NAME, MODEL_VERSION
+    from spark_jobs.visual_embeddings import FRAME_HEIGHT, SAMPLE_POSITIONS
+
+    params = {"model": f"{MODEL_NAME}@{MODEL_VERSION}", "positions": list(SAMPLE_POSITIONS), "frame_height": FRAME_HEIGHT}
+    return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shots_spec(settings),))
