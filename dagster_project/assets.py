@@ -1,10 +1,11 @@
 """The feature mesh as software-defined assets, partitioned by title (content id).
 
+(No ``from __future__ import annotations`` here: Dagster inspects the context type hint at runtime.)
+
 Assets stay thin: unwrap the partition key, call the feature computation in ``reelhouse.pipeline``,
 and report what it did. Each asset's code version is its feature version.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -51,6 +51,10 @@ def resource_for(settings: Settings) -> ReelhouseResource:
     )
 
 
+#: In-process runs log to the Dagster instance (visible in the UI); the terminal shows only warnings.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def run_library(settings: Settings, progress: Callable[[str], None] = print) -> LibraryRun:
     """Materialize every asset for every title in the landing location (memoized)."""
     instance = dagster_instance(settings)
@@ -65,7 +69,8 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     store = resources["reelhouse"].store()
     store.ensure_tables()
     for vid, path in report.titles.items():
-        res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources, raise_on_error=False)
+        res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources, run_config=QUIET,
+                             raise_on_error=False)
         row = media.media_row(store, vid)
         if not res.success or row is None:
             report.failed[vid] = "media probe failed"
@@ -77,12 +82,13 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     downstream = [a for a in TITLE_ASSETS if a is not media_file]
     for n, vid in enumerate(report.ok, 1):
         progress(f"[{n}/{len(report.ok)}] {os.path.basename(report.titles[vid])}: encode, shots, embeddings")
-        res = dg.materialize(downstream, partition_key=vid, instance=instance, resources=resources, raise_on_error=False)
+        res = dg.materialize(downstream, partition_key=vid, instance=instance, resources=resources, run_config=QUIET,
+                             raise_on_error=False)
         if not res.success:
             report.failed[vid] = _first_failure(res)
             progress(f"  failed: {report.failed[vid]}")
     if report.ok:
-        dg.materialize(CATALOG_ASSETS, instance=instance, resources=resources)
+        dg.materialize(CATALOG_ASSETS, instance=instance, resources=resources, run_config=QUIET)
     return report
 
 

@@ -221,23 +221,27 @@ class FeatureStore:
 
     def latest_rows(self, name: str, row_filter: BooleanExpression | str = AlwaysTrue()) -> pa.Table:
         """Rows of the most recently written version of each (video_id, feature) in the filter."""
-        rows = self.read(name, row_filter)
-        if rows.num_rows == 0:
-            return rows
-        latest = (
-            rows.group_by(["video_id", "feature"]).aggregate([("written_at", "max")])
-            .rename_columns(["video_id", "feature", "written_at"])
-        )
-        keys = rows.select(["video_id", "feature", "written_at", "feature_version"]).join(
-            latest, ["video_id", "feature", "written_at"], join_type="inner"
-        )
-        versions = {(v, f): ver for v, f, ver in zip(*(keys.column(c).to_pylist() for c in ("video_id", "feature", "feature_version")))}
-        mask = [versions.get((v, f)) == ver for v, f, ver in zip(*(rows.column(c).to_pylist() for c in ("video_id", "feature", "feature_version")))]
-        return rows.filter(pa.array(mask))
+        return keep_latest_versions(self.read(name, row_filter))
 
     def snapshot_id(self, name: str) -> int | None:
         snap = self.table(name).current_snapshot()
         return snap.snapshot_id if snap else None
+
+
+def keep_latest_versions(rows: pa.Table) -> pa.Table:
+    """Keep, for each (video_id, feature), only the rows of its most recently written feature_version."""
+    if rows.num_rows == 0:
+        return rows
+    keys = rows.select(["video_id", "feature", "feature_version", "written_at"])
+    newest = keys.group_by(["video_id", "feature", "feature_version"]).aggregate([("written_at", "max")]).to_pylist()
+    best: dict[tuple[str, str], tuple] = {}
+    for r in newest:
+        k = (r["video_id"], r["feature"])
+        if k not in best or r["written_at_max"] > best[k][0]:
+            best[k] = (r["written_at_max"], r["feature_version"])
+    wanted = {k: v for k, (_, v) in best.items()}
+    mask = [wanted[(v, f)] == ver for v, f, ver in zip(*(keys.column(c).to_pylist() for c in ("video_id", "feature", "feature_version")))]
+    return rows.filter(pa.array(mask, type=pa.bool_()))
 
 
 def _rows_to_arrow(rows: list[dict], schema: pa.Schema) -> pa.Table:

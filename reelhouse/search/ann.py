@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from pyiceberg.expressions import EqualTo
 
 from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.store import keep_latest_versions
 
 #: Up to this many vectors the index is exact (flat inner product); above, HNSW.
 EXACT_MAX = 50_000
@@ -140,9 +141,9 @@ def index_from_snapshot(store: FeatureStore, feature: str, snapshot_id: int | No
     """Build an index over the latest version of ``feature`` per title, as of ``snapshot_id`` (default: current)."""
     snapshot_id = snapshot_id if snapshot_id is not None else store.snapshot_id("shot_embeddings")
     rows = store.read("shot_embeddings", EqualTo("feature", feature),
-                      selected_fields=("video_id", "feature_version", "written_at", "shot_index", "has_embedding", "embedding"),
+                      selected_fields=("video_id", "feature", "feature_version", "written_at", "shot_index", "has_embedding", "embedding"),
                       snapshot_id=snapshot_id)
-    rows = _latest_version_per_title(rows)
+    rows = keep_latest_versions(rows)
     rows = rows.filter(pc.field("has_embedding"))
     if rows.num_rows == 0:
         raise LookupError(f"no {feature} embeddings stored yet; materialize the embeddings first")
@@ -150,17 +151,6 @@ def index_from_snapshot(store: FeatureStore, feature: str, snapshot_id: int | No
     vectors = np.asarray(rows.column("embedding").to_pylist(), dtype=np.float32)
     return ShotIndex(build_index(vectors), np.asarray(rows.column("video_id").to_pylist(), dtype=object),
                      rows.column("shot_index").to_numpy(), feature, snapshot_id)
-
-
-def _latest_version_per_title(rows: pa.Table) -> pa.Table:
-    if rows.num_rows == 0:
-        return rows
-    newest = rows.group_by("video_id").aggregate([("written_at", "max")]).rename_columns(["video_id", "newest"])
-    joined = rows.join(newest, "video_id")
-    versions = joined.filter(pc.equal(joined.column("written_at"), joined.column("newest")))
-    keep = versions.group_by(["video_id", "feature_version"]).aggregate([]).rename_columns(["video_id", "keep_version"])
-    joined = rows.join(keep, "video_id")
-    return joined.filter(pc.equal(joined.column("feature_version"), joined.column("keep_version"))).drop_columns(["keep_version"])
 
 
 def index_folder(index_root: Path, feature: str, snapshot_id: int | None) -> Path:
