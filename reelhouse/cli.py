@@ -88,19 +88,23 @@ def _sql_text(query_or_file: str) -> str:
 
 
 def _parse_params(pairs: Sequence[str]) -> dict[str, object]:
+    """``NAME=text`` binds a string; ``NAME:=json`` binds a JSON value (number, bool, null, list)."""
     params: dict[str, object] = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise SystemExit(f"reelhouse sql: --param expects NAME=VALUE, got {pair!r}")
-        name, value = pair.split("=", 1)
-        try:
-            params[name] = json.loads(value)
-        except json.JSONDecodeError:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"reelhouse sql: --param expects NAME=TEXT or NAME:=JSON, got {pair!r}")
+        if name.endswith(":"):
+            try:
+                params[name[:-1]] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"reelhouse sql: --param {name[:-1]}: invalid JSON {value!r} ({exc.msg})") from None
+        else:
             params[name] = value
     return params
 
 
-def run_sql(settings: Settings, sql: str, params: dict[str, object], fmt: str, out=sys.stdout) -> None:
+def run_sql(settings: Settings, sql: str, params: dict[str, object], fmt: str, out=None) -> None:
     """Run Trino-dialect ``sql`` on the configured engine and write the result to ``out``."""
     from reelhouse.lakehouse import FeatureStore
     from reelhouse.query.engine import open_engine
@@ -109,7 +113,7 @@ def run_sql(settings: Settings, sql: str, params: dict[str, object], fmt: str, o
     store = FeatureStore.from_settings(settings)
     store.ensure_tables()
     with open_engine(settings, store.catalog) as engine:
-        write_result(engine.stream(sql, params), fmt, out)
+        write_result(engine.stream(sql, params), fmt, out or sys.stdout)
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run Trino-dialect SQL over the feature store (read-only)")
     p.add_argument("query", help="SQL text, a .sql file, or the name of a query in sql/")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="bind :NAME (JSON or text)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="bind :NAME to TEXT, or NAME:=JSON for numbers, booleans, null")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("similar", help="shots most similar to a shot (faiss)")

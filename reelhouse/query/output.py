@@ -140,7 +140,8 @@ def _table_cell(value: Any) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(to_json_value(value), ensure_ascii=False)
     if isinstance(value, float) and math.isfinite(value):
-        return repr(value)
+        # The human-readable table shows 10 significant digits; json and csv keep full precision.
+        return f"{value:.10g}"
     return _csv_field(value)
 
 
