@@ -11,6 +11,7 @@ from pyspark.sql import SparkSession
 #: Settings every reelhouse job needs; user ``spark_conf`` overrides them.
 BASE_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     # Small Arrow batches keep decoded frames in a pandas UDF bounded in memory.
     "spark.sql.execution.arrow.maxRecordsPerBatch": "64",

@@ -13,6 +13,7 @@ Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ FRAME_HEIGHT = 224
 
 @dataclass(frozen=True)
 class ShotRef:
-    """A shot to embed: its title, the standardized encode, and its time range ``[start_s, end_s)``."""
+    """A shot to embed: its title, the standardized encode's URI, and its time range ``[start_s, end_s)``."""
 
     video_id: str
     encode_uri: str
@@ -50,9 +51,13 @@ def sample_times(start_s: float, end_s: float, positions: Sequence[float] = SAMP
     return [start_s + p * span for p in positions]
 
 
-def _frame_rows(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """mapInPandas: shot rows -> one row per sampled frame (raw RGB bytes)."""
+def sampled_frames(batches: Iterator[pd.DataFrame], io_properties: dict[str, str]) -> Iterator[pd.DataFrame]:
+    """Shot rows -> one row per sampled frame (raw RGB bytes), reading each encode by URI.
+
+    Spark runs it through ``mapInPandas``; it is a plain function, testable without Spark.
+    """
     from reelhouse.media.frames import frames_at
+    from reelhouse.media.location import localize
 
     for pdf in batches:
         out: list[dict] = []
@@ -65,7 +70,7 @@ def _frame_rows(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                 times.extend(ts)
                 owners.extend([row.shot_index] * len(ts))
             order = np.argsort(times, kind="stable")
-            frames = frames_at(uri, [times[i] for i in order], size=(fw, FRAME_HEIGHT))
+            frames = frames_at(localize(uri, io_properties=io_properties), [times[i] for i in order], size=(fw, FRAME_HEIGHT))
             for j, i in enumerate(order):
                 f = frames[j]
                 out.append({"video_id": video_id, "shot_index": owners[i], "h": f.shape[0], "w": f.shape[1], "frame": f.tobytes()})
@@ -147,6 +152,7 @@ def run_visual_embeddings(
     model: str,
     run_id: str,
     device: str = "auto",
+    io_properties: dict[str, str] | None = None,
 ) -> WriteResult:
     """Embed ``shots`` and replace each title's ``(feature, version)`` slice in one commit.
 
@@ -158,7 +164,7 @@ def run_visual_embeddings(
         return WriteResult("shot_embeddings", None, 0, (), 0)
     writer = store.file_writer("shot_embeddings", run_id)
     frames = embedding_frame(spark, shots).mapInPandas(
-        _frame_rows, "video_id string, shot_index int, h int, w int, frame binary"
+        partial(sampled_frames, io_properties=dict(io_properties or {})), "video_id string, shot_index int, h int, w int, frame binary"
     )
     embedded = frames.select("video_id", "shot_index", make_embed_udf(device)("frame", "h", "w").alias("embedding"))
     written = embedded.groupBy("video_id").applyInPandas(
@@ -192,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"this code computes version {spec.version}, not {args.feature_version}")
     spark = get_spark(settings.spark_master, settings.spark_conf)
     refs = shot_refs(store, settings, args.titles.split(","))
-    result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], new_run_id(), settings.device)
+    result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], new_run_id(),
+                                   settings.device, dict(settings.catalog_properties))
     print(result)
     return 0
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.media.location import localize
 from reelhouse.pipeline.media import media_row
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
 from reelhouse.pipeline.specs import encode_spec
@@ -21,20 +22,8 @@ def encode_uri(settings: Settings, video_id: str, version: str) -> str:
 
 
 def local_path(uri: str, settings: Settings) -> Path:
-    """A local file for ``uri``: the file itself for ``file://``, else a cached download."""
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        return Path(parsed.path)
-    cache = settings.home / "cache" / parsed.netloc / parsed.path.lstrip("/")
-    if not cache.exists():
-        from pyiceberg.io import load_file_io
-
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        io = load_file_io(dict(settings.catalog_properties), uri)
-        with io.new_input(uri).open() as src, tempfile.NamedTemporaryFile(dir=cache.parent, delete=False) as dst:
-            shutil.copyfileobj(src, dst)
-        Path(dst.name).replace(cache)
-    return cache
+    """A local file for ``uri``: the file itself for ``file://``, else a cached download under ``home/cache``."""
+    return localize(uri, settings.home / "cache", settings.catalog_properties)
 
 
 def _publish(local: Path, uri: str, settings: Settings) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline.encode import encode_row, local_path
+from reelhouse.pipeline.encode import encode_row
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
 from reelhouse.pipeline.shots import shot_rows
 from reelhouse.pipeline.specs import visual_spec
@@ -26,9 +26,8 @@ def shot_refs(store: FeatureStore, settings: Settings, video_ids: Sequence[str])
         shots = shot_rows(store, settings, vid)
         if not shots:
             raise TitleNotReady(f"title {vid} has no shots for the current shots version")
-        uri = str(local_path(enc["uri"], settings))
         refs.extend(
-            ShotRef(vid, uri, enc["width"], enc["height"], s["shot_index"], s["start_s"], s["end_s"]) for s in shots
+            ShotRef(vid, enc["uri"], enc["width"], enc["height"], s["shot_index"], s["start_s"], s["end_s"]) for s in shots
         )
     return refs
 
@@ -46,7 +45,8 @@ def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
         return outcomes
     refs = shot_refs(store, settings, todo)
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], run_id, settings.device)
+    result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], run_id,
+                                   settings.device, dict(settings.catalog_properties))
     per_title: dict[str, int] = {}
     for r in refs:
         per_title[r.video_id] = per_title.get(r.video_id, 0) + 1

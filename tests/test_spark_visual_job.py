@@ -1,0 +1,53 @@
+"""The visual-embedding job's pieces without Spark, and the job itself on Spark local[2]."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reelhouse.lakehouse import FeatureSlice, new_run_id
+from reelhouse.samples import generate_clip, title_spec
+from spark_jobs.visual_embeddings import FRAME_HEIGHT, ShotRef, run_visual_embeddings, sample_times, sampled_frames
+
+
+def test_sample_times_lie_inside_the_shot():
+    ts = sample_times(2.0, 4.0)
+    assert ts == pytest.approx([2.5, 3.0, 3.5])
+    assert all(2.0 <= t < 4.0 for t in ts)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vis") / "clip.mp4"
+    truth = generate_clip(title_spec(0, 4.0, seed=11), path)
+    return path, truth
+
+
+def test_sampled_frames_without_spark(clip):
+    path, truth = clip
+    shots = pd.DataFrame(
+        {"video_id": ["v" * 32] * 2, "encode_uri": [path.as_uri()] * 2, "width": [320] * 2, "height": [176] * 2,
+         "shot_index": [0, 1], "start_s": [0.0, 2.0], "end_s": [2.0, 4.0]}
+    )
+    [out] = list(sampled_frames(iter([shots]), io_properties={}))
+    assert len(out) == 6 and sorted(out["shot_index"].tolist()) == [0, 0, 0, 1, 1, 1]
+    assert set(out["h"]) == {FRAME_HEIGHT} and all(w % 2 == 0 for w in out["w"])
+    frame = np.frombuffer(out["frame"].iloc[0], dtype=np.uint8).reshape(out["h"].iloc[0], out["w"].iloc[0], 3)
+    assert frame.std() > 0  # real picture content, not a blank buffer
+
+
+@pytest.mark.slow
+def test_job_on_spark_local_writes_one_unit_vector_per_shot(clip, store, settings):
+    from spark_jobs.session import get_spark
+
+    path, truth = clip
+    vid = "c" * 32
+    refs = [ShotRef(vid, path.as_uri(), 320, 176, i, s / truth.fps, e / truth.fps) for i, (s, e) in enumerate(truth.shots)]
+    spark = get_spark("local[2]")
+    result = run_visual_embeddings(spark, store, refs, "visual_test", "1-test", "efficientnet-lite0", new_run_id())
+    rows = store.read_slice("shot_embeddings", FeatureSlice(vid, "visual_test", "1-test")).to_pylist()
+    assert result.rows == len(truth.shots) == len(rows)
+    for r in rows:
+        v = np.asarray(r["embedding"])
+        assert v.shape == (1280,) and abs(np.linalg.norm(v) - 1) < 1e-3
