@@ -148,16 +148,24 @@ def _encode(src: Path, tmp: Path, recipe: EncodeRecipe, sinks: Sequence[FrameSin
             count = 0
             cache: tuple[av.VideoFrame | None, np.ndarray | None] = (None, None)
 
+            # Without sinks or rotation, scale and convert straight to the output pixel format in
+            # swscale: no RGB round trip through numpy (about twice as fast).
+            direct = not sinks and rotation == 0
+
             def write(k: int, t: float, frame: av.VideoFrame) -> None:
                 nonlocal count, cache
-                if cache[0] is not frame:  # a source frame repeated on the grid is converted once
-                    rgb = upright(frame.to_ndarray(width=scale_w, height=scale_h, format="rgb24"), rotation)
-                    rgb.flags.writeable = False
-                    cache = (frame, rgb)
-                rgb = cache[1]
-                for sink in sinks:
-                    sink(k, t, rgb)
-                vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                if direct:
+                    vf = frame.reformat(width=out_w, height=out_h, format=recipe.pix_fmt, interpolation="AREA")
+                    vf.time_base = 1 / fps  # the source frame's time base would mis-scale pts = k
+                else:
+                    if cache[0] is not frame:  # a source frame repeated on the grid is converted once
+                        rgb = upright(frame.to_ndarray(width=scale_w, height=scale_h, format="rgb24"), rotation)
+                        rgb.flags.writeable = False
+                        cache = (frame, rgb)
+                    rgb = cache[1]
+                    for sink in sinks:
+                        sink(k, t, rgb)
+                    vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 vf.pts = k
                 out.mux(vout.encode(vf))
                 count += 1
