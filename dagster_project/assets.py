@@ -33,12 +33,16 @@ def _outcome_metadata(outcome) -> dict:
 def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """Probe and validate the title's source file; bad files are quarantined with a reason."""
     settings, store = reelhouse.settings(), reelhouse.store()
-    run_id = context.run.run_id
+    vid = context.partition_key
+    row = media.media_row(store, vid)  # already ingested (by an earlier run or `reelhouse ingest`)
+    if row is not None:
+        return dg.MaterializeResult(metadata={"path": row["source_uri"], "status": row["status"],
+                                              "error": row["error_message"] or "", "memoized": True})
     found = [f for f in landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
-             if f.video_id == context.partition_key]
+             if f.video_id == vid]
     if not found:
-        raise dg.Failure(f"no file with content id {context.partition_key} in {settings.resolved_landing}")
-    result = media.ingest_file(store, found[0].path, run_id, video_id=context.partition_key)
+        raise dg.Failure(f"no file with content id {vid} in {settings.resolved_landing}")
+    result = media.ingest_file(store, found[0].path, context.run.run_id, video_id=vid)
     return dg.MaterializeResult(metadata={"path": str(found[0].path), "status": result.status,
                                           "error": result.error or "", "memoized": result.memoized})
 

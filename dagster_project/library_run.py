@@ -60,14 +60,17 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     instance = dagster_instance(settings)
     resources = {"reelhouse": resource_for(settings)}
     files = landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
-    report = LibraryRun(titles={f.video_id: str(f.path) for f in files})
+    store = resources["reelhouse"].store()
+    store.ensure_tables()
+    # Titles = files in the landing folder plus titles registered with `reelhouse ingest`.
+    found = media.registered_titles(store)
+    found.update({f.video_id: str(f.path) for f in files})
+    report = LibraryRun(titles=dict(sorted(found.items(), key=lambda kv: (kv[1], kv[0]))))
     known = set(instance.get_dynamic_partitions(titles.name))
     new = [v for v in report.titles if v not in known]
     if new:
         instance.add_dynamic_partitions(titles.name, new)
-    progress(f"{len(report.titles)} file(s) in {settings.resolved_landing} ({len(new)} new)")
-    store = resources["reelhouse"].store()
-    store.ensure_tables()
+    progress(f"{len(report.titles)} title(s): {len(files)} file(s) in {settings.resolved_landing}, {len(new)} new")
     for vid, path in report.titles.items():
         res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources, run_config=QUIET,
                              raise_on_error=False)

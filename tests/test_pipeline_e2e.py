@@ -37,13 +37,28 @@ def _snapshot_of_tables(store: FeatureStore) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def library_home(tmp_path_factory) -> Path:
-    from reelhouse.samples import build_sample_library, make_not_video, real_clips
+    from reelhouse.samples import build_sample_library, generate_clip, make_not_video, real_clips, title_spec
 
     home = tmp_path_factory.mktemp("e2e")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("REELHOUSE_HOME", str(home))
     landing = home / "landing"
     build_sample_library(landing, seconds_per_title=6.0, n_titles=2, seed=7)
     make_not_video(landing / "notes.mp4")
     shutil.copyfile(real_clips()["bikes"], landing / "bikes.mp4")
+    # A title registered with `reelhouse ingest` from outside the landing folder is part of the library too.
+    elsewhere = home / "elsewhere"
+    elsewhere.mkdir()
+    generate_clip(title_spec(5, 3.0, seed=9), elsewhere / "registered.mkv")
+    from reelhouse.cli import main
+    from reelhouse.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["ingest", str(elsewhere / "registered.mkv"), "--json"]) == 0
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
     return home
 
 
@@ -64,8 +79,9 @@ def first_and_second_run(library_home: Path):
 
 def test_good_titles_land_and_the_bad_file_is_quarantined(first_and_second_run):
     settings, store, first, *_ = first_and_second_run
-    assert len(first.titles) == 4
-    assert len(first.ok) == 3 and not first.failed
+    assert len(first.titles) == 5
+    assert len(first.ok) == 4 and not first.failed
+    assert any(p.endswith("registered.mkv") for p in first.titles.values())
     [(bad_id, reason)] = first.quarantined.items()
     assert reason.startswith("not_video")
     media = {r["video_id"]: r for r in store.read("media").to_pylist()}
@@ -144,7 +160,8 @@ def test_similar_returns_other_shots_ranked(first_and_second_run, monkeypatch, c
     from reelhouse.config import get_settings
 
     get_settings.cache_clear()
-    vid = first.ok[0]
+    shots = store.read("shots").to_pylist()
+    vid = max(first.ok, key=lambda v: sum(r["video_id"] == v for r in shots))
     assert main(["similar", vid, "1", "--k", "5", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     hits = doc["results"]
@@ -153,7 +170,7 @@ def test_similar_returns_other_shots_ranked(first_and_second_run, monkeypatch, c
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
     # restricted to one other title, only that title comes back
-    other = first.ok[1]
+    other = next(v for v in first.ok if v != vid)
     assert main(["similar", vid, "1", "--k", "3", "--titles", other, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["results"] and {h["video_id"] for h in doc["results"]} == {other}

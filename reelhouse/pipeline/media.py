@@ -105,3 +105,12 @@ def media_row(store: FeatureStore, video_id: str) -> dict | None:
     spec = media_spec()
     rows = store.read_slice("media", FeatureSlice(video_id, spec.name, spec.version))
     return rows.slice(0, 1).to_pylist()[0] if rows.num_rows else None
+
+
+def registered_titles(store: FeatureStore) -> dict[str, str]:
+    """Every title with a media row of the current version: ``video_id -> source path``."""
+    from urllib.parse import unquote, urlparse
+
+    spec = media_spec()
+    rows = store.read("media", f"feature_version == '{spec.version}'", selected_fields=("video_id", "source_uri"))
+    return {v: unquote(urlparse(u).path) for v, u in zip(rows.column("video_id").to_pylist(), rows.column("source_uri").to_pylist())}
