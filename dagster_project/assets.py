@@ -10,7 +10,7 @@ and report what it did. Each asset's code version is its feature version.
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import encode, landing, media, shots, specs, visual
+from reelhouse.pipeline import encode, landing, media, shot_frames, shots, specs, visual
 from reelhouse.search import ann
 
 from dagster_project.resources import ReelhouseResource
@@ -63,7 +63,15 @@ def shot_segments(context: dg.AssetExecutionContext, reelhouse: ReelhouseResourc
     return dg.MaterializeResult(metadata=_outcome_metadata(out))
 
 
-@dg.asset(partitions_def=titles, deps=[shot_segments], group_name="embeddings", kinds={"spark", "pytorch", "iceberg"},
+@dg.asset(name="shot_frames", partitions_def=titles, deps=[shot_segments], group_name="shots", kinds={"spark", "iceberg"},
+          code_version=specs.shot_frames_spec(_S).version)
+def representative_frames(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Representative frames per shot, skipping black, blurred and flash frames, with JPEG thumbnails."""
+    [out] = shot_frames.select_shot_frames(reelhouse.settings(), reelhouse.store(), [context.partition_key], context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
+@dg.asset(partitions_def=titles, deps=[representative_frames], group_name="embeddings", kinds={"spark", "pytorch", "iceberg"},
           code_version=specs.visual_spec(_S).version)
 def visual_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """EfficientNet-Lite0 shot embeddings (1280-d, L2-normalized), computed in a Spark pandas UDF."""
@@ -80,5 +88,5 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
-TITLE_ASSETS = [media_file, standardized_encode, shot_segments, visual_embeddings]
+TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_embeddings]
 CATALOG_ASSETS = [visual_shot_index]

@@ -1,7 +1,8 @@
 """Spark job: visual shot embeddings (EfficientNet-Lite0, 1280-d, mean-pooled per shot, L2-normalized).
 
 Three stages, pipelined inside one Spark stage per partition so memory stays bounded:
-1. ``mapInPandas`` decodes the sampled frames of each shot from the standardized encode;
+1. ``mapInPandas`` decodes each shot's representative frames (chosen by the ``shot_frames`` feature)
+   from the standardized encode;
 2. an iterator-of-Series pandas UDF embeds frames with a model loaded once per Python worker
    (CUDA and fp16 when a GPU is present, batched);
 3. ``applyInPandas`` per title pools frames into shots and writes the title's slice as Parquet.
@@ -26,33 +27,24 @@ from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
 
-#: Fractions of the shot's duration at which frames are sampled.
-SAMPLE_POSITIONS: tuple[float, ...] = (0.25, 0.5, 0.75)
 #: Frames are decoded with this height (width keeps the encode's aspect ratio).
 FRAME_HEIGHT = 224
 
 
 @dataclass(frozen=True)
-class ShotRef:
-    """A shot to embed: its title, the standardized encode's URI, and its time range ``[start_s, end_s)``."""
+class FrameRef:
+    """A representative frame to embed: its title, shot, time ``t_s`` (seconds) and the encode's URI."""
 
     video_id: str
     encode_uri: str
     width: int
     height: int
     shot_index: int
-    start_s: float
-    end_s: float
-
-
-def sample_times(start_s: float, end_s: float, positions: Sequence[float] = SAMPLE_POSITIONS) -> list[float]:
-    """Seconds at which to sample frames of the shot ``[start_s, end_s)``."""
-    span = max(end_s - start_s, 0.0)
-    return [start_s + p * span for p in positions]
+    t_s: float
 
 
 def sampled_frames(batches: Iterator[pd.DataFrame], io_properties: dict[str, str]) -> Iterator[pd.DataFrame]:
-    """Shot rows -> one row per sampled frame (raw RGB bytes), reading each encode by URI.
+    """FrameRef rows -> the same rows with the decoded frame (raw RGB bytes), reading encodes by URI.
 
     Spark runs it through ``mapInPandas``; it is a plain function, testable without Spark.
     """
@@ -63,17 +55,9 @@ def sampled_frames(batches: Iterator[pd.DataFrame], io_properties: dict[str, str
         out: list[dict] = []
         for (video_id, uri, w, h), grp in pdf.groupby(["video_id", "encode_uri", "width", "height"], sort=False):
             fw = max(2, int(round(FRAME_HEIGHT * w / h / 2)) * 2)
-            times: list[float] = []
-            owners: list[int] = []
-            for row in grp.itertuples(index=False):
-                ts = sample_times(row.start_s, row.end_s)
-                times.extend(ts)
-                owners.extend([row.shot_index] * len(ts))
-            order = np.argsort(times, kind="stable")
-            frames = frames_at(localize(uri, io_properties=io_properties), [times[i] for i in order], size=(fw, FRAME_HEIGHT))
-            for j, i in enumerate(order):
-                f = frames[j]
-                out.append({"video_id": video_id, "shot_index": owners[i], "h": f.shape[0], "w": f.shape[1], "frame": f.tobytes()})
+            frames = frames_at(localize(uri, io_properties=io_properties), grp["t_s"].to_numpy(), size=(fw, FRAME_HEIGHT))
+            for shot, f in zip(grp["shot_index"], frames):
+                out.append({"video_id": video_id, "shot_index": int(shot), "h": f.shape[0], "w": f.shape[1], "frame": f.tobytes()})
         yield pd.DataFrame(out, columns=["video_id", "shot_index", "h", "w", "frame"])
 
 
@@ -122,8 +106,8 @@ def _pool_and_write(writer: SliceFileWriter, feature: str, version: str, model: 
     return fn
 
 
-def embedding_frame(spark: SparkSession, shots: Sequence[ShotRef]) -> DataFrame:
-    """A DataFrame of the shots to embed, partitioned by title and sorted by time."""
+def embedding_frame(spark: SparkSession, frames: Sequence[FrameRef]) -> DataFrame:
+    """A DataFrame of the frames to embed, partitioned by title and sorted by time."""
     schema = T.StructType(
         [
             T.StructField("video_id", T.StringType()),
@@ -131,22 +115,21 @@ def embedding_frame(spark: SparkSession, shots: Sequence[ShotRef]) -> DataFrame:
             T.StructField("width", T.IntegerType()),
             T.StructField("height", T.IntegerType()),
             T.StructField("shot_index", T.IntegerType()),
-            T.StructField("start_s", T.DoubleType()),
-            T.StructField("end_s", T.DoubleType()),
+            T.StructField("t_s", T.DoubleType()),
         ]
     )
-    rows = [(s.video_id, s.encode_uri, s.width, s.height, s.shot_index, s.start_s, s.end_s) for s in shots]
-    n_titles = len({s.video_id for s in shots}) or 1
+    rows = [(f.video_id, f.encode_uri, f.width, f.height, f.shot_index, f.t_s) for f in frames]
+    n_titles = len({f.video_id for f in frames}) or 1
     df = spark.createDataFrame(rows, schema)
     return df.repartition(min(n_titles, spark.sparkContext.defaultParallelism * 2), "video_id").sortWithinPartitions(
-        "video_id", "start_s"
+        "video_id", "t_s"
     )
 
 
 def run_visual_embeddings(
     spark: SparkSession,
     store: FeatureStore,
-    shots: Sequence[ShotRef],
+    frames: Sequence[FrameRef],
     feature: str,
     version: str,
     model: str,
@@ -154,19 +137,19 @@ def run_visual_embeddings(
     device: str = "auto",
     io_properties: dict[str, str] | None = None,
 ) -> WriteResult:
-    """Embed ``shots`` and replace each title's ``(feature, version)`` slice in one commit.
+    """Embed each shot's representative ``frames`` and replace each title's ``(feature, version)`` slice in one commit.
 
     Raises:
         RuntimeError: if a title produced no embeddings (e.g. its encode could not be decoded).
     """
-    titles = sorted({s.video_id for s in shots})
+    titles = sorted({f.video_id for f in frames})
     if not titles:
         return WriteResult("shot_embeddings", None, 0, (), 0)
     writer = store.file_writer("shot_embeddings", run_id)
-    frames = embedding_frame(spark, shots).mapInPandas(
+    decoded = embedding_frame(spark, frames).mapInPandas(
         partial(sampled_frames, io_properties=dict(io_properties or {})), "video_id string, shot_index int, h int, w int, frame binary"
     )
-    embedded = frames.select("video_id", "shot_index", make_embed_udf(device)("frame", "h", "w").alias("embedding"))
+    embedded = decoded.select("video_id", "shot_index", make_embed_udf(device)("frame", "h", "w").alias("embedding"))
     written = embedded.groupBy("video_id").applyInPandas(
         _pool_and_write(writer, feature, version, model), "video_id string, path string, rows long"
     ).collect()
@@ -181,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: embed the latest shots of the given titles."""
     from reelhouse.config import Settings
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.visual import visual_spec, shot_refs
+    from reelhouse.pipeline.visual import frame_refs, visual_spec
     from spark_jobs.session import get_spark
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -197,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.feature_version and args.feature_version != spec.version:
         parser.error(f"this code computes version {spec.version}, not {args.feature_version}")
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    refs = shot_refs(store, settings, args.titles.split(","))
+    refs = frame_refs(store, settings, args.titles.split(","))
     result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], new_run_id(),
                                    settings.device, dict(settings.catalog_properties))
     print(result)

@@ -17,7 +17,7 @@ from reelhouse.lakehouse import FeatureStore
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("media", "encodes", "shots", "shot_embeddings")
+TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings")
 
 
 def _snapshot_of_tables(store: FeatureStore) -> dict[str, list[tuple]]:
@@ -122,6 +122,19 @@ def test_every_shot_has_a_unit_visual_embedding(first_and_second_run):
         v = np.asarray(r["embedding"], dtype=np.float32)
         assert r["dim"] == 1280 and v.shape == (1280,)
         assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
+
+
+def test_every_shot_has_representative_frames_inside_it(first_and_second_run):
+    settings, store, *_ = first_and_second_run
+    shots = {(r["video_id"], r["shot_index"]): r for r in store.read("shots").to_pylist()}
+    frames = store.read("shot_frames", selected_fields=("video_id", "shot_index", "rank", "frame_index")).to_pylist()
+    per_shot: dict[tuple, list] = {}
+    for f in frames:
+        per_shot.setdefault((f["video_id"], f["shot_index"]), []).append(f)
+    assert per_shot.keys() == shots.keys()
+    for key, fs in per_shot.items():
+        assert 1 <= len(fs) <= 3 and sorted(f["rank"] for f in fs) == list(range(1, len(fs) + 1))
+        assert all(shots[key]["start_frame"] <= f["frame_index"] < shots[key]["end_frame"] for f in fs)
 
 
 def test_second_run_is_memoized_and_tables_are_identical(first_and_second_run):

@@ -8,13 +8,7 @@ import pytest
 
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.samples import generate_clip, title_spec
-from spark_jobs.visual_embeddings import FRAME_HEIGHT, ShotRef, run_visual_embeddings, sample_times, sampled_frames
-
-
-def test_sample_times_lie_inside_the_shot():
-    ts = sample_times(2.0, 4.0)
-    assert ts == pytest.approx([2.5, 3.0, 3.5])
-    assert all(2.0 <= t < 4.0 for t in ts)
+from spark_jobs.visual_embeddings import FRAME_HEIGHT, FrameRef, run_visual_embeddings, sampled_frames
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +20,12 @@ def clip(tmp_path_factory):
 
 def test_sampled_frames_without_spark(clip):
     path, truth = clip
-    shots = pd.DataFrame(
-        {"video_id": ["v" * 32] * 2, "encode_uri": [path.as_uri()] * 2, "width": [320] * 2, "height": [176] * 2,
-         "shot_index": [0, 1], "start_s": [0.0, 2.0], "end_s": [2.0, 4.0]}
+    frames = pd.DataFrame(
+        {"video_id": ["v" * 32] * 4, "encode_uri": [path.as_uri()] * 4, "width": [320] * 4, "height": [176] * 4,
+         "shot_index": [0, 0, 1, 1], "t_s": [0.5, 1.0, 2.5, 3.0]}
     )
-    [out] = list(sampled_frames(iter([shots]), io_properties={}))
-    assert len(out) == 6 and sorted(out["shot_index"].tolist()) == [0, 0, 0, 1, 1, 1]
+    [out] = list(sampled_frames(iter([frames]), io_properties={}))
+    assert len(out) == 4 and out["shot_index"].tolist() == [0, 0, 1, 1]
     assert set(out["h"]) == {FRAME_HEIGHT} and all(w % 2 == 0 for w in out["w"])
     frame = np.frombuffer(out["frame"].iloc[0], dtype=np.uint8).reshape(out["h"].iloc[0], out["w"].iloc[0], 3)
     assert frame.std() > 0  # real picture content, not a blank buffer
@@ -43,7 +37,8 @@ def test_job_on_spark_local_writes_one_unit_vector_per_shot(clip, store, setting
 
     path, truth = clip
     vid = "c" * 32
-    refs = [ShotRef(vid, path.as_uri(), 320, 176, i, s / truth.fps, e / truth.fps) for i, (s, e) in enumerate(truth.shots)]
+    refs = [FrameRef(vid, path.as_uri(), 320, 176, i, (s + (e - s) * p) / truth.fps)
+            for i, (s, e) in enumerate(truth.shots) for p in (0.25, 0.5, 0.75)]
     spark = get_spark("local[2]")
     result = run_visual_embeddings(spark, store, refs, "visual_test", "1-test", "efficientnet-lite0", new_run_id())
     rows = store.read_slice("shot_embeddings", FeatureSlice(vid, "visual_test", "1-test")).to_pylist()

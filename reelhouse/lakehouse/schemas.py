@@ -16,6 +16,7 @@ from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import (
+    BinaryType,
     BooleanType,
     DoubleType,
     FloatType,
@@ -144,6 +145,23 @@ SHOTS = _table(
     ],
 )
 
+SHOT_FRAMES = _table(
+    "shot_frames",
+    "Representative frames per shot after the quality filter (black, blurred and flash frames avoided).",
+    [
+        ("shot_index", IntegerType(), True, "0-based shot number within the title"),
+        ("rank", IntegerType(), True, "1-based position among the shot's representatives, in time order"),
+        ("frame_index", LongType(), True, "frame of the standardized encode"),
+        ("t_s", DoubleType(), True, "time of the frame, seconds"),
+        ("brightness", DoubleType(), True, "mean luma, 0-255"),
+        ("sharpness", DoubleType(), True, "variance of the Laplacian of luma"),
+        ("is_black", BooleanType(), True, "frame is black"),
+        ("is_blurred", BooleanType(), True, "frame is blurred"),
+        ("is_flash", BooleanType(), True, "frame is a flash"),
+        ("thumbnail", BinaryType(), True, "JPEG thumbnail, 128 px high"),
+    ],
+)
+
 SHOT_EMBEDDINGS = _table(
     "shot_embeddings",
     "Per-shot embeddings (visual, audio, text, contextual), L2-normalized; null when absent.",
@@ -169,7 +187,7 @@ MATCH_CUTS = _table(
     ],
 )
 
-ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_EMBEDDINGS, MATCH_CUTS)}
+ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, MATCH_CUTS)}
 
 
 def table_def(name: str) -> TableDef:

@@ -30,10 +30,21 @@ def shots_spec(settings: Settings, detector: str = DEFAULT_DETECTOR) -> FeatureS
     return FeatureSpec("shots", "shots", "1", params, (encode_spec(settings),))
 
 
-def visual_spec(settings: Settings) -> FeatureSpec:
-    """EfficientNet-Lite0 shot embeddings, mean-pooled over sampled frames."""
-    from models.visual.efficientnet import MODEL_NAME, MODEL_VERSION
-    from spark_jobs.visual_embeddings import FRAME_HEIGHT, SAMPLE_POSITIONS
+def shot_frames_spec(settings: Settings) -> FeatureSpec:
+    """Representative frames per shot after the quality filter."""
+    from dataclasses import asdict
 
-    params = {"model": f"{MODEL_NAME}@{MODEL_VERSION}", "positions": list(SAMPLE_POSITIONS), "frame_height": FRAME_HEIGHT}
-    return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shots_spec(settings),))
+    from models.visual.frame_quality import QualityPolicy
+    from spark_jobs.shot_frames import CANDIDATE_POSITIONS, THUMBNAIL_HEIGHT
+
+    params = {"candidates": list(CANDIDATE_POSITIONS), "thumbnail_height": THUMBNAIL_HEIGHT, **asdict(QualityPolicy())}
+    return FeatureSpec("shot_frames", "shot_frames", "1", params, (shots_spec(settings),))
+
+
+def visual_spec(settings: Settings) -> FeatureSpec:
+    """EfficientNet-Lite0 shot embeddings, mean-pooled over the shot's representative frames."""
+    from models.visual.efficientnet import MODEL_NAME, MODEL_VERSION
+    from spark_jobs.visual_embeddings import FRAME_HEIGHT
+
+    params = {"model": f"{MODEL_NAME}@{MODEL_VERSION}", "frame_height": FRAME_HEIGHT}
+    return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shot_frames_spec(settings),))

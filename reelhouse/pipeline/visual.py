@@ -5,30 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.encode import encode_row
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
-from reelhouse.pipeline.shots import shot_rows
+from reelhouse.pipeline.shot_frames import shot_frame_rows
 from reelhouse.pipeline.specs import visual_spec
 
 
-def shot_refs(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
-    """The shots of ``video_ids`` with their encode locations, ready for the Spark job.
+def frame_refs(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
+    """The representative frames of ``video_ids`` with their encode locations, ready for the Spark job.
 
     Raises:
-        TitleNotReady: if a title has no encode or no shots yet.
+        TitleNotReady: if a title has no encode or no representative frames yet.
     """
-    from spark_jobs.visual_embeddings import ShotRef
+    from spark_jobs.visual_embeddings import FrameRef
 
     refs = []
     for vid in video_ids:
         enc = encode_row(store, settings, vid)
-        shots = shot_rows(store, settings, vid)
-        if not shots:
-            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
-        refs.extend(
-            ShotRef(vid, enc["uri"], enc["width"], enc["height"], s["shot_index"], s["start_s"], s["end_s"]) for s in shots
-        )
+        frames = shot_frame_rows(store, settings, vid)
+        if not frames:
+            raise TitleNotReady(f"title {vid} has no representative frames for the current shot_frames version")
+        refs.extend(FrameRef(vid, enc["uri"], enc["width"], enc["height"], f["shot_index"], f["t_s"]) for f in frames)
     return refs
 
 
@@ -38,17 +36,15 @@ def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     from spark_jobs.visual_embeddings import run_visual_embeddings
 
     spec = visual_spec(settings)
-    present = store.present_video_ids("shot_embeddings", spec.name, spec.version)
+    present = {v for v in video_ids if store.has_slice("shot_embeddings", FeatureSlice(v, spec.name, spec.version))}
     todo = [v for v in video_ids if v not in present]
     outcomes = [StageOutcome(v, spec.name, spec.version, True, 0) for v in video_ids if v in present]
     if not todo:
         return outcomes
-    refs = shot_refs(store, settings, todo)
+    refs = frame_refs(store, settings, todo)
     spark = get_spark(settings.spark_master, settings.spark_conf)
     result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], run_id,
                                    settings.device, dict(settings.catalog_properties))
-    per_title: dict[str, int] = {}
-    for r in refs:
-        per_title[r.video_id] = per_title.get(r.video_id, 0) + 1
+    per_title = {v: len({r.shot_index for r in refs if r.video_id == v}) for v in todo}
     outcomes += [StageOutcome(v, spec.name, spec.version, False, per_title[v], result.snapshot_id) for v in todo]
     return outcomes

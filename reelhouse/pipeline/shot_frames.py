@@ -1,0 +1,62 @@
+"""The shot-frames feature: representative, quality-filtered frames per shot (run as a Spark job)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reelhouse.config import Settings
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline.encode import encode_row
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.shots import shot_rows
+from reelhouse.pipeline.specs import shot_frames_spec
+
+
+def shot_spans(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
+    """The current shots of ``video_ids`` with their encode's URI and geometry, for the Spark job.
+
+    Raises:
+        TitleNotReady: if a title has no encode or no shots yet.
+    """
+    from spark_jobs.shot_frames import ShotSpan
+
+    spans = []
+    for vid in video_ids:
+        enc = encode_row(store, settings, vid)
+        shots = shot_rows(store, settings, vid)
+        if not shots:
+            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
+        spans.extend(
+            ShotSpan(vid, enc["uri"], enc["width"], enc["height"], enc["fps"], s["shot_index"], s["start_frame"], s["end_frame"])
+            for s in shots
+        )
+    return spans
+
+
+def select_shot_frames(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
+    """Pick representative frames for the titles that lack the current version (one Spark job, one commit)."""
+    from spark_jobs.session import get_spark
+    from spark_jobs.shot_frames import run_shot_frames
+
+    spec = shot_frames_spec(settings)
+    done = {v for v in video_ids if store.has_slice("shot_frames", FeatureSlice(v, spec.name, spec.version))}
+    outcomes = [StageOutcome(v, spec.name, spec.version, True, 0) for v in video_ids if v in done]
+    todo = [v for v in video_ids if v not in done]
+    if not todo:
+        return outcomes
+    spans = shot_spans(store, settings, todo)
+    spark = get_spark(settings.spark_master, settings.spark_conf)
+    result = run_shot_frames(spark, store, spans, spec.name, spec.version, run_id,
+                             io_properties=dict(settings.catalog_properties))
+    rows = store.read("shot_frames", f"feature_version == '{spec.version}'", selected_fields=("video_id",)).column("video_id").to_pylist()
+    outcomes += [StageOutcome(v, spec.name, spec.version, False, rows.count(v), result.snapshot_id) for v in todo]
+    return outcomes
+
+
+def shot_frame_rows(store: FeatureStore, settings: Settings, video_id: str, with_thumbnails: bool = False) -> list[dict]:
+    """The title's representative frames for the current version, ordered by (shot_index, rank)."""
+    spec = shot_frames_spec(settings)
+    rows = store.read_slice("shot_frames", FeatureSlice(video_id, spec.name, spec.version))
+    if not with_thumbnails:
+        rows = rows.drop_columns(["thumbnail"])
+    return sorted(rows.to_pylist(), key=lambda r: (r["shot_index"], r["rank"]))
