@@ -10,7 +10,7 @@ and report what it did. Each asset's code version is its feature version.
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import encode, landing, media, shot_frames, shots, specs, visual
+from reelhouse.pipeline import dedup, encode, landing, media, shot_frames, shots, specs, visual
 from reelhouse.search import ann
 
 from dagster_project.resources import ReelhouseResource
@@ -79,6 +79,14 @@ def visual_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
     return dg.MaterializeResult(metadata=_outcome_metadata(out))
 
 
+@dg.asset(partitions_def=titles, deps=[visual_embeddings], group_name="embeddings", kinds={"iceberg"},
+          code_version=specs.dedup_spec(_S).version)
+def shot_dedup(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Near-duplicate shot groups (cosine of visual embeddings over a threshold); the earliest shot is kept."""
+    out = dedup.dedup_title(reelhouse.settings(), reelhouse.store(), context.partition_key, context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
 @dg.asset(deps=[visual_embeddings], group_name="serving", kinds={"faiss"})
 def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """faiss index over visual shot embeddings, built from the current Iceberg snapshot."""
@@ -88,5 +96,5 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
-TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_embeddings]
+TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_embeddings, shot_dedup]
 CATALOG_ASSETS = [visual_shot_index]

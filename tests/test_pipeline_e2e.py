@@ -17,7 +17,7 @@ from reelhouse.lakehouse import FeatureStore
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings")
+TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_dedup")
 
 
 def _snapshot_of_tables(store: FeatureStore) -> dict[str, list[tuple]]:
@@ -135,6 +135,18 @@ def test_every_shot_has_representative_frames_inside_it(first_and_second_run):
     for key, fs in per_shot.items():
         assert 1 <= len(fs) <= 3 and sorted(f["rank"] for f in fs) == list(range(1, len(fs) + 1))
         assert all(shots[key]["start_frame"] <= f["frame_index"] < shots[key]["end_frame"] for f in fs)
+
+
+def test_dedup_groups_every_shot_under_an_earlier_kept_shot(first_and_second_run):
+    settings, store, *_ = first_and_second_run
+    rows = store.read("shot_dedup").to_pylist()
+    shots = {(r["video_id"], r["shot_index"]) for r in store.read("shots").to_pylist()}
+    assert {(r["video_id"], r["shot_index"]) for r in rows} == shots and len(rows) == len(shots)
+    kept = {(r["video_id"], r["shot_index"]) for r in rows if r["is_kept"]}
+    for r in rows:
+        assert r["group_shot_index"] <= r["shot_index"]
+        assert (r["video_id"], r["group_shot_index"]) in kept
+        assert r["is_kept"] == (r["group_shot_index"] == r["shot_index"])
 
 
 def test_second_run_is_memoized_and_tables_are_identical(first_and_second_run):

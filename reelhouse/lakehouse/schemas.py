@@ -174,6 +174,19 @@ SHOT_EMBEDDINGS = _table(
     ],
 )
 
+SHOT_DEDUP = _table(
+    "shot_dedup",
+    "Near-duplicate shot groups within a title; the earliest shot of each group is kept.",
+    [
+        ("shot_index", IntegerType(), True, "0-based shot number within the title"),
+        ("group_shot_index", IntegerType(), True, "the group's earliest shot (the one kept)"),
+        ("is_kept", BooleanType(), True, "true for the earliest shot of its group"),
+        ("similarity", DoubleType(), True, "cosine similarity to the kept shot"),
+        ("threshold", DoubleType(), True, "cosine threshold used"),
+        ("source_feature", StringType(), True, "embedding feature compared"),
+    ],
+)
+
 MATCH_CUTS = _table(
     "match_cuts",
     "Top-K match-cut candidates per shot and flavor, within and across titles.",
@@ -187,7 +200,7 @@ MATCH_CUTS = _table(
     ],
 )
 
-ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, MATCH_CUTS)}
+ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_DEDUP, MATCH_CUTS)}
 
 
 def table_def(name: str) -> TableDef:

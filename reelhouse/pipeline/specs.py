@@ -48,3 +48,10 @@ def visual_spec(settings: Settings) -> FeatureSpec:
 
     params = {"model": f"{MODEL_NAME}@{MODEL_VERSION}", "frame_height": FRAME_HEIGHT}
     return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shot_frames_spec(settings),))
+
+
+def dedup_spec(settings: Settings) -> FeatureSpec:
+    """Near-duplicate shot groups from the visual embeddings."""
+    from models.dedup import DEFAULT_THRESHOLD
+
+    return FeatureSpec("shot_dedup", "shot_dedup", "1", {"threshold": DEFAULT_THRESHOLD}, (visual_spec(settings),))
