@@ -71,15 +71,32 @@ def representative_frames(context: dg.AssetExecutionContext, reelhouse: Reelhous
     return dg.MaterializeResult(metadata=_outcome_metadata(out))
 
 
-@dg.asset(partitions_def=titles, deps=[representative_frames], group_name="embeddings", kinds={"spark", "pytorch", "iceberg"},
-          code_version=specs.visual_spec(_S).version)
-def visual_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """EfficientNet-Lite0 shot embeddings (1280-d, L2-normalized), computed in a Spark pandas UDF."""
-    [out] = visual.embed_titles(reelhouse.settings(), reelhouse.store(), [context.partition_key], context.run.run_id)
-    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+@dg.multi_asset(
+    partitions_def=titles,
+    group_name="embeddings",
+    can_subset=False,
+    specs=[
+        dg.AssetSpec("visual_embeddings", deps=[representative_frames], kinds={"spark", "pytorch", "iceberg"},
+                     code_version=specs.visual_spec(_S).version,
+                     description="EfficientNet-Lite0 shot embeddings (1280-d, L2-normalized), from a Spark pandas UDF."),
+        dg.AssetSpec("colour_descriptors", deps=[representative_frames], kinds={"spark", "iceberg"},
+                     code_version=specs.colour_spec(_S).version,
+                     description="HSV colour histogram per shot: the colour match-cut flavor."),
+        dg.AssetSpec("layout_descriptors", deps=[representative_frames], kinds={"spark", "iceberg"},
+                     code_version=specs.layout_spec(_S).version,
+                     description="Low-resolution edge layout per shot: the framing match-cut flavor."),
+    ],
+)
+def visual_features(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
+    """Visual shot features from one decode of each shot's representative frames."""
+    outcomes = visual.embed_titles(reelhouse.settings(), reelhouse.store(), [context.partition_key], context.run.run_id)
+    keys = {"visual_efficientnet_lite0": "visual_embeddings", "colour_hsv_histogram": "colour_descriptors",
+            "layout_sobel_16x9": "layout_descriptors"}
+    for out in outcomes:
+        yield dg.MaterializeResult(asset_key=keys[out.feature], metadata=_outcome_metadata(out))
 
 
-@dg.asset(partitions_def=titles, deps=[visual_embeddings], group_name="embeddings", kinds={"iceberg"},
+@dg.asset(partitions_def=titles, deps=["visual_embeddings"], group_name="embeddings", kinds={"iceberg"},
           code_version=specs.dedup_spec(_S).version)
 def shot_dedup(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """Near-duplicate shot groups (cosine of visual embeddings over a threshold); the earliest shot is kept."""
@@ -87,7 +104,7 @@ def shot_dedup(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) 
     return dg.MaterializeResult(metadata=_outcome_metadata(out))
 
 
-@dg.asset(deps=[visual_embeddings], group_name="serving", kinds={"faiss"})
+@dg.asset(deps=["visual_embeddings"], group_name="serving", kinds={"faiss"})
 def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """faiss index over visual shot embeddings, built from the current Iceberg snapshot."""
     settings = reelhouse.settings()
@@ -96,5 +113,5 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
-TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_embeddings, shot_dedup]
+TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup]
 CATALOG_ASSETS = [visual_shot_index]

@@ -10,7 +10,6 @@ Run standalone with ``spark-submit spark_jobs/shot_frames.py --help``.
 
 from __future__ import annotations
 
-import argparse
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -152,27 +151,19 @@ def run_shot_frames(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: representative frames for the given titles' current shots."""
-    from reelhouse.config import Settings
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.shot_frames import shot_spans
     from reelhouse.pipeline.specs import shot_frames_spec
     from spark_jobs.session import get_spark
+    from spark_jobs.submit import job_parser, job_settings
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--catalog-uri", help="pyiceberg catalog URI (default: from REELHOUSE_* settings)")
-    parser.add_argument("--warehouse-uri", help="Iceberg warehouse URI")
-    parser.add_argument("--titles", required=True, help="comma-separated video ids")
-    parser.add_argument("--feature-version", help="expected feature version (fails if the code's differs)")
+    parser = job_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in {"catalog_uri": args.catalog_uri, "warehouse_uri": args.warehouse_uri}.items() if v}
-    settings = Settings(**overrides)
+    settings, titles = job_settings(parser, args, shot_frames_spec)
     store = FeatureStore.from_settings(settings)
     spec = shot_frames_spec(settings)
-    if args.feature_version and args.feature_version != spec.version:
-        parser.error(f"this code computes version {spec.version}, not {args.feature_version}")
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    spans = shot_spans(store, settings, args.titles.split(","))
-    print(run_shot_frames(spark, store, spans, spec.name, spec.version, new_run_id(),
+    print(run_shot_frames(spark, store, shot_spans(store, settings, titles), spec.name, spec.version, new_run_id(),
                           io_properties=dict(settings.catalog_properties)))
     return 0
 

@@ -1,11 +1,16 @@
-"""Spark job: visual shot embeddings (EfficientNet-Lite0, 1280-d, mean-pooled per shot, L2-normalized).
+"""Spark job: visual shot features from one decode of each shot's representative frames.
+
+Features (each mean-pooled per shot and L2-normalized, each its own versioned feature):
+- ``efficientnet``: EfficientNet-Lite0 ImageNet features, 1280-d;
+- ``colour``: joint HSV colour histogram (the colour match-cut flavor);
+- ``layout``: low-resolution Sobel edge map (the framing/composition match-cut flavor).
 
 Three stages, pipelined inside one Spark stage per partition so memory stays bounded:
 1. ``mapInPandas`` decodes each shot's representative frames (chosen by the ``shot_frames`` feature)
    from the standardized encode;
-2. an iterator-of-Series pandas UDF embeds frames with a model loaded once per Python worker
-   (CUDA and fp16 when a GPU is present, batched);
-3. ``applyInPandas`` per title pools frames into shots and writes the title's slice as Parquet.
+2. one iterator-of-Series pandas UDF per feature maps frames to vectors; models load once per Python
+   worker (CUDA and fp16 when a GPU is present, batched);
+3. ``applyInPandas`` per title pools frames into shots and writes one Parquet file per feature.
 The driver then commits every title's files in one atomic Iceberg commit through the feature store.
 
 Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
@@ -13,10 +18,10 @@ Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -61,14 +66,36 @@ def sampled_frames(batches: Iterator[pd.DataFrame], io_properties: dict[str, str
         yield pd.DataFrame(out, columns=["video_id", "shot_index", "h", "w", "frame"])
 
 
-def make_embed_udf(device: str = "auto"):
-    """The iterator-of-Series pandas UDF mapping (frame bytes, h, w) to 1280-d float vectors."""
+FrameFeatureKind = Literal["efficientnet", "colour", "layout"]
 
-    @F.pandas_udf(T.ArrayType(T.FloatType()))
-    def embed(batches: Iterator[tuple[pd.Series, pd.Series, pd.Series]]) -> Iterator[pd.Series]:
+
+@dataclass(frozen=True)
+class VisualFeature:
+    """One per-shot visual feature the job writes: stored name, version, model label, and kind."""
+
+    name: str
+    version: str
+    model: str
+    kind: FrameFeatureKind
+
+
+def frame_predictor(kind: FrameFeatureKind, device: str = "auto"):
+    """``predict((N, H, W, 3) uint8 RGB) -> (N, D) float32`` for one kind of frame feature."""
+    if kind == "efficientnet":
         from models.visual.efficientnet import make_visual_predict
 
-        predict = make_visual_predict(device=device)  # cached: loads once per Python worker
+        return make_visual_predict(device=device)  # cached: loads once per Python worker
+    from models.visual.descriptors import colour_histogram, layout_map
+
+    return {"colour": colour_histogram, "layout": layout_map}[kind]
+
+
+def make_frame_udf(kind: FrameFeatureKind, device: str = "auto"):
+    """The iterator-of-Series pandas UDF mapping (frame bytes, h, w) to one kind of frame vector."""
+
+    @F.pandas_udf(T.ArrayType(T.FloatType()))
+    def frame_vectors(batches: Iterator[tuple[pd.Series, pd.Series, pd.Series]]) -> Iterator[pd.Series]:
+        predict = frame_predictor(kind, device)
         for frames, hs, ws in batches:
             if len(frames) == 0:
                 yield pd.Series([], dtype=object)
@@ -76,32 +103,34 @@ def make_embed_udf(device: str = "auto"):
             arr = np.stack(
                 [np.frombuffer(b, dtype=np.uint8).reshape(int(h), int(w), 3) for b, h, w in zip(frames, hs, ws)]
             )
-            emb = predict(arr)
-            yield pd.Series(list(emb.astype(np.float32)))
+            yield pd.Series(list(predict(arr).astype(np.float32)))
 
-    return embed
+    return frame_vectors
 
 
-def _pool_and_write(writer: SliceFileWriter, feature: str, version: str, model: str):
-    """applyInPandas per title: mean-pool frame vectors per shot, L2-normalize, write the slice file."""
+def _pool_and_write(writer: SliceFileWriter, features: Sequence[VisualFeature]):
+    """applyInPandas per title: mean-pool each feature's frame vectors per shot, write one file per feature."""
 
     def fn(pdf: pd.DataFrame) -> pd.DataFrame:
         from models.visual.efficientnet import pool_shot_embeddings
 
         video_id = pdf["video_id"].iloc[0]
-        vecs = np.stack(pdf["embedding"].to_numpy()).astype(np.float32)
-        ids, pooled = pool_shot_embeddings(vecs, pdf["shot_index"].to_numpy())
-        rows = pa.table(
-            {
-                "shot_index": pa.array(ids.astype(np.int32)),
-                "model": pa.array([model] * len(ids)),
-                "dim": pa.array([pooled.shape[1]] * len(ids), type=pa.int32()),
-                "has_embedding": pa.array([True] * len(ids)),
-                "embedding": pa.array(list(pooled), type=pa.list_(pa.float32())),
-            }
-        )
-        path = writer.write(FeatureSlice(video_id, feature, version), rows)
-        return pd.DataFrame({"video_id": [video_id], "path": [path], "rows": [len(ids)]})
+        out = []
+        for feat in features:
+            vecs = np.stack(pdf[feat.kind].to_numpy()).astype(np.float32)
+            ids, pooled = pool_shot_embeddings(vecs, pdf["shot_index"].to_numpy())
+            rows = pa.table(
+                {
+                    "shot_index": pa.array(ids.astype(np.int32)),
+                    "model": pa.array([feat.model] * len(ids)),
+                    "dim": pa.array([pooled.shape[1]] * len(ids), type=pa.int32()),
+                    "has_embedding": pa.array(np.linalg.norm(pooled, axis=1) > 0),
+                    "embedding": pa.array(list(pooled), type=pa.list_(pa.float32())),
+                }
+            )
+            path = writer.write(FeatureSlice(video_id, feat.name, feat.version), rows)
+            out.append({"video_id": video_id, "feature": feat.name, "path": path, "rows": len(ids)})
+        return pd.DataFrame(out)
 
     return fn
 
@@ -130,60 +159,52 @@ def run_visual_embeddings(
     spark: SparkSession,
     store: FeatureStore,
     frames: Sequence[FrameRef],
-    feature: str,
-    version: str,
-    model: str,
+    features: Sequence[VisualFeature],
     run_id: str,
     device: str = "auto",
     io_properties: dict[str, str] | None = None,
 ) -> WriteResult:
-    """Embed each shot's representative ``frames`` and replace each title's ``(feature, version)`` slice in one commit.
+    """Compute ``features`` from each shot's representative ``frames``; replace every
+    ``(title, feature, version)`` slice in one commit.
 
     Raises:
-        RuntimeError: if a title produced no embeddings (e.g. its encode could not be decoded).
+        RuntimeError: if a title produced no vectors (e.g. its encode could not be decoded).
     """
     titles = sorted({f.video_id for f in frames})
-    if not titles:
+    if not titles or not features:
         return WriteResult("shot_embeddings", None, 0, (), 0)
     writer = store.file_writer("shot_embeddings", run_id)
     decoded = embedding_frame(spark, frames).mapInPandas(
         partial(sampled_frames, io_properties=dict(io_properties or {})), "video_id string, shot_index int, h int, w int, frame binary"
     )
-    embedded = decoded.select("video_id", "shot_index", make_embed_udf(device)("frame", "h", "w").alias("embedding"))
-    written = embedded.groupBy("video_id").applyInPandas(
-        _pool_and_write(writer, feature, version, model), "video_id string, path string, rows long"
+    kinds = sorted({f.kind for f in features})
+    vectors = decoded.select("video_id", "shot_index", *[make_frame_udf(k, device)("frame", "h", "w").alias(k) for k in kinds])
+    written = vectors.groupBy("video_id").applyInPandas(
+        _pool_and_write(writer, features), "video_id string, feature string, path string, rows long"
     ).collect()
-    files = {FeatureSlice(r.video_id, feature, version): [r.path] for r in written}
+    versions = {f.name: f.version for f in features}
+    files = {FeatureSlice(r.video_id, r.feature, versions[r.feature]): [r.path] for r in written}
     missing = sorted(set(titles) - {s.video_id for s in files})
     if missing:
-        raise RuntimeError(f"no visual embeddings were produced for titles {missing}")
+        raise RuntimeError(f"no visual features were produced for titles {missing}")
     return store.commit_files("shot_embeddings", files, run_id)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """spark-submit entry point: embed the latest shots of the given titles."""
-    from reelhouse.config import Settings
+    """spark-submit entry point: visual features for the given titles' representative frames."""
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.visual import frame_refs, visual_spec
+    from reelhouse.pipeline.specs import visual_feature_specs
+    from reelhouse.pipeline.visual import frame_refs, visual_features
     from spark_jobs.session import get_spark
+    from spark_jobs.submit import job_parser, job_settings
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--catalog-uri", help="pyiceberg catalog URI (default: from REELHOUSE_* settings)")
-    parser.add_argument("--warehouse-uri", help="Iceberg warehouse URI")
-    parser.add_argument("--titles", required=True, help="comma-separated video ids")
-    parser.add_argument("--feature-version", help="expected feature version (fails if the code's differs)")
+    parser = job_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in {"catalog_uri": args.catalog_uri, "warehouse_uri": args.warehouse_uri}.items() if v}
-    settings = Settings(**overrides)
+    settings, titles = job_settings(parser, args, visual_feature_specs)
     store = FeatureStore.from_settings(settings)
-    spec = visual_spec(settings)
-    if args.feature_version and args.feature_version != spec.version:
-        parser.error(f"this code computes version {spec.version}, not {args.feature_version}")
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    refs = frame_refs(store, settings, args.titles.split(","))
-    result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], new_run_id(),
-                                   settings.device, dict(settings.catalog_properties))
-    print(result)
+    print(run_visual_embeddings(spark, store, frame_refs(store, settings, titles), visual_features(settings),
+                                new_run_id(), settings.device, dict(settings.catalog_properties)))
     return 0
 
 

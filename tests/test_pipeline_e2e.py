@@ -110,17 +110,19 @@ def test_shots_match_the_generated_ground_truth(first_and_second_run, library_ho
             assert min(abs(t - s) for s in starts) <= 1.0 / 24 + 1e-6, (t, starts)
 
 
-def test_every_shot_has_a_unit_visual_embedding(first_and_second_run):
+@pytest.mark.parametrize(("feature", "dim"), [("visual_efficientnet_lite0", 1280), ("colour_hsv_histogram", 128),
+                                            ("layout_sobel_16x9", 144)])
+def test_every_shot_has_one_unit_vector_per_visual_feature(first_and_second_run, feature, dim):
     import numpy as np
 
     settings, store, *_ = first_and_second_run
     shots = {(r["video_id"], r["shot_index"]) for r in store.read("shots").to_pylist()}
-    emb = store.read("shot_embeddings").to_pylist()
+    emb = [r for r in store.read("shot_embeddings").to_pylist() if r["feature"] == feature]
     assert {(r["video_id"], r["shot_index"]) for r in emb} == shots
     assert len(emb) == len(shots)  # one row per shot, no duplicates
     for r in emb:
         v = np.asarray(r["embedding"], dtype=np.float32)
-        assert r["dim"] == 1280 and v.shape == (1280,)
+        assert r["dim"] == dim and v.shape == (dim,)
         assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
 
 
@@ -208,5 +210,6 @@ def test_definitions_load():
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"media", "standardized_encode", "shots", "visual_embeddings", "visual_shot_index"} <= keys
+    assert {"media", "standardized_encode", "shots", "shot_frames", "visual_embeddings", "colour_descriptors",
+            "layout_descriptors", "shot_dedup", "visual_shot_index"} <= keys
     assert defs.resolve_assets_def("shots").code_versions_by_key

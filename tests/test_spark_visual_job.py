@@ -8,7 +8,7 @@ import pytest
 
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.samples import generate_clip, title_spec
-from spark_jobs.visual_embeddings import FRAME_HEIGHT, FrameRef, run_visual_embeddings, sampled_frames
+from spark_jobs.visual_embeddings import FRAME_HEIGHT, FrameRef, VisualFeature, run_visual_embeddings, sampled_frames
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,13 @@ def test_job_on_spark_local_writes_one_unit_vector_per_shot(clip, store, setting
     refs = [FrameRef(vid, path.as_uri(), 320, 176, i, (s + (e - s) * p) / truth.fps)
             for i, (s, e) in enumerate(truth.shots) for p in (0.25, 0.5, 0.75)]
     spark = get_spark("local[2]")
-    result = run_visual_embeddings(spark, store, refs, "visual_test", "1-test", "efficientnet-lite0", new_run_id())
-    rows = store.read_slice("shot_embeddings", FeatureSlice(vid, "visual_test", "1-test")).to_pylist()
-    assert result.rows == len(truth.shots) == len(rows)
-    for r in rows:
-        v = np.asarray(r["embedding"])
-        assert v.shape == (1280,) and abs(np.linalg.norm(v) - 1) < 1e-3
+    features = [VisualFeature("visual_test", "1-test", "efficientnet-lite0", "efficientnet"),
+                VisualFeature("colour_test", "1-test", "hsv", "colour"), VisualFeature("layout_test", "1-test", "sobel", "layout")]
+    result = run_visual_embeddings(spark, store, refs, features, new_run_id())
+    assert result.rows == 3 * len(truth.shots) and len(result.slices) == 3  # one commit, three slices
+    for name, dim in (("visual_test", 1280), ("colour_test", 128), ("layout_test", 144)):
+        rows = store.read_slice("shot_embeddings", FeatureSlice(vid, name, "1-test")).to_pylist()
+        assert sorted(r["shot_index"] for r in rows) == list(range(len(truth.shots)))
+        for r in rows:
+            v = np.asarray(r["embedding"])
+            assert r["dim"] == dim and v.shape == (dim,) and abs(np.linalg.norm(v) - 1) < 1e-3

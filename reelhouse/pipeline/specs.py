@@ -50,6 +50,21 @@ def visual_spec(settings: Settings) -> FeatureSpec:
     return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shot_frames_spec(settings),))
 
 
+def colour_spec(settings: Settings) -> FeatureSpec:
+    """Joint HSV colour histogram per shot (the colour match-cut flavor)."""
+    return FeatureSpec("colour_hsv_histogram", "shot_embeddings", "1", {"bins": [8, 4, 4]}, (shot_frames_spec(settings),))
+
+
+def layout_spec(settings: Settings) -> FeatureSpec:
+    """Low-resolution Sobel edge layout per shot (the framing/composition match-cut flavor)."""
+    return FeatureSpec("layout_sobel_16x9", "shot_embeddings", "1", {"grid": [16, 9]}, (shot_frames_spec(settings),))
+
+
+def visual_feature_specs(settings: Settings) -> list[FeatureSpec]:
+    """The per-shot features the visual Spark job computes from one decode of the representative frames."""
+    return [visual_spec(settings), colour_spec(settings), layout_spec(settings)]
+
+
 def dedup_spec(settings: Settings) -> FeatureSpec:
     """Near-duplicate shot groups from the visual embeddings."""
     from models.dedup import DEFAULT_THRESHOLD

@@ -9,7 +9,7 @@ from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.encode import encode_row
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
 from reelhouse.pipeline.shot_frames import shot_frame_rows
-from reelhouse.pipeline.specs import visual_spec
+from reelhouse.pipeline.specs import visual_feature_specs
 
 
 def frame_refs(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
@@ -30,21 +30,32 @@ def frame_refs(store: FeatureStore, settings: Settings, video_ids: Sequence[str]
     return refs
 
 
+def visual_features(settings: Settings) -> list:
+    """The VisualFeature descriptors the Spark job computes, from their specs."""
+    from spark_jobs.visual_embeddings import VisualFeature
+
+    kinds = {"visual_efficientnet_lite0": "efficientnet", "colour_hsv_histogram": "colour", "layout_sobel_16x9": "layout"}
+    return [VisualFeature(s.name, s.version, s.params.get("model", s.name), kinds[s.name]) for s in visual_feature_specs(settings)]
+
+
 def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
-    """Compute visual embeddings for the titles that lack the current version (one Spark job, one commit)."""
+    """Compute the visual features of titles missing any of them (one Spark job, one commit).
+
+    Returns one outcome per (title, feature).
+    """
     from spark_jobs.session import get_spark
     from spark_jobs.visual_embeddings import run_visual_embeddings
 
-    spec = visual_spec(settings)
-    present = {v for v in video_ids if store.has_slice("shot_embeddings", FeatureSlice(v, spec.name, spec.version))}
-    todo = [v for v in video_ids if v not in present]
-    outcomes = [StageOutcome(v, spec.name, spec.version, True, 0) for v in video_ids if v in present]
+    features = visual_features(settings)
+    have = {(v, f.name) for v in video_ids for f in features
+            if store.has_slice("shot_embeddings", FeatureSlice(v, f.name, f.version))}
+    todo = [v for v in video_ids if any((v, f.name) not in have for f in features)]
+    outcomes = [StageOutcome(v, f.name, f.version, True, 0) for v in video_ids if v not in todo for f in features]
     if not todo:
         return outcomes
     refs = frame_refs(store, settings, todo)
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    result = run_visual_embeddings(spark, store, refs, spec.name, spec.version, spec.params["model"], run_id,
-                                   settings.device, dict(settings.catalog_properties))
-    per_title = {v: len({r.shot_index for r in refs if r.video_id == v}) for v in todo}
-    outcomes += [StageOutcome(v, spec.name, spec.version, False, per_title[v], result.snapshot_id) for v in todo]
+    result = run_visual_embeddings(spark, store, refs, features, run_id, settings.device, dict(settings.catalog_properties))
+    shots = {v: len({r.shot_index for r in refs if r.video_id == v}) for v in todo}
+    outcomes += [StageOutcome(v, f.name, f.version, False, shots[v], result.snapshot_id) for v in todo for f in features]
     return outcomes
