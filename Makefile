@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 	# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c .ci/constraints.txt -e '.[dev]'
+	# aisfx (pretrained sound embeddings) pins numpy 1.23 and librosa 0.9 in its metadata but needs
+	# neither at run time: install it without its pins. `pip check` will list them; that is expected.
+	$(BIN)/python -m pip install -q --no-deps aisfx==0.1.2
 	@touch $@
 
 run: $(STAMP)

@@ -10,7 +10,7 @@ and report what it did. Each asset's code version is its feature version.
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import dedup, encode, landing, media, shot_frames, shots, specs, visual
+from reelhouse.pipeline import audio, dedup, encode, landing, media, shot_frames, shots, specs, text, visual
 from reelhouse.search import ann
 
 from dagster_project.resources import ReelhouseResource
@@ -96,6 +96,42 @@ def visual_features(context: dg.AssetExecutionContext, reelhouse: ReelhouseResou
         yield dg.MaterializeResult(asset_key=keys[out.feature], metadata=_outcome_metadata(out))
 
 
+@dg.multi_asset(
+    partitions_def=titles,
+    group_name="embeddings",
+    can_subset=False,
+    specs=[
+        dg.AssetSpec("audio_embeddings", deps=[shot_segments], kinds={"spark", "pytorch", "iceberg"},
+                     code_version=specs.audio_spec(_S).version,
+                     description="aisfx sound embeddings per shot (512-d; null for silent shots)."),
+        dg.AssetSpec("shot_audio", deps=[shot_segments], kinds={"spark", "pytorch", "iceberg"},
+                     code_version=specs.speech_spec(_S).version,
+                     description="Speech ratio (silero-vad), loudness and silence per shot."),
+    ],
+)
+def audio_features(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
+    """Audio shot features from one streaming pass over the encode's mono track."""
+    keys = {specs.audio_spec(_S).name: "audio_embeddings", specs.speech_spec(_S).name: "shot_audio"}
+    for out in audio.audio_titles(reelhouse.settings(), reelhouse.store(), [context.partition_key], context.run.run_id):
+        yield dg.MaterializeResult(asset_key=keys[out.feature], metadata=_outcome_metadata(out))
+
+
+@dg.asset(partitions_def=titles, deps=[media_file], group_name="media", kinds={"iceberg"},
+          code_version=specs.subtitles_spec().version)
+def subtitles(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Subtitle cues from the title's .srt sidecar, else its embedded text subtitle stream."""
+    out = text.extract_subtitles(reelhouse.settings(), reelhouse.store(), context.partition_key, context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
+@dg.asset(partitions_def=titles, deps=[shot_segments, subtitles], group_name="embeddings",
+          kinds={"spark", "pytorch", "iceberg"}, code_version=specs.text_spec(_S).version)
+def text_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """MiniLM embeddings of the subtitle text overlapping each shot; null when a shot has no text."""
+    [out] = text.embed_text_titles(reelhouse.settings(), reelhouse.store(), [context.partition_key], context.run.run_id)
+    return dg.MaterializeResult(metadata=_outcome_metadata(out))
+
+
 @dg.asset(partitions_def=titles, deps=["visual_embeddings"], group_name="embeddings", kinds={"iceberg"},
           code_version=specs.dedup_spec(_S).version)
 def shot_dedup(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
@@ -113,5 +149,6 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
-TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup]
+TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup,
+                audio_features, subtitles, text_embeddings]
 CATALOG_ASSETS = [visual_shot_index]

@@ -17,7 +17,7 @@ from reelhouse.lakehouse import FeatureStore
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_dedup")
+TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_dedup", "shot_audio", "subtitle_cues")
 
 
 def _snapshot_of_tables(store: FeatureStore) -> dict[str, list[tuple]]:
@@ -149,6 +149,65 @@ def test_dedup_groups_every_shot_under_an_earlier_kept_shot(first_and_second_run
         assert r["group_shot_index"] <= r["shot_index"]
         assert (r["video_id"], r["group_shot_index"]) in kept
         assert r["is_kept"] == (r["group_shot_index"] == r["shot_index"])
+
+
+def _truth_by_video(first, library_home: Path) -> dict:
+    from reelhouse.samples import GroundTruth
+
+    out = {}
+    for truth_file in sorted((library_home / "landing").glob("title_*.truth.json")):
+        vid = next(v for v, p in first.titles.items() if Path(p).stem == truth_file.name.split(".")[0])
+        out[vid] = GroundTruth.from_json(truth_file.read_text())
+    return out
+
+
+def test_audio_features_follow_the_generated_tones_and_silences(first_and_second_run, library_home):
+    settings, store, first, *_ = first_and_second_run
+    shots = {(r["video_id"], r["shot_index"]): r for r in store.read("shots").to_pylist()}
+    audio = {(r["video_id"], r["shot_index"]): r for r in store.read("shot_audio").to_pylist()}
+    emb = {(r["video_id"], r["shot_index"]): r for r in store.read("shot_embeddings").to_pylist()
+           if r["feature"] == "audio_aisfx"}
+    assert audio.keys() == shots.keys() == emb.keys()
+    for vid, truth in _truth_by_video(first, library_home).items():
+        tones = [(a["start_s"], a["end_s"]) for a in truth.audio_segments if a.get("kind", "tone") == "tone"]
+        for (v, i), row in audio.items():
+            if v != vid:
+                continue
+            s = shots[(v, i)]
+            toned = sum(max(0.0, min(e, s["end_s"]) - max(b, s["start_s"])) for b, e in tones)
+            assert 0.0 <= row["speech_ratio"] <= 1.0 and row["speech_ratio"] < 0.3  # tones are not speech
+            if toned > 0.2:  # a shot with a clearly audible tone is not silent and has an embedding
+                assert not row["is_silent"] and emb[(v, i)]["has_embedding"]
+            assert emb[(v, i)]["has_embedding"] == (emb[(v, i)]["embedding"] is not None)
+            assert row["is_silent"] == (not emb[(v, i)]["has_embedding"])
+
+
+def test_text_embeddings_exist_exactly_for_shots_under_subtitles(first_and_second_run, library_home):
+    import numpy as np
+
+    settings, store, first, *_ = first_and_second_run
+    shots = {(r["video_id"], r["shot_index"]): r for r in store.read("shots").to_pylist()}
+    emb = {(r["video_id"], r["shot_index"]): r for r in store.read("shot_embeddings").to_pylist()
+           if r["feature"] == "text_minilm"}
+    assert emb.keys() == shots.keys()
+    cues = store.read("subtitle_cues").to_pylist()
+    for vid, truth in _truth_by_video(first, library_home).items():
+        stored = sorted((c for c in cues if c["video_id"] == vid), key=lambda c: c["cue_index"])
+        assert [(round(c["start_s"], 2), c["text"]) for c in stored] == [(round(c["start_s"], 2), c["text"]) for c in truth.subtitles]
+        for (v, i), r in emb.items():
+            if v != vid:
+                continue
+            s = shots[(v, i)]
+            overlapped = any(c["start_s"] < s["end_s"] and c["end_s"] > s["start_s"] for c in truth.subtitles)
+            assert r["has_embedding"] == overlapped
+            if overlapped:
+                assert abs(np.linalg.norm(r["embedding"]) - 1) < 1e-3
+            else:
+                assert r["embedding"] is None
+    # bikes.mp4 has no subtitles: recorded once, memoized, and every shot has a null text embedding
+    bikes = next(v for v, p in first.titles.items() if p.endswith("bikes.mp4"))
+    assert [c["source"] for c in cues if c["video_id"] == bikes] == ["none"]
+    assert not any(r["has_embedding"] for (v, _), r in emb.items() if v == bikes)
 
 
 def test_second_run_is_memoized_and_tables_are_identical(first_and_second_run):

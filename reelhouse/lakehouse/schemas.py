@@ -174,6 +174,30 @@ SHOT_EMBEDDINGS = _table(
     ],
 )
 
+SHOT_AUDIO = _table(
+    "shot_audio",
+    "Per-shot audio measures: speech ratio (silero-vad), loudness and silence.",
+    [
+        ("shot_index", IntegerType(), True, "0-based shot number within the title"),
+        ("speech_ratio", DoubleType(), True, "fraction of the shot's duration with speech, 0-1"),
+        ("rms_dbfs", DoubleType(), True, "RMS level in dBFS (-120 for digital silence)"),
+        ("is_silent", BooleanType(), True, "below the silence threshold (no audio embedding then)"),
+    ],
+)
+
+SUBTITLE_CUES = _table(
+    "subtitle_cues",
+    "Subtitle cues of each title, from its .srt sidecar or embedded text subtitle stream "
+    "(a title without subtitles has one row with cue_index -1 and source 'none').",
+    [
+        ("cue_index", IntegerType(), True, "0-based cue number in time order"),
+        ("start_s", DoubleType(), True, "cue start, seconds"),
+        ("end_s", DoubleType(), True, "cue end, seconds (exclusive)"),
+        ("text", StringType(), True, "cue text, markup removed"),
+        ("source", StringType(), True, "'sidecar', 'embedded', or 'none' for the no-subtitles marker"),
+    ],
+)
+
 SHOT_DEDUP = _table(
     "shot_dedup",
     "Near-duplicate shot groups within a title; the earliest shot of each group is kept.",
@@ -200,7 +224,7 @@ MATCH_CUTS = _table(
     ],
 )
 
-ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_DEDUP, MATCH_CUTS)}
+ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_AUDIO, SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS)}
 
 
 def table_def(name: str) -> TableDef:

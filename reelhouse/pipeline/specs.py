@@ -65,6 +65,35 @@ def visual_feature_specs(settings: Settings) -> list[FeatureSpec]:
     return [visual_spec(settings), colour_spec(settings), layout_spec(settings)]
 
 
+def audio_spec(settings: Settings) -> FeatureSpec:
+    """aisfx sound embeddings per shot (512-d; null for silent shots)."""
+    from models.audio.embedding import AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS
+
+    params = {"model": f"{AUDIO_MODEL_NAME}@{AUDIO_MODEL_VERSION}", "silence_dbfs": SILENCE_DBFS}
+    return FeatureSpec("audio_aisfx", "shot_embeddings", "1", params, (shots_spec(settings),))
+
+
+def speech_spec(settings: Settings) -> FeatureSpec:
+    """Speech ratio and loudness per shot (silero-vad)."""
+    from models.audio.speech import SPEECH_MODEL_NAME, SPEECH_MODEL_VERSION
+
+    params = {"model": f"{SPEECH_MODEL_NAME}@{SPEECH_MODEL_VERSION}"}
+    return FeatureSpec("shot_audio", "shot_audio", "1", params, (shots_spec(settings),))
+
+
+def subtitles_spec() -> FeatureSpec:
+    """Subtitle cues of a title (sidecar .srt, else embedded text subtitles)."""
+    return FeatureSpec("subtitles", "subtitle_cues", "1", {"reader": "srt+embedded"}, (media_spec(),))
+
+
+def text_spec(settings: Settings) -> FeatureSpec:
+    """MiniLM embeddings of the subtitle text overlapping each shot (null when there is none)."""
+    from models.text.minilm import TEXT_MODEL_NAME, TEXT_MODEL_VERSION
+
+    params = {"model": f"{TEXT_MODEL_NAME}@{TEXT_MODEL_VERSION}"}
+    return FeatureSpec("text_minilm", "shot_embeddings", "1", params, (shots_spec(settings), subtitles_spec()))
+
+
 def dedup_spec(settings: Settings) -> FeatureSpec:
     """Near-duplicate shot groups from the visual embeddings."""
     from models.dedup import DEFAULT_THRESHOLD

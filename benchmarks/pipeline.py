@@ -1,0 +1,187 @@
+"""Benchmark: the whole per-title pipeline over a library of at least 10 minutes.
+
+Runs every stage (standardize, shots, representative frames, visual features, the other per-shot
+features, dedup) title by title on the embedded default (Spark local[*], SQLite Iceberg catalog in a
+temporary folder) and prints, per stage and overall, the real-time factor (media seconds / wall
+seconds), plus the peak resident memory of the whole process tree (driver, JVM, Python workers),
+sampled every 100 ms, per title. The baseline in the same run is a decode-only pass over the same files.
+
+    .venv/bin/python -m benchmarks.pipeline [--minutes 10]
+
+Last line: {"realtime_factor", "peak_rss_mb"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+
+class TreeRssSampler:
+    """Samples the summed RSS of this process and all its descendants (Linux /proc)."""
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _children() -> dict[int, list[int]]:
+        kids: dict[int, list[int]] = defaultdict(list)
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    kids[ppid].append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    continue
+        return kids
+
+    def tree_rss_mb(self) -> float:
+        kids = self._children()
+        todo, total = [os.getpid()], 0
+        while todo:
+            pid = todo.pop()
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            except OSError:
+                pass
+            todo.extend(kids.get(pid, []))
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self.tree_rss_mb())
+            self._stop.wait(self.interval_s)
+
+    def reset(self) -> None:
+        self.peak_mb = self.tree_rss_mb()
+
+    def __enter__(self) -> TreeRssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def build_library(folder: Path, minutes: float) -> list[Path]:
+    """Real clips shipped in packages plus generated titles, at least ``minutes`` long in all."""
+    from reelhouse.media.probe import probe
+    from reelhouse.samples import generate_clip, real_clips, title_spec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, src in sorted(real_clips().items()):
+        dst = folder / f"{name}{src.suffix}"
+        shutil.copyfile(src, dst)
+        paths.append(dst)
+    total = sum(probe(p, validate=False).duration_s for p in paths)
+    i = 0
+    while total < minutes * 60:
+        spec = title_spec(i, 120.0, seed=1000 + i)
+        spec = spec.model_copy(update={"width": 640, "height": 360})
+        dst = folder / f"generated_{i:02d}.mp4"
+        generate_clip(spec, dst)
+        paths.append(dst)
+        total += probe(dst, validate=False).duration_s
+        i += 1
+    return paths
+
+
+def decode_only_s(paths: list[Path]) -> float:
+    from reelhouse.media.frames import iter_frames
+
+    t0 = time.perf_counter()
+    for p in paths:
+        for _ in iter_frames(p):
+            pass
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="library length, minutes of media")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from reelhouse.config import Settings
+    from reelhouse.lakehouse import FeatureStore, new_run_id
+    from reelhouse.pipeline import dedup, encode, media, shot_frames, shots, visual
+    from reelhouse.pipeline.encode import encode_row
+
+    work = Path(tempfile.mkdtemp(prefix="reelhouse-bench-"))
+    try:
+        print(f"building a library of >= {args.minutes:g} min in {work} ...", flush=True)
+        paths = build_library(work / "library", args.minutes)
+        settings = Settings(home=work / "home")
+        store = FeatureStore.from_settings(settings)
+        store.ensure_tables()
+        run_id = new_run_id()
+
+        stages = {
+            "standardize": lambda v: encode.standardize_title(settings, store, v, run_id),
+            "shots": lambda v: shots.segment_title(settings, store, v, run_id),
+            "shot_frames": lambda v: shot_frames.select_shot_frames(settings, store, [v], run_id),
+            "visual_features": lambda v: visual.embed_titles(settings, store, [v], run_id),
+            "dedup": lambda v: dedup.dedup_title(settings, store, v, run_id),
+        }
+        # Warm Spark and the models once so that start-up is not billed to the first title.
+        from spark_jobs.session import get_spark
+
+        get_spark(settings.spark_master, settings.spark_conf)
+
+        stage_s: dict[str, float] = defaultdict(float)
+        per_title = []
+        media_s = 0.0
+        with TreeRssSampler() as sampler:
+            for p in paths:
+                res = media.ingest_file(store, p, run_id)
+                if res.status != "ok":
+                    print(f"  {p.name}: quarantined ({res.error})")
+                    continue
+                sampler.reset()
+                t_title = 0.0
+                for name, fn in stages.items():
+                    t0 = time.perf_counter()
+                    fn(res.video_id)
+                    dt = time.perf_counter() - t0
+                    stage_s[name] += dt
+                    t_title += dt
+                dur = encode_row(store, settings, res.video_id)["duration_s"]
+                media_s += dur
+                per_title.append((p.name, dur, t_title, sampler.peak_mb))
+                print(f"  {p.name:<22} {dur:7.1f} s media  {t_title:6.1f} s wall  x{dur / t_title:5.1f}  "
+                      f"peak tree RSS {sampler.peak_mb:6.0f} MB", flush=True)
+        total_s = sum(stage_s.values())
+        base_s = decode_only_s(paths)
+        print(f"\nlibrary: {len(per_title)} titles, {media_s / 60:.1f} min of media")
+        print(f"{'stage':<16}{'wall s':>9}{'realtime':>10}")
+        for name, s in stage_s.items():
+            print(f"{name:<16}{s:9.1f}{media_s / s:9.1f}x")
+        print(f"{'overall':<16}{total_s:9.1f}{media_s / total_s:9.1f}x")
+        print(f"{'decode only':<16}{base_s:9.1f}{media_s / base_s:9.1f}x   (baseline: the same files, decoded once)")
+        print(f"overall / decode-only time: {total_s / base_s:.2f}")
+        short = min(per_title, key=lambda t: t[1])
+        long = max(per_title, key=lambda t: t[1])
+        peak = max(t[3] for t in per_title)
+        print(f"peak tree RSS: {peak:.0f} MB; shortest title ({short[1]:.0f} s) {short[3]:.0f} MB, "
+              f"longest ({long[1]:.0f} s) {long[3]:.0f} MB, ratio {long[3] / short[3]:.2f}")
+        print(json.dumps({"realtime_factor": round(media_s / total_s, 2), "peak_rss_mb": round(peak, 1)}))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The audio features of a title's shots: sound embeddings and speech ratio (one Spark job)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reelhouse.config import Settings
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline.encode import encode_row
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.shots import shot_rows
+from reelhouse.pipeline.specs import audio_spec, speech_spec
+
+
+def audio_shots(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
+    """The current shots of ``video_ids`` with their encode's URI, for the Spark job.
+
+    Raises:
+        TitleNotReady: if a title has no encode or no shots yet.
+    """
+    from spark_jobs.audio_features import AudioShot
+
+    out = []
+    for vid in video_ids:
+        enc = encode_row(store, settings, vid)
+        shots = shot_rows(store, settings, vid)
+        if not shots:
+            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
+        out.extend(AudioShot(vid, enc["uri"], bool(enc["has_audio"]), s["shot_index"], s["start_s"], s["end_s"]) for s in shots)
+    return out
+
+
+def audio_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
+    """Compute the audio features of titles missing either of them. Returns one outcome per (title, feature)."""
+    from spark_jobs.audio_features import run_audio_features
+    from spark_jobs.session import get_spark
+
+    specs = [(audio_spec(settings), "shot_embeddings"), (speech_spec(settings), "shot_audio")]
+    have = {(v, s.name) for v in video_ids for s, table in specs if store.has_slice(table, FeatureSlice(v, s.name, s.version))}
+    todo = [v for v in video_ids if any((v, s.name) not in have for s, _ in specs)]
+    outcomes = [StageOutcome(v, s.name, s.version, True, 0) for v in video_ids if v not in todo for s, _ in specs]
+    if not todo:
+        return outcomes
+    shots = audio_shots(store, settings, todo)
+    spark = get_spark(settings.spark_master, settings.spark_conf)
+    (emb, _), (speech, _) = specs
+    results = run_audio_features(spark, store, shots, (emb.name, emb.version), (speech.name, speech.version), run_id,
+                                 settings.device, dict(settings.catalog_properties))
+    count = {v: sum(s.video_id == v for s in shots) for v in todo}
+    outcomes += [StageOutcome(v, s.name, s.version, False, count[v], results[table].snapshot_id)
+                 for v in todo for s, table in specs]
+    return outcomes

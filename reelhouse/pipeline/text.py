@@ -1,0 +1,90 @@
+"""Subtitles and the text features of a title's shots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import unquote, urlparse
+
+from reelhouse.config import Settings
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline.encode import local_path
+from reelhouse.pipeline.media import media_row
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.shots import shot_rows
+from reelhouse.pipeline.specs import subtitles_spec, text_spec
+
+
+#: The row recording that a title has no subtitles.
+NO_SUBTITLES = {"cue_index": -1, "start_s": 0.0, "end_s": 0.0, "text": "", "source": "none"}
+
+
+def extract_subtitles(settings: Settings, store: FeatureStore, video_id: str, run_id: str) -> StageOutcome:
+    """Store the title's subtitle cues (its ``.srt`` sidecar, else its embedded text subtitles); memoized.
+
+    A title without subtitles stores one marker row (``cue_index = -1``, ``source = 'none'``), so the
+    answer "no subtitles" is memoized like any other instead of being looked for again every run.
+
+    Raises:
+        TitleNotReady: if the title was never ingested or is quarantined.
+    """
+    from reelhouse.media.subtitles import read_embedded_subtitles, read_srt
+
+    spec = subtitles_spec()
+    slice_ = FeatureSlice(video_id, spec.name, spec.version)
+    if store.has_slice("subtitle_cues", slice_):
+        return StageOutcome(video_id, spec.name, spec.version, True, 0)
+    media = media_row(store, video_id)
+    if media is None or media["status"] != "ok":
+        raise TitleNotReady(f"title {video_id} is not ingested or is quarantined")
+    cues, source = [], "sidecar"
+    if media.get("subtitle_uri"):
+        cues = read_srt(unquote(urlparse(media["subtitle_uri"]).path))
+    if not cues:
+        cues, source = read_embedded_subtitles(local_path(media["source_uri"], settings)), "embedded"
+    rows = [{"cue_index": i, "start_s": c.start_s, "end_s": c.end_s, "text": c.text, "source": source}
+            for i, c in enumerate(cues)] or [NO_SUBTITLES]
+    write = store.replace_slice("subtitle_cues", slice_, rows, run_id)
+    return StageOutcome(video_id, spec.name, spec.version, False, len(cues), write.snapshot_id)
+
+
+def title_cues(store: FeatureStore, video_id: str) -> list:
+    """The title's stored cues (the sentinel of a title without subtitles excluded)."""
+    from reelhouse.media.subtitles import Cue
+
+    spec = subtitles_spec()
+    rows = store.read_slice("subtitle_cues", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
+    return [Cue(r["start_s"], r["end_s"], r["text"]) for r in sorted(rows, key=lambda r: r["cue_index"]) if r["cue_index"] >= 0]
+
+
+def shot_texts(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
+    """Each shot's subtitle text (or None), for the Spark job."""
+    from reelhouse.media.subtitles import shot_text
+    from spark_jobs.text_embeddings import ShotText
+
+    out = []
+    for vid in video_ids:
+        shots = shot_rows(store, settings, vid)
+        if not shots:
+            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
+        cues = title_cues(store, vid)
+        out.extend(ShotText(vid, s["shot_index"], shot_text(cues, s["start_s"], s["end_s"])) for s in shots)
+    return out
+
+
+def embed_text_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
+    """Text embeddings of titles that lack the current version (one Spark job, one commit)."""
+    from spark_jobs.session import get_spark
+    from spark_jobs.text_embeddings import run_text_embeddings
+
+    spec = text_spec(settings)
+    done = {v for v in video_ids if store.has_slice("shot_embeddings", FeatureSlice(v, spec.name, spec.version))}
+    outcomes = [StageOutcome(v, spec.name, spec.version, True, 0) for v in video_ids if v in done]
+    todo = [v for v in video_ids if v not in done]
+    if not todo:
+        return outcomes
+    texts = shot_texts(store, settings, todo)
+    result = run_text_embeddings(get_spark(settings.spark_master, settings.spark_conf), store, texts, spec.name,
+                                 spec.version, run_id, settings.device)
+    outcomes += [StageOutcome(v, spec.name, spec.version, False, sum(t.video_id == v for t in texts), result.snapshot_id)
+                 for v in todo]
+    return outcomes
