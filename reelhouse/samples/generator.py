@@ -421,7 +421,8 @@ def generate_clip(
         with av.open(str(tmp), "w", format=fmt) as container:
             video = container.add_stream("libx264", rate=Fraction(spec.fps).limit_denominator(1001))
             video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
-            video.options = {"crf": str(spec.crf), "preset": "veryfast"}
+            # One x264 thread: threaded x264 output can differ run to run, and a sample must hash the same everywhere.
+            video.options = {"crf": str(spec.crf), "preset": "veryfast", "threads": "1"}
             if frame_times_s is not None:
                 video.codec_context.time_base = Fraction(1, 1000)
                 # Without B-frames, MP4 sample durations (decode order) equal the presentation intervals.
