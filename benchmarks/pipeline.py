@@ -118,7 +118,7 @@ def main() -> None:
 
     from reelhouse.config import Settings
     from reelhouse.lakehouse import FeatureStore, new_run_id
-    from reelhouse.pipeline import dedup, encode, media, shot_frames, shots, visual
+    from reelhouse.pipeline import audio, dedup, encode, media, shot_frames, shots, text, visual
     from reelhouse.pipeline.encode import encode_row
 
     work = Path(tempfile.mkdtemp(prefix="reelhouse-bench-"))
@@ -135,6 +135,9 @@ def main() -> None:
             "shots": lambda v: shots.segment_title(settings, store, v, run_id),
             "shot_frames": lambda v: shot_frames.select_shot_frames(settings, store, [v], run_id),
             "visual_features": lambda v: visual.embed_titles(settings, store, [v], run_id),
+            "audio_features": lambda v: audio.audio_titles(settings, store, [v], run_id),
+            "subtitles": lambda v: text.extract_subtitles(settings, store, v, run_id),
+            "text_embeddings": lambda v: text.embed_text_titles(settings, store, [v], run_id),
             "dedup": lambda v: dedup.dedup_title(settings, store, v, run_id),
         }
         # Warm Spark and the models once so that start-up is not billed to the first title.
