@@ -67,6 +67,11 @@ def cmd_shots(args: argparse.Namespace, settings: Settings) -> int:
             for s in seg.shots
         ],
     }
+    if args.sheet:
+        from reelhouse.viz.contact_sheet import shot_sheet
+
+        shot_sheet(args.video, doc["shots"], seg.fps, args.sheet)
+        print(f"contact sheet: {args.sheet}", file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -259,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video")
     p.add_argument("--detector", default="fast", help="shot detector: fast or transnetv2")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of the shots")
     p.set_defaults(func=cmd_shots)
 
     p = sub.add_parser("sql", help="run Trino-dialect SQL over the feature store (read-only)")
