@@ -50,9 +50,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_shots(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.media.errors import MediaError
     from reelhouse.pipeline.shots import segment_file
+    from reelhouse.pipeline.specs import DEFAULT_DETECTOR
 
     try:
-        seg = segment_file(Path(args.video), args.detector)
+        seg = segment_file(Path(args.video), args.detector or DEFAULT_DETECTOR)
     except MediaError as exc:
         print(f"reelhouse shots: {args.video}: {exc}", file=sys.stderr)
         return 2
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("shots", help="detect shots in a video file")
     p.add_argument("video")
-    p.add_argument("--detector", default="fast", help="shot detector: fast or transnetv2")
+    p.add_argument("--detector", default=None, help="shot detector: hybrid (default), fast or transnetv2")
     p.add_argument("--json", action="store_true")
     p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of the shots")
     p.set_defaults(func=cmd_shots)

@@ -240,7 +240,7 @@ def test_detect_rejects_wrong_frames_and_fps() -> None:
 
 
 def test_registry() -> None:
-    assert available_detectors() == ["fast", "transnetv2"]
+    assert available_detectors() == ["fast", "hybrid", "transnetv2"]
     detector = get_detector("fast", min_shot_frames=12)
     assert isinstance(detector, FastShotDetector) and detector.params()["min_shot_frames"] == 12
     with pytest.raises(ValueError, match="unknown shot detector"):

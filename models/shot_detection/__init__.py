@@ -3,6 +3,9 @@
 >>> detector = get_detector("fast", min_shot_frames=12)
 >>> boundaries = detector.detect(frames, fps=25.0)  # frames: RGB uint8 at detector.analysis_size
 >>> shots = boundaries_to_shots(boundaries, frame_count)
+
+Detectors: ``fast`` (pure numpy), ``transnetv2`` (the pretrained network over every frame) and
+``hybrid`` (fast candidates at high recall, TransNetV2 only on windows around the uncertain ones).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from models.shot_detection.fast import FastShotDetector
 # name -> "module:Class"; detectors with heavy dependencies are imported on first use.
 _REGISTRY: dict[str, str] = {
     "fast": "models.shot_detection.fast:FastShotDetector",
+    "hybrid": "models.shot_detection.hybrid:HybridShotDetector",
     "transnetv2": "models.shot_detection.transnetv2:TransNetV2Detector",
 }
 

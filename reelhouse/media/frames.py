@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import av
+import av.video.reformatter
 import av.container
 import av.video.stream
 import numpy as np
@@ -44,15 +45,18 @@ class _Converter:
         self.size = size
         self.rotation = rotation
         self._last: tuple[av.VideoFrame | None, np.ndarray | None] = (None, None)
+        # One swscale context for the whole stream: building one per frame (what
+        # ``VideoFrame.to_ndarray(width=, height=)`` does) costs more than the scaling itself.
+        self._scaler = av.video.reformatter.VideoReformatter()
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
         if self._last[0] is frame:
             return self._last[1]  # type: ignore[return-value]
         if self.size is None:
-            rgb = frame.to_ndarray(format="rgb24")
+            rgb = self._scaler.reformat(frame, format="rgb24").to_ndarray()
         else:
             w, h = coded_target(*self.size, self.rotation)
-            rgb = frame.to_ndarray(width=w, height=h, format="rgb24")
+            rgb = self._scaler.reformat(frame, width=w, height=h, format="rgb24").to_ndarray()
         rgb = upright(rgb, self.rotation)
         self._last = (frame, rgb)
         return rgb
