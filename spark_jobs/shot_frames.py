@@ -11,7 +11,7 @@ Run standalone with ``spark-submit spark_jobs/shot_frames.py --help``.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np

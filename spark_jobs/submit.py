@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec

@@ -14,7 +14,6 @@ from reelhouse.media.subtitles import (
     Cue,
     clean_text,
     cues_for_range,
-    parse_srt,
     read_embedded_subtitles,
     read_srt,
     read_subtitles,

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.encode import encode_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
-from reelhouse.pipeline.shots import shot_rows
+from reelhouse.pipeline.outcome import StageOutcome
+from reelhouse.pipeline.shots import encoded_shots
 from reelhouse.pipeline.specs import audio_spec, speech_spec
 
 
@@ -22,10 +21,7 @@ def audio_shots(store: FeatureStore, settings: Settings, video_ids: Sequence[str
 
     out = []
     for vid in video_ids:
-        enc = encode_row(store, settings, vid)
-        shots = shot_rows(store, settings, vid)
-        if not shots:
-            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
+        enc, shots = encoded_shots(store, settings, vid)
         out.extend(AudioShot(vid, enc["uri"], bool(enc["has_audio"]), s["shot_index"], s["start_s"], s["end_s"]) for s in shots)
     return out
 

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.encode import encode_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
-from reelhouse.pipeline.shots import shot_rows
+from reelhouse.pipeline.outcome import StageOutcome
+from reelhouse.pipeline.shots import encoded_shots
 from reelhouse.pipeline.specs import shot_frames_spec
 
 
@@ -22,10 +21,7 @@ def shot_spans(store: FeatureStore, settings: Settings, video_ids: Sequence[str]
 
     spans = []
     for vid in video_ids:
-        enc = encode_row(store, settings, vid)
-        shots = shot_rows(store, settings, vid)
-        if not shots:
-            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
+        enc, shots = encoded_shots(store, settings, vid)
         spans.extend(
             ShotSpan(vid, enc["uri"], enc["width"], enc["height"], enc["fps"], s["shot_index"], s["start_frame"], s["end_frame"])
             for s in shots

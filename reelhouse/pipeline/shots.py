@@ -11,7 +11,7 @@ import numpy as np
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.encode import encode_row, local_path
-from reelhouse.pipeline.outcome import StageOutcome
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
 from reelhouse.pipeline.specs import DEFAULT_DETECTOR, shots_spec
 
 
@@ -105,3 +105,16 @@ def shot_rows(store: FeatureStore, settings: Settings, video_id: str, detector: 
     spec = shots_spec(settings, detector)
     rows = store.read_slice("shots", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
     return sorted(rows, key=lambda r: r["shot_index"])
+
+
+def encoded_shots(store: FeatureStore, settings: Settings, video_id: str) -> tuple[dict, list[dict]]:
+    """The title's ``encodes`` row and its current shots, what every per-shot job starts from.
+
+    Raises:
+        TitleNotReady: if the title has no encode or no shots for the current versions.
+    """
+    enc = encode_row(store, settings, video_id)
+    shots = shot_rows(store, settings, video_id)
+    if not shots:
+        raise TitleNotReady(f"title {video_id} has no shots for the current shots version")
+    return enc, shots
