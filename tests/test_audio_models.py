@@ -172,8 +172,7 @@ def test_tones_and_silence_are_not_speech(detector: SpeechDetector, tone_title: 
 
 def test_synthesized_speech_has_a_high_speech_ratio(detector: SpeechDetector) -> None:
     speech = _synthesize_speech("The harbour lights came on one by one. We should have left before the storm.")
-    if speech is None:
-        pytest.skip("espeakng-loader is not installed")
+    assert speech is not None, "espeakng-loader, a dev dependency, must be installed to synthesize speech"
     pad = np.zeros(VAD_RATE * 2, np.float32)
     pcm = np.concatenate([pad, speech, pad])
     start, end = 2.0, 2.0 + speech.size / VAD_RATE
