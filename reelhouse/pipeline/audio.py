@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.pipeline.outcome import StageOutcome, split_memoized
 from reelhouse.pipeline.shots import encoded_shots
 from reelhouse.pipeline.specs import audio_spec, speech_spec
 
@@ -31,18 +31,15 @@ def audio_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     from spark_jobs.audio_features import run_audio_features
     from spark_jobs.session import get_spark
 
-    specs = [(audio_spec(settings), "shot_embeddings"), (speech_spec(settings), "shot_audio")]
-    have = {(v, s.name) for v in video_ids for s, table in specs if store.has_slice(table, FeatureSlice(v, s.name, s.version))}
-    todo = [v for v in video_ids if any((v, s.name) not in have for s, _ in specs)]
-    outcomes = [StageOutcome(v, s.name, s.version, True, 0) for v in video_ids if v not in todo for s, _ in specs]
+    emb, speech = audio_spec(settings), speech_spec(settings)
+    outcomes, todo = split_memoized(store, [emb, speech], video_ids)
     if not todo:
         return outcomes
     shots = audio_shots(store, settings, todo)
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    (emb, _), (speech, _) = specs
     results = run_audio_features(spark, store, shots, (emb.name, emb.version), (speech.name, speech.version), run_id,
                                  settings.device, dict(settings.catalog_properties))
     count = {v: sum(s.video_id == v for s in shots) for v in todo}
-    outcomes += [StageOutcome(v, s.name, s.version, False, count[v], results[table].snapshot_id)
-                 for v in todo for s, table in specs]
+    outcomes += [StageOutcome(v, f.name, f.version, False, count[v], results[f.table].snapshot_id)
+                 for v in todo for f in (emb, speech)]
     return outcomes

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from reelhouse.features import FeatureSpec
 
 
 class TitleNotReady(RuntimeError):
@@ -25,3 +28,18 @@ class StageOutcome:
     memoized: bool
     rows: int
     snapshot_id: int | None = None
+
+
+def split_memoized(store, features: Sequence[FeatureSpec], video_ids: Sequence[str]) -> tuple[list[StageOutcome], list[str]]:
+    """Memoization for a job that computes ``features`` together.
+
+    Returns:
+        ``(memoized, todo)``: outcomes for titles that already hold every feature's current version,
+        and the titles missing any of them (which the job recomputes as a whole).
+    """
+    from reelhouse.lakehouse import FeatureSlice
+
+    todo = [v for v in video_ids
+            if not all(store.has_slice(f.table, FeatureSlice(v, f.name, f.version)) for f in features)]
+    memoized = [StageOutcome(v, f.name, f.version, True, 0) for v in video_ids if v not in todo for f in features]
+    return memoized, todo

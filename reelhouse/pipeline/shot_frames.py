@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome
+from reelhouse.pipeline.outcome import StageOutcome, split_memoized
 from reelhouse.pipeline.shots import encoded_shots
 from reelhouse.pipeline.specs import shot_frames_spec
 
@@ -35,9 +35,7 @@ def select_shot_frames(settings: Settings, store: FeatureStore, video_ids: Seque
     from spark_jobs.shot_frames import run_shot_frames
 
     spec = shot_frames_spec(settings)
-    done = {v for v in video_ids if store.has_slice("shot_frames", FeatureSlice(v, spec.name, spec.version))}
-    outcomes = [StageOutcome(v, spec.name, spec.version, True, 0) for v in video_ids if v in done]
-    todo = [v for v in video_ids if v not in done]
+    outcomes, todo = split_memoized(store, [spec], video_ids)
     if not todo:
         return outcomes
     spans = shot_spans(store, settings, todo)

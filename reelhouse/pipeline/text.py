@@ -9,7 +9,7 @@ from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.encode import local_path
 from reelhouse.pipeline.media import media_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
 from reelhouse.pipeline.shots import shot_rows
 from reelhouse.pipeline.specs import subtitles_spec, text_spec
 
@@ -77,9 +77,7 @@ def embed_text_titles(settings: Settings, store: FeatureStore, video_ids: Sequen
     from spark_jobs.text_embeddings import run_text_embeddings
 
     spec = text_spec(settings)
-    done = {v for v in video_ids if store.has_slice("shot_embeddings", FeatureSlice(v, spec.name, spec.version))}
-    outcomes = [StageOutcome(v, spec.name, spec.version, True, 0) for v in video_ids if v in done]
-    todo = [v for v in video_ids if v not in done]
+    outcomes, todo = split_memoized(store, [spec], video_ids)
     if not todo:
         return outcomes
     texts = shot_texts(store, settings, todo)

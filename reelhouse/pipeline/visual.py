@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.lakehouse import FeatureStore
 from reelhouse.pipeline.encode import encode_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
 from reelhouse.pipeline.shot_frames import shot_frame_rows
 from reelhouse.pipeline.specs import visual_feature_specs
 
@@ -47,10 +47,7 @@ def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     from spark_jobs.visual_embeddings import run_visual_embeddings
 
     features = visual_features(settings)
-    have = {(v, f.name) for v in video_ids for f in features
-            if store.has_slice("shot_embeddings", FeatureSlice(v, f.name, f.version))}
-    todo = [v for v in video_ids if any((v, f.name) not in have for f in features)]
-    outcomes = [StageOutcome(v, f.name, f.version, True, 0) for v in video_ids if v not in todo for f in features]
+    outcomes, todo = split_memoized(store, visual_feature_specs(settings), video_ids)
     if not todo:
         return outcomes
     refs = frame_refs(store, settings, todo)
