@@ -22,6 +22,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
+from spark_jobs.titles import partition_by_title, require_every_title
 
 #: Audio is streamed in chunks of this many seconds.
 CHUNK_S = 10.0
@@ -146,16 +147,14 @@ def run_audio_features(
         return {}
     emb_writer = store.file_writer("shot_embeddings", run_id)
     audio_writer = store.file_writer("shot_audio", run_id)
-    df = spark.createDataFrame(
+    df = partition_by_title(spark.createDataFrame(
         [(s.video_id, s.encode_uri, s.has_audio, s.shot_index, s.start_s, s.end_s) for s in shots], AUDIO_SHOT_SCHEMA
-    ).repartition(min(len(titles), spark.sparkContext.defaultParallelism * 2), "video_id")
+    ), len(titles))
     written = df.groupBy("video_id").applyInPandas(
         _compute_and_write(emb_writer, audio_writer, embedding_feature, audio_feature, dict(io_properties or {}), device),
         "video_id string, table string, path string",
     ).collect()
-    missing = sorted(set(titles) - {r.video_id for r in written})
-    if missing:
-        raise RuntimeError(f"no audio features were produced for titles {missing}")
+    require_every_title(titles, (r.video_id for r in written), "audio features")
     results = {}
     for table, (name, version) in (("shot_embeddings", embedding_feature), ("shot_audio", audio_feature)):
         files = {FeatureSlice(r.video_id, name, version): [r.path] for r in written if r.table == table}

@@ -22,6 +22,7 @@ from pyspark.sql import types as T
 
 from models.visual.frame_quality import QualityPolicy, frame_quality, select_representatives
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
+from spark_jobs.titles import partition_by_title, require_every_title
 
 #: Fractions of the shot at which candidate frames are taken.
 CANDIDATE_POSITIONS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -134,18 +135,16 @@ def run_shot_frames(
     if not titles:
         return WriteResult("shot_frames", None, 0, (), 0)
     writer = store.file_writer("shot_frames", run_id)
-    df = spark.createDataFrame(
+    df = partition_by_title(spark.createDataFrame(
         [(s.video_id, s.encode_uri, s.width, s.height, s.fps, s.shot_index, s.start_frame, s.end_frame) for s in shots],
         SHOT_SPAN_SCHEMA,
-    ).repartition(min(len(titles), spark.sparkContext.defaultParallelism * 2), "video_id")
+    ), len(titles))
     written = df.groupBy("video_id").applyInPandas(
         _select_and_write(writer, feature, version, policy, dict(io_properties or {})),
         "video_id string, path string, rows long",
     ).collect()
     files = {FeatureSlice(r.video_id, feature, version): [r.path] for r in written if r.rows}
-    missing = sorted(set(titles) - {s.video_id for s in files})
-    if missing:
-        raise RuntimeError(f"no representative frames were produced for titles {missing}")
+    require_every_title(titles, (s.video_id for s in files), "representative frames")
     return store.commit_files("shot_frames", files, run_id)
 
 

@@ -31,6 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
+from spark_jobs.titles import partition_by_title, require_every_title
 
 #: Frames are decoded with this height (width keeps the encode's aspect ratio).
 FRAME_HEIGHT = 224
@@ -148,11 +149,8 @@ def embedding_frame(spark: SparkSession, frames: Sequence[FrameRef]) -> DataFram
         ]
     )
     rows = [(f.video_id, f.encode_uri, f.width, f.height, f.shot_index, f.t_s) for f in frames]
-    n_titles = len({f.video_id for f in frames}) or 1
     df = spark.createDataFrame(rows, schema)
-    return df.repartition(min(n_titles, spark.sparkContext.defaultParallelism * 2), "video_id").sortWithinPartitions(
-        "video_id", "t_s"
-    )
+    return partition_by_title(df, len({f.video_id for f in frames})).sortWithinPartitions("video_id", "t_s")
 
 
 def run_visual_embeddings(
@@ -184,9 +182,7 @@ def run_visual_embeddings(
     ).collect()
     versions = {f.name: f.version for f in features}
     files = {FeatureSlice(r.video_id, r.feature, versions[r.feature]): [r.path] for r in written}
-    missing = sorted(set(titles) - {s.video_id for s in files})
-    if missing:
-        raise RuntimeError(f"no visual features were produced for titles {missing}")
+    require_every_title(titles, (s.video_id for s in files), "visual features")
     return store.commit_files("shot_embeddings", files, run_id)
 
 

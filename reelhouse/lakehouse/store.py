@@ -219,10 +219,6 @@ class FeatureStore:
     def read_slice(self, name: str, slice_: FeatureSlice, snapshot_id: int | None = None) -> pa.Table:
         return self.read(name, slice_.row_filter, snapshot_id=snapshot_id)
 
-    def latest_rows(self, name: str, row_filter: BooleanExpression | str = AlwaysTrue()) -> pa.Table:
-        """Rows of the most recently written version of each (video_id, feature) in the filter."""
-        return keep_latest_versions(self.read(name, row_filter))
-
     def snapshot_id(self, name: str) -> int | None:
         snap = self.table(name).current_snapshot()
         return snap.snapshot_id if snap else None
