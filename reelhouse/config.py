@@ -29,22 +29,28 @@ class EncodeRecipe(StrictModel):
 
     Attributes:
         height: output height in pixels; width follows the display aspect ratio, rounded to even.
+            A source shorter than this keeps its own (even) height unless ``upscale`` is set:
+            upscaling adds pixels to encode and decode but no information.
+        upscale: scale sources shorter than ``height`` up to it.
         fps: constant output frame rate in frames per second.
         pix_fmt: output pixel format.
         video_codec: FFmpeg encoder name for video.
         crf: x264 constant rate factor (lower is better quality).
-        preset: x264 speed preset.
+        preset: x264 speed preset. ``superfast`` encodes 1.4-1.9x faster than ``veryfast`` for
+            files about 1.5x larger: the encode is an analysis proxy, and encoding is the
+            pipeline's largest single cost.
         audio_rate: mono audio sample rate in Hz.
         audio_codec: FFmpeg encoder name for audio.
         version: bump when the recipe's algorithm changes; parameters are hashed separately.
     """
 
     height: int = Field(360, ge=32, le=4320)
+    upscale: bool = False
     fps: float = Field(24.0, gt=0, le=240)
     pix_fmt: Literal["yuv420p"] = "yuv420p"
     video_codec: str = "libx264"
     crf: int = Field(23, ge=0, le=51)
-    preset: str = "veryfast"
+    preset: str = "superfast"
     audio_rate: int = Field(16000, ge=8000, le=96000)
     audio_codec: str = "aac"
     version: str = "1"

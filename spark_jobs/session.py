@@ -20,11 +20,34 @@ BASE_CONF: dict[str, str] = {
     "spark.python.worker.reuse": "true",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "1g",
-    # One math thread per Python worker: Spark already runs one task per core, and the models here
-    # (EfficientNet, aisfx, silero-vad, MiniLM) run several times slower when threads oversubscribe.
-    "spark.executorEnv.OMP_NUM_THREADS": "1",
-    "spark.executorEnv.MKL_NUM_THREADS": "1",
 }
+
+
+def local_cores(master: str) -> int | None:
+    """The cores of a ``local``, ``local[N]`` or ``local[*]`` master; ``None`` for a cluster master."""
+    if master == "local":
+        return 1
+    if master.startswith("local[") and master.endswith("]"):
+        spec = master[len("local[") : -1].split(",")[0]
+        return (os.cpu_count() or 1) if spec == "*" else int(spec)
+    return None
+
+
+def machine_conf(master: str) -> dict[str, str]:
+    """Settings for how Python workers share the machine.
+
+    On one machine (a ``local`` master) one task runs at a time and its Python worker gets every
+    core for its model's math threads: each model (EfficientNet, TransNetV2, aisfx, silero-vad,
+    MiniLM) then lives in one worker process instead of one per core, which keeps memory flat,
+    and the models' own threads use the cores. On a cluster each task gets one math thread, since
+    Spark already runs one task per core there.
+    """
+    cores = local_cores(master)
+    threads = str(cores or 1)
+    conf = {"spark.executorEnv.OMP_NUM_THREADS": threads, "spark.executorEnv.MKL_NUM_THREADS": threads}
+    if cores is not None:
+        conf["spark.task.cpus"] = str(cores)
+    return conf
 
 
 def get_spark(master: str = "local[*]", conf: Mapping[str, str] | None = None, app_name: str = "reelhouse") -> SparkSession:
@@ -37,7 +60,7 @@ def get_spark(master: str = "local[*]", conf: Mapping[str, str] | None = None, a
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**BASE_CONF, **(conf or {})}.items():
+    for key, value in {**BASE_CONF, **machine_conf(master), **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

@@ -1,6 +1,8 @@
-"""Spark job: representative frames per shot, with the quality filter, plus a JPEG thumbnail of each.
+"""Spark job: representative frames per shot, with the quality filter, each stored as a JPEG.
 
-Candidates are taken at fixed fractions of each shot, decoded at thumbnail size from the standardized
+The stored frames are what the visual features are computed from and what contact sheets show, so
+the video is decoded for them once, here. Candidates are taken at fixed fractions of each shot,
+decoded at ``FRAME_HEIGHT`` from the standardized
 encode in chunks of shots (memory stays bounded whatever the title's length), scored for black, blur
 and flash, and the best ``k`` per shot are kept. Each title's slice is written as Parquet by the
 executor that computed it; the driver commits all titles in one atomic Iceberg commit.
@@ -23,11 +25,12 @@ from pyspark.sql import types as T
 from models.visual.frame_quality import QualityPolicy, frame_quality, select_representatives
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
 from spark_jobs.titles import partition_by_title, require_every_title
+from spark_jobs.visual_embeddings import FRAME_HEIGHT
 
 #: Fractions of the shot at which candidate frames are taken.
 CANDIDATE_POSITIONS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
-#: Thumbnail height in pixels (width keeps the encode's aspect ratio).
-THUMBNAIL_HEIGHT = 128
+#: JPEG quality (PIL scale, 1-95) of the stored frames.
+JPEG_QUALITY = 90
 #: Shots decoded per chunk.
 CHUNK_SHOTS = 64
 
@@ -57,7 +60,7 @@ def _jpeg(frame: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=85)
+    Image.fromarray(frame).save(buf, format="JPEG", quality=JPEG_QUALITY)
     return buf.getvalue()
 
 
@@ -68,14 +71,14 @@ def title_shot_frames(shots: pd.DataFrame, policy: QualityPolicy, io_properties:
 
     first = shots.iloc[0]
     path = localize(first.encode_uri, io_properties=io_properties)
-    thumb_w = max(2, int(round(THUMBNAIL_HEIGHT * first.width / first.height / 2)) * 2)
+    frame_w = max(2, int(round(FRAME_HEIGHT * first.width / first.height / 2)) * 2)
     fps = float(first.fps)
     rows: list[dict] = []
     shots = shots.sort_values("shot_index")
     for chunk_start in range(0, len(shots), CHUNK_SHOTS):
         chunk = shots.iloc[chunk_start : chunk_start + CHUNK_SHOTS]
         cands = [(r.shot_index, f) for r in chunk.itertuples(index=False) for f in candidate_frames(r.start_frame, r.end_frame)]
-        frames = frames_at(path, [(f + 0.5) / fps for _, f in cands], size=(thumb_w, THUMBNAIL_HEIGHT))
+        frames = frames_at(path, [(f + 0.5) / fps for _, f in cands], size=(frame_w, FRAME_HEIGHT))
         by_shot: dict[int, list[int]] = {}
         for i, (shot, _) in enumerate(cands):
             by_shot.setdefault(shot, []).append(i)

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, WriteResult
+from spark_jobs.titles import partition_by_title
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,13 @@ def make_text_udf(device: str = "auto"):
 def run_text_embeddings(spark: SparkSession, store: FeatureStore, shots: Sequence[ShotText], feature: str,
                         version: str, run_id: str, device: str = "auto") -> WriteResult:
     """Embed the shots' text and replace each title's ``(feature, version)`` slice in one commit."""
-    from models.text.minilm import TEXT_EMBEDDING_DIM, TEXT_MODEL_NAME
+    from models.cards import TEXT_EMBEDDING_DIM, TEXT_MODEL_NAME
 
     with_text = [(s.video_id, s.shot_index, s.text) for s in shots if s.text]
     vectors: dict[tuple[str, int], list[float]] = {}
     if with_text:
-        df = spark.createDataFrame(with_text, "video_id string, shot_index int, text string")
+        df = partition_by_title(spark.createDataFrame(with_text, "video_id string, shot_index int, text string"),
+                                len({v for v, _, _ in with_text}))
         for r in df.select("video_id", "shot_index", make_text_udf(device)("text").alias("embedding")).collect():
             vectors[(r.video_id, r.shot_index)] = list(r.embedding)
     by_title: dict[str, list[dict]] = {}

@@ -1,16 +1,15 @@
-"""Spark job: visual shot features from one decode of each shot's representative frames.
+"""Spark job: visual shot features from each shot's stored representative frames.
 
 Features (each mean-pooled per shot and L2-normalized, each its own versioned feature):
 - ``efficientnet``: EfficientNet-Lite0 ImageNet features, 1280-d;
 - ``colour``: joint HSV colour histogram (the colour match-cut flavor);
 - ``layout``: low-resolution Sobel edge map (the framing/composition match-cut flavor).
 
-Three stages, pipelined inside one Spark stage per partition so memory stays bounded:
-1. ``mapInPandas`` decodes each shot's representative frames (chosen by the ``shot_frames`` feature)
-   from the standardized encode;
-2. one iterator-of-Series pandas UDF per feature maps frames to vectors; models load once per Python
-   worker (CUDA and fp16 when a GPU is present, batched);
-3. ``applyInPandas`` per title pools frames into shots and writes one Parquet file per feature.
+The ``shot_frames`` feature already decoded the representative frames and stored each as a JPEG
+(``FRAME_HEIGHT`` pixels high), so this job never decodes the video again:
+1. one iterator-of-Series pandas UDF per feature maps JPEG frames to vectors; models load once
+   per Python worker (CUDA and fp16 when a GPU is present, batched);
+2. ``applyInPandas`` per title pools frames into shots and writes one Parquet file per feature.
 The driver then commits every title's files in one atomic Iceberg commit through the feature store.
 
 Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
@@ -18,7 +17,7 @@ Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
 
 from __future__ import annotations
 
-from functools import partial
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -33,38 +32,42 @@ from pyspark.sql import types as T
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
 from spark_jobs.titles import partition_by_title, require_every_title
 
-#: Frames are decoded with this height (width keeps the encode's aspect ratio).
+#: Height in pixels of the stored representative frames the features are computed from.
 FRAME_HEIGHT = 224
 
 
 @dataclass(frozen=True)
-class FrameRef:
-    """A representative frame to embed: its title, shot, time ``t_s`` (seconds) and the encode's URI."""
+class ShotFrame:
+    """A representative frame to embed: its title, shot, and the frame as JPEG bytes (RGB)."""
 
     video_id: str
-    encode_uri: str
-    width: int
-    height: int
     shot_index: int
-    t_s: float
+    jpeg: bytes
 
 
-def sampled_frames(batches: Iterator[pd.DataFrame], io_properties: dict[str, str]) -> Iterator[pd.DataFrame]:
-    """FrameRef rows -> the same rows with the decoded frame (raw RGB bytes), reading encodes by URI.
+def decode_jpegs(jpegs: Sequence[bytes]) -> list[np.ndarray]:
+    """JPEG bytes -> RGB uint8 ``(H, W, 3)`` arrays, in order."""
+    from PIL import Image
 
-    Spark runs it through ``mapInPandas``; it is a plain function, testable without Spark.
-    """
-    from reelhouse.media.frames import frames_at
-    from reelhouse.media.location import localize
+    out = []
+    for data in jpegs:
+        with Image.open(io.BytesIO(data)) as img:
+            out.append(np.asarray(img.convert("RGB")))
+    return out
 
-    for pdf in batches:
-        out: list[dict] = []
-        for (video_id, uri, w, h), grp in pdf.groupby(["video_id", "encode_uri", "width", "height"], sort=False):
-            fw = max(2, int(round(FRAME_HEIGHT * w / h / 2)) * 2)
-            frames = frames_at(localize(uri, io_properties=io_properties), grp["t_s"].to_numpy(), size=(fw, FRAME_HEIGHT))
-            for shot, f in zip(grp["shot_index"], frames):
-                out.append({"video_id": video_id, "shot_index": int(shot), "h": f.shape[0], "w": f.shape[1], "frame": f.tobytes()})
-        yield pd.DataFrame(out, columns=["video_id", "shot_index", "h", "w", "frame"])
+
+def predict_by_shape(predict, frames: Sequence[np.ndarray]) -> np.ndarray:
+    """Apply ``predict((N, H, W, 3)) -> (N, D)`` to frames of mixed sizes, one call per size, rows in order."""
+    out: np.ndarray | None = None
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for i, f in enumerate(frames):
+        by_shape.setdefault(f.shape, []).append(i)
+    for idx in by_shape.values():
+        vectors = np.asarray(predict(np.stack([frames[i] for i in idx])), dtype=np.float32)
+        if out is None:
+            out = np.empty((len(frames), vectors.shape[1]), dtype=np.float32)
+        out[idx] = vectors
+    return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
 FrameFeatureKind = Literal["efficientnet", "colour", "layout"]
@@ -92,19 +95,16 @@ def frame_predictor(kind: FrameFeatureKind, device: str = "auto"):
 
 
 def make_frame_udf(kind: FrameFeatureKind, device: str = "auto"):
-    """The iterator-of-Series pandas UDF mapping (frame bytes, h, w) to one kind of frame vector."""
+    """The iterator-of-Series pandas UDF mapping JPEG frames to one kind of frame vector."""
 
     @F.pandas_udf(T.ArrayType(T.FloatType()))
-    def frame_vectors(batches: Iterator[tuple[pd.Series, pd.Series, pd.Series]]) -> Iterator[pd.Series]:
+    def frame_vectors(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
         predict = frame_predictor(kind, device)
-        for frames, hs, ws in batches:
-            if len(frames) == 0:
+        for jpegs in batches:
+            if len(jpegs) == 0:
                 yield pd.Series([], dtype=object)
                 continue
-            arr = np.stack(
-                [np.frombuffer(b, dtype=np.uint8).reshape(int(h), int(w), 3) for b, h, w in zip(frames, hs, ws)]
-            )
-            yield pd.Series(list(predict(arr).astype(np.float32)))
+            yield pd.Series(list(predict_by_shape(predict, decode_jpegs(jpegs.tolist()))))
 
     return frame_vectors
 
@@ -136,31 +136,26 @@ def _pool_and_write(writer: SliceFileWriter, features: Sequence[VisualFeature]):
     return fn
 
 
-def embedding_frame(spark: SparkSession, frames: Sequence[FrameRef]) -> DataFrame:
-    """A DataFrame of the frames to embed, partitioned by title and sorted by time."""
+def embedding_frame(spark: SparkSession, frames: Sequence[ShotFrame]) -> DataFrame:
+    """A DataFrame of the frames to embed, partitioned by title."""
     schema = T.StructType(
         [
             T.StructField("video_id", T.StringType()),
-            T.StructField("encode_uri", T.StringType()),
-            T.StructField("width", T.IntegerType()),
-            T.StructField("height", T.IntegerType()),
             T.StructField("shot_index", T.IntegerType()),
-            T.StructField("t_s", T.DoubleType()),
+            T.StructField("frame", T.BinaryType()),
         ]
     )
-    rows = [(f.video_id, f.encode_uri, f.width, f.height, f.shot_index, f.t_s) for f in frames]
-    df = spark.createDataFrame(rows, schema)
-    return partition_by_title(df, len({f.video_id for f in frames})).sortWithinPartitions("video_id", "t_s")
+    df = spark.createDataFrame([(f.video_id, f.shot_index, f.jpeg) for f in frames], schema)
+    return partition_by_title(df, len({f.video_id for f in frames}))
 
 
 def run_visual_embeddings(
     spark: SparkSession,
     store: FeatureStore,
-    frames: Sequence[FrameRef],
+    frames: Sequence[ShotFrame],
     features: Sequence[VisualFeature],
     run_id: str,
     device: str = "auto",
-    io_properties: dict[str, str] | None = None,
 ) -> WriteResult:
     """Compute ``features`` from each shot's representative ``frames``; replace every
     ``(title, feature, version)`` slice in one commit.
@@ -172,11 +167,10 @@ def run_visual_embeddings(
     if not titles or not features:
         return WriteResult("shot_embeddings", None, 0, (), 0)
     writer = store.file_writer("shot_embeddings", run_id)
-    decoded = embedding_frame(spark, frames).mapInPandas(
-        partial(sampled_frames, io_properties=dict(io_properties or {})), "video_id string, shot_index int, h int, w int, frame binary"
-    )
     kinds = sorted({f.kind for f in features})
-    vectors = decoded.select("video_id", "shot_index", *[make_frame_udf(k, device)("frame", "h", "w").alias(k) for k in kinds])
+    vectors = embedding_frame(spark, frames).select(
+        "video_id", "shot_index", *[make_frame_udf(k, device)("frame").alias(k) for k in kinds]
+    )
     written = vectors.groupBy("video_id").applyInPandas(
         _pool_and_write(writer, features), "video_id string, feature string, path string, rows long"
     ).collect()
@@ -190,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: visual features for the given titles' representative frames."""
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.specs import visual_feature_specs
-    from reelhouse.pipeline.visual import frame_refs, visual_features
+    from reelhouse.pipeline.visual import shot_frame_images, visual_features
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
@@ -199,8 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings, titles = job_settings(parser, args, visual_feature_specs)
     store = FeatureStore.from_settings(settings)
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    print(run_visual_embeddings(spark, store, frame_refs(store, settings, titles), visual_features(settings),
-                                new_run_id(), settings.device, dict(settings.catalog_properties)))
+    print(run_visual_embeddings(spark, store, shot_frame_images(store, settings, titles), visual_features(settings),
+                                new_run_id(), settings.device))
     return 0
 
 

@@ -21,12 +21,14 @@ from tests.media_fixtures import VALID, truth_clip, variant
 RECIPE = EncodeRecipe(height=144, fps=24.0)
 
 
-def _expected_width(name: str, height: int) -> int:
+def _expected_size(name: str, height: int) -> tuple[int, int]:
+    """The output size for a recipe height: sources shorter than it keep their own even height."""
     v = variant(name)
     dw, dh = round(v.width * v.sample_aspect_ratio), v.height
     if v.rotation in (90, 270):
         dw, dh = dh, dw
-    return 2 * round(height * dw / dh / 2)
+    height = min(height, dh // 2 * 2)
+    return 2 * round(height * dw / dh / 2), height
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in VALID])
@@ -36,15 +38,15 @@ def test_odd_inputs_standardize_upright_square_cfr(name: str, tmp_path) -> None:
     result = standardize(
         v.path, tmp_path / "out.mp4", RECIPE, frame_sinks=[lambda k, t, rgb: seen.append((k, t, rgb.shape))]
     )
-    assert (result.width, result.height) == (_expected_width(name, 144), 144)
+    assert (result.width, result.height) == _expected_size(name, 144)
     assert result.width % 2 == 0
     assert abs(result.duration_s - v.duration_s) <= 1 / RECIPE.fps + 1e-9
     assert result.frame_count == round(v.duration_s * RECIPE.fps)
     assert [k for k, _, _ in seen] == list(range(result.frame_count))
-    assert all(t == pytest.approx(k / 24) and shape == (144, result.width, 3) for k, t, shape in seen)
+    assert all(t == pytest.approx(k / 24) and shape == (result.height, result.width, 3) for k, t, shape in seen)
 
     out = probe(result.path)
-    assert (out.width, out.height, out.rotation, out.sample_aspect_ratio) == (result.width, 144, 0, 1.0)
+    assert (out.width, out.height, out.rotation, out.sample_aspect_ratio) == (result.width, result.height, 0, 1.0)
     assert out.frame_count == result.frame_count and out.fps == pytest.approx(24.0) and not out.is_vfr
     assert out.pix_fmt == "yuv420p" and out.video_codec == "h264"
     assert out.has_audio == result.has_audio == (name != "vfr")
@@ -114,3 +116,12 @@ def test_real_clip_bikes(tmp_path) -> None:
     assert (result.width, result.height) == (2 * round(144 * 640 / 272 / 2), 144)
     assert result.frame_count == count == 120 and result.duration_s == pytest.approx(10.0)
     assert not result.has_audio and result.audio_rate is None
+
+
+def test_short_sources_are_not_upscaled_unless_asked(tmp_path) -> None:
+    src = real_clips()["transnetv2_test"]  # 160x90
+    kept = standardize(src, tmp_path / "kept.mp4", EncodeRecipe(height=144, fps=24.0))
+    assert (kept.width, kept.height) == (160, 90)
+    up = standardize(src, tmp_path / "up.mp4", EncodeRecipe(height=144, fps=24.0, upscale=True))
+    assert (up.width, up.height) == (256, 144)
+    assert recipe_version(EncodeRecipe(upscale=True)) != recipe_version(EncodeRecipe())

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from models.visual.frame_quality import FrameQuality, QualityPolicy, frame_quality, select_representatives
-from spark_jobs.shot_frames import THUMBNAIL_HEIGHT, candidate_frames, title_shot_frames
+from spark_jobs.shot_frames import candidate_frames, title_shot_frames
+from spark_jobs.visual_embeddings import FRAME_HEIGHT
 
 RNG = np.random.default_rng(0)
 
@@ -71,4 +72,4 @@ def test_title_job_avoids_flash_frames_and_writes_thumbnails(tmp_path):
     assert not flash_frames & {r["frame_index"] for r in rows}
     assert not any(r["is_flash"] or r["is_black"] for r in rows)
     img = Image.open(io.BytesIO(rows[0]["thumbnail"]))
-    assert img.format == "JPEG" and img.height == THUMBNAIL_HEIGHT
+    assert img.format == "JPEG" and img.height == FRAME_HEIGHT

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
-import pandas as pd
 import pytest
+from PIL import Image
 
 from reelhouse.lakehouse import FeatureSlice, new_run_id
+from reelhouse.media.frames import frames_at
 from reelhouse.samples import generate_clip, title_spec
-from spark_jobs.visual_embeddings import FRAME_HEIGHT, FrameRef, VisualFeature, run_visual_embeddings, sampled_frames
+from spark_jobs.visual_embeddings import (
+    FRAME_HEIGHT,
+    ShotFrame,
+    VisualFeature,
+    decode_jpegs,
+    predict_by_shape,
+    run_visual_embeddings,
+)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -18,17 +34,23 @@ def clip(tmp_path_factory):
     return path, truth
 
 
-def test_sampled_frames_without_spark(clip):
+def test_jpeg_frames_decode_and_predict_by_shape_without_spark(clip):
     path, truth = clip
-    frames = pd.DataFrame(
-        {"video_id": ["v" * 32] * 4, "encode_uri": [path.as_uri()] * 4, "width": [320] * 4, "height": [176] * 4,
-         "shot_index": [0, 0, 1, 1], "t_s": [0.5, 1.0, 2.5, 3.0]}
-    )
-    [out] = list(sampled_frames(iter([frames]), io_properties={}))
-    assert len(out) == 4 and out["shot_index"].tolist() == [0, 0, 1, 1]
-    assert set(out["h"]) == {FRAME_HEIGHT} and all(w % 2 == 0 for w in out["w"])
-    frame = np.frombuffer(out["frame"].iloc[0], dtype=np.uint8).reshape(out["h"].iloc[0], out["w"].iloc[0], 3)
-    assert frame.std() > 0  # real picture content, not a blank buffer
+    small = frames_at(path, [0.5, 2.5], size=(64, 36))
+    large = frames_at(path, [1.0], size=(398, FRAME_HEIGHT))
+    frames = decode_jpegs([_jpeg(small[0]), _jpeg(large[0]), _jpeg(small[1])])
+    assert [f.shape for f in frames] == [(36, 64, 3), (FRAME_HEIGHT, 398, 3), (36, 64, 3)]
+    assert np.abs(frames[1].mean(axis=(0, 1)) - large[0].mean(axis=(0, 1))).max() < 3  # JPEG keeps the picture
+    calls = []
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch.shape)
+        return batch.reshape(len(batch), -1)[:, :4].astype(np.float32)
+
+    out = predict_by_shape(predict, frames)
+    assert sorted(calls) == [(1, FRAME_HEIGHT, 398, 3), (2, 36, 64, 3)]  # one call per size
+    for row, frame in zip(out, frames):  # rows come back in input order
+        np.testing.assert_array_equal(row, frame.reshape(-1)[:4])
 
 
 @pytest.mark.slow
@@ -37,8 +59,9 @@ def test_job_on_spark_local_writes_one_unit_vector_per_shot(clip, store, setting
 
     path, truth = clip
     vid = "c" * 32
-    refs = [FrameRef(vid, path.as_uri(), 320, 176, i, (s + (e - s) * p) / truth.fps)
-            for i, (s, e) in enumerate(truth.shots) for p in (0.25, 0.5, 0.75)]
+    times = [(s + (e - s) * p) / truth.fps for s, e in truth.shots for p in (0.25, 0.5, 0.75)]
+    pictures = frames_at(path, times, size=(408, FRAME_HEIGHT))
+    refs = [ShotFrame(vid, i // 3, _jpeg(rgb)) for i, rgb in enumerate(pictures)]
     spark = get_spark("local[2]")
     features = [VisualFeature("visual_test", "1-test", "efficientnet-lite0", "efficientnet"),
                 VisualFeature("colour_test", "1-test", "hsv", "colour"), VisualFeature("layout_test", "1-test", "sobel", "layout")]

@@ -30,12 +30,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from models.cards import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS
 from models.device import DevicePreference, inference_dtype, select_device
 
-AUDIO_MODEL_NAME = "aisfx-x-sequential-ce"
-AUDIO_MODEL_VERSION = "0.1.2-499ea759"
-"""aisfx release and the first 8 hex of the SHA-256 of its ``models/checkpoint.pth``."""
-AUDIO_EMBEDDING_DIM = 512
 AUDIO_RATE = 16000
 """Sample rate (Hz) of the clips ``predict`` takes."""
 
@@ -47,8 +44,6 @@ BLOCK_FRAMES = 100
 BLOCK_HOP_FRAMES = 50
 SPEC_MAX = 9.457798957824707
 """``aisfx.preprocessing.spectrogram_normalize``'s 'original' maximum (its minimum is 0)."""
-SILENCE_DBFS = -60.0
-"""RMS level (dB full scale) at or below which :func:`is_silent` calls a clip silent."""
 
 _MODELS: dict[str, torch.nn.Module] = {}
 _LOCK = threading.Lock()

@@ -14,11 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from models.cards import SPEECH_MODEL_NAME, SPEECH_MODEL_VERSION
 from models.device import DevicePreference, select_device
 
-SPEECH_MODEL_NAME = "silero-vad"
-SPEECH_MODEL_VERSION = "6.2.3"
-"""The ``silero-vad`` release whose bundled ``silero_vad.jit`` is used."""
 VAD_RATE = 16000
 """Sample rate (Hz) the timeline is computed at; other rates are resampled to it."""
 WINDOW = 512

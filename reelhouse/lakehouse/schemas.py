@@ -158,7 +158,7 @@ SHOT_FRAMES = _table(
         ("is_black", BooleanType(), True, "frame is black"),
         ("is_blurred", BooleanType(), True, "frame is blurred"),
         ("is_flash", BooleanType(), True, "frame is a flash"),
-        ("thumbnail", BinaryType(), True, "JPEG thumbnail, 128 px high"),
+        ("thumbnail", BinaryType(), True, "the frame as JPEG (RGB), 224 px high: what the visual features and contact sheets use"),
     ],
 )
 

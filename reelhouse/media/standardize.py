@@ -80,7 +80,8 @@ def standardize(
     """Encode ``src`` to ``dst`` (MP4) following ``recipe``, in one decode pass.
 
     Video is turned upright (display rotation), stretched to square pixels (sample aspect ratio),
-    scaled to ``recipe.height`` with an even width that keeps the display aspect, and resampled to
+    scaled to ``recipe.height`` (or kept at its own even height when shorter and ``recipe.upscale``
+    is off) with an even width that keeps the display aspect, and resampled to
     a constant ``recipe.fps`` by timestamps: output frame ``k`` shows the latest source frame with
     presentation time ``<= k / fps``, so variable-frame-rate sources keep their duration (within one
     output frame). The main audio track is downmixed to mono, resampled to ``recipe.audio_rate`` and
@@ -124,7 +125,9 @@ def _encode(src: Path, tmp: Path, recipe: EncodeRecipe, sinks: Sequence[FrameSin
         first = first_video_frame(inp, video)
         rotation = rotation_cw(first)
         sar = float(video.sample_aspect_ratio) if video.sample_aspect_ratio else 1.0
-        out_w, out_h = fixed_height_size(*display_size(first.width, first.height, sar, rotation), recipe.height)
+        display_w, display_h = display_size(first.width, first.height, sar, rotation)
+        height = recipe.height if recipe.upscale else min(recipe.height, max(2, display_h // 2 * 2))
+        out_w, out_h = fixed_height_size(display_w, display_h, height)
         scale_w, scale_h = coded_target(out_w, out_h, rotation)
 
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +10,8 @@ import numpy as np
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.encode import encode_row, local_path
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
+from reelhouse.pipeline.encode import encode_row
+from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
 from reelhouse.pipeline.specs import DEFAULT_DETECTOR, shots_spec
 
 
@@ -73,31 +73,44 @@ def segment_file(path: Path, detector: str = DEFAULT_DETECTOR) -> Segmentation:
     return Segmentation(rec.fps, n, shots, f"{det.name}@{det.version}")
 
 
+def encoded_titles(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
+    """The standardized encodes of ``video_ids``, ready for the shots Spark job.
+
+    Raises:
+        TitleNotReady: if a title has no encode for the current recipe.
+    """
+    from spark_jobs.shots import EncodedTitle
+
+    titles = []
+    for vid in video_ids:
+        enc = encode_row(store, settings, vid)
+        titles.append(EncodedTitle(vid, enc["uri"], float(enc["fps"])))
+    return titles
+
+
+def segment_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str,
+                   detector: str = DEFAULT_DETECTOR) -> list[StageOutcome]:
+    """Segment the titles that lack the current shots version (one Spark job, one commit)."""
+    from spark_jobs.session import get_spark
+    from spark_jobs.shots import run_shots
+
+    spec = shots_spec(settings, detector)
+    outcomes, todo = split_memoized(store, [spec], video_ids)
+    if not todo:
+        return outcomes
+    titles = encoded_titles(store, settings, todo)
+    spark = get_spark(settings.spark_master, settings.spark_conf)
+    result = run_shots(spark, store, titles, spec.name, spec.version, detector, run_id,
+                       io_properties=dict(settings.catalog_properties))
+    outcomes += [StageOutcome(v, spec.name, spec.version, False, len(shot_rows(store, settings, v, detector)),
+                              result.snapshot_id) for v in todo]
+    return outcomes
+
+
 def segment_title(settings: Settings, store: FeatureStore, video_id: str, run_id: str,
                   detector: str = DEFAULT_DETECTOR) -> StageOutcome:
-    """Segment the title's standardized encode into shots and store them (memoized)."""
-    spec = shots_spec(settings, detector)
-    slice_ = FeatureSlice(video_id, spec.name, spec.version)
-    if store.has_slice("shots", slice_):
-        return StageOutcome(video_id, spec.name, spec.version, True, 0)
-    enc = encode_row(store, settings, video_id)
-    seg = segment_file(local_path(enc["uri"], settings), detector)
-    rows = [
-        {
-            "shot_index": s.index,
-            "start_frame": s.start,
-            "end_frame": s.end,
-            "start_s": s.start_s,
-            "end_s": s.end_s,
-            "fps": enc["fps"],
-            "transition": s.transition,
-            "confidence": s.confidence,
-            "detector": seg.detector,
-        }
-        for s in seg.shots
-    ]
-    write = store.replace_slice("shots", slice_, rows, run_id)
-    return StageOutcome(video_id, spec.name, spec.version, False, len(rows), write.snapshot_id)
+    """Segment one title's standardized encode into shots and store them (memoized)."""
+    return segment_titles(settings, store, [video_id], run_id, detector)[0]
 
 
 def shot_rows(store: FeatureStore, settings: Settings, video_id: str, detector: str = DEFAULT_DETECTOR) -> list[dict]:

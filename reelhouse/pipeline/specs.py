@@ -36,29 +36,30 @@ def shot_frames_spec(settings: Settings) -> FeatureSpec:
     from dataclasses import asdict
 
     from models.visual.frame_quality import QualityPolicy
-    from spark_jobs.shot_frames import CANDIDATE_POSITIONS, THUMBNAIL_HEIGHT
+    from spark_jobs.shot_frames import CANDIDATE_POSITIONS, JPEG_QUALITY
+    from spark_jobs.visual_embeddings import FRAME_HEIGHT
 
-    params = {"candidates": list(CANDIDATE_POSITIONS), "thumbnail_height": THUMBNAIL_HEIGHT, **asdict(QualityPolicy())}
+    params = {"candidates": list(CANDIDATE_POSITIONS), "frame_height": FRAME_HEIGHT, "jpeg_quality": JPEG_QUALITY,
+              **asdict(QualityPolicy())}
     return FeatureSpec("shot_frames", "shot_frames", "1", params, (shots_spec(settings),))
 
 
 def visual_spec(settings: Settings) -> FeatureSpec:
     """EfficientNet-Lite0 shot embeddings, mean-pooled over the shot's representative frames."""
-    from models.visual.efficientnet import MODEL_NAME, MODEL_VERSION
-    from spark_jobs.visual_embeddings import FRAME_HEIGHT
+    from models.cards import VISUAL_MODEL_NAME, VISUAL_MODEL_VERSION
 
-    params = {"model": f"{MODEL_NAME}@{MODEL_VERSION}", "frame_height": FRAME_HEIGHT}
+    params = {"model": f"{VISUAL_MODEL_NAME}@{VISUAL_MODEL_VERSION}"}
     return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shot_frames_spec(settings),))
 
 
 def colour_spec(settings: Settings) -> FeatureSpec:
     """Joint HSV colour histogram per shot (the colour match-cut flavor)."""
-    return FeatureSpec("colour_hsv_histogram", "shot_embeddings", "1", {"bins": [8, 4, 4]}, (shot_frames_spec(settings),))
+    return FeatureSpec("colour_hsv_histogram", "shot_embeddings", "1", {"bins": [8, 4, 4], "hsv": "pillow"}, (shot_frames_spec(settings),))
 
 
 def layout_spec(settings: Settings) -> FeatureSpec:
     """Low-resolution Sobel edge layout per shot (the framing/composition match-cut flavor)."""
-    return FeatureSpec("layout_sobel_16x9", "shot_embeddings", "1", {"grid": [16, 9]}, (shot_frames_spec(settings),))
+    return FeatureSpec("layout_sobel_16x9", "shot_embeddings", "1", {"grid": [16, 9], "luma_resize": "pillow-box"}, (shot_frames_spec(settings),))
 
 
 def visual_feature_specs(settings: Settings) -> list[FeatureSpec]:
@@ -68,7 +69,7 @@ def visual_feature_specs(settings: Settings) -> list[FeatureSpec]:
 
 def audio_spec(settings: Settings) -> FeatureSpec:
     """aisfx sound embeddings per shot (512-d; null for silent shots)."""
-    from models.audio.embedding import AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS
+    from models.cards import AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS
 
     params = {"model": f"{AUDIO_MODEL_NAME}@{AUDIO_MODEL_VERSION}", "silence_dbfs": SILENCE_DBFS}
     return FeatureSpec("audio_aisfx", "shot_embeddings", "1", params, (shots_spec(settings),))
@@ -76,7 +77,7 @@ def audio_spec(settings: Settings) -> FeatureSpec:
 
 def speech_spec(settings: Settings) -> FeatureSpec:
     """Speech ratio and loudness per shot (silero-vad)."""
-    from models.audio.speech import SPEECH_MODEL_NAME, SPEECH_MODEL_VERSION
+    from models.cards import SPEECH_MODEL_NAME, SPEECH_MODEL_VERSION
 
     params = {"model": f"{SPEECH_MODEL_NAME}@{SPEECH_MODEL_VERSION}"}
     return FeatureSpec("shot_audio", "shot_audio", "1", params, (shots_spec(settings),))
@@ -89,7 +90,7 @@ def subtitles_spec() -> FeatureSpec:
 
 def text_spec(settings: Settings) -> FeatureSpec:
     """MiniLM embeddings of the subtitle text overlapping each shot (null when there is none)."""
-    from models.text.minilm import TEXT_MODEL_NAME, TEXT_MODEL_VERSION
+    from models.cards import TEXT_MODEL_NAME, TEXT_MODEL_VERSION
 
     params = {"model": f"{TEXT_MODEL_NAME}@{TEXT_MODEL_VERSION}"}
     return FeatureSpec("text_minilm", "shot_embeddings", "1", params, (shots_spec(settings), subtitles_spec()))

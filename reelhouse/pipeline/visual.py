@@ -6,28 +6,26 @@ from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline.encode import encode_row
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
 from reelhouse.pipeline.shot_frames import shot_frame_rows
 from reelhouse.pipeline.specs import visual_feature_specs
 
 
-def frame_refs(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
-    """The representative frames of ``video_ids`` with their encode locations, ready for the Spark job.
+def shot_frame_images(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
+    """The stored representative frames (JPEG) of ``video_ids``, ready for the Spark job.
 
     Raises:
-        TitleNotReady: if a title has no encode or no representative frames yet.
+        TitleNotReady: if a title has no representative frames yet.
     """
-    from spark_jobs.visual_embeddings import FrameRef
+    from spark_jobs.visual_embeddings import ShotFrame
 
-    refs = []
+    frames = []
     for vid in video_ids:
-        enc = encode_row(store, settings, vid)
-        frames = shot_frame_rows(store, settings, vid)
-        if not frames:
+        rows = shot_frame_rows(store, settings, vid, with_thumbnails=True)
+        if not rows:
             raise TitleNotReady(f"title {vid} has no representative frames for the current shot_frames version")
-        refs.extend(FrameRef(vid, enc["uri"], enc["width"], enc["height"], f["shot_index"], f["t_s"]) for f in frames)
-    return refs
+        frames.extend(ShotFrame(vid, r["shot_index"], r["thumbnail"]) for r in rows)
+    return frames
 
 
 def visual_features(settings: Settings) -> list:
@@ -50,9 +48,9 @@ def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     outcomes, todo = split_memoized(store, visual_feature_specs(settings), video_ids)
     if not todo:
         return outcomes
-    refs = frame_refs(store, settings, todo)
+    frames = shot_frame_images(store, settings, todo)
     spark = get_spark(settings.spark_master, settings.spark_conf)
-    result = run_visual_embeddings(spark, store, refs, features, run_id, settings.device, dict(settings.catalog_properties))
-    shots = {v: len({r.shot_index for r in refs if r.video_id == v}) for v in todo}
+    result = run_visual_embeddings(spark, store, frames, features, run_id, settings.device)
+    shots = {v: len({f.shot_index for f in frames if f.video_id == v}) for v in todo}
     outcomes += [StageOutcome(v, f.name, f.version, False, shots[v], result.snapshot_id) for v in todo for f in features]
     return outcomes
