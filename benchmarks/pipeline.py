@@ -3,12 +3,12 @@
 Runs every stage (standardize, shots, representative frames, visual features, the other per-shot
 features, dedup) title by title on the embedded default (Spark local[*], SQLite Iceberg catalog in a
 temporary folder) and prints, per stage and overall, the real-time factor (media seconds / wall
-seconds), plus the peak resident memory of the whole process tree (driver, JVM, Python workers),
-sampled every 100 ms, per title. The baseline in the same run is a decode-only pass over the same files.
+seconds), plus the peak memory of the whole process tree (driver, JVM, Python worker daemon and
+workers), sampled every 100 ms, per title: summed RSS, and summed PSS (see ``TreeRssSampler``). The baseline in the same run is a decode-only pass over the same files.
 
     .venv/bin/python -m benchmarks.pipeline [--minutes 10]
 
-Last line: {"realtime_factor", "peak_rss_mb"}.
+Last line: {"realtime_factor", "peak_rss_mb", "peak_pss_mb"}.
 """
 
 from __future__ import annotations
@@ -25,11 +25,19 @@ from pathlib import Path
 
 
 class TreeRssSampler:
-    """Samples the summed RSS of this process and all its descendants (Linux /proc)."""
+    """Samples the memory of this process and all its descendants (Linux /proc), two ways:
+
+    - RSS summed over the processes: counts a page shared by several processes (the libraries
+      and weights that forked Spark Python workers share with their daemon) once per process,
+      so it overstates the memory in use;
+    - PSS (proportional set size) summed: each shared page divided among its sharers, which
+      adds up to the physical memory the tree occupies.
+    """
 
     def __init__(self, interval_s: float = 0.1) -> None:
         self.interval_s = interval_s
         self.peak_mb = 0.0
+        self.peak_pss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -46,26 +54,37 @@ class TreeRssSampler:
                     continue
         return kids
 
-    def tree_rss_mb(self) -> float:
+    @staticmethod
+    def _pss_kb(pid: int) -> int:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        return 0
+
+    def tree_mb(self) -> tuple[float, float]:
+        """``(rss_mb, pss_mb)`` of the process tree now."""
         kids = self._children()
-        todo, total = [os.getpid()], 0
+        todo, rss, pss_kb = [os.getpid()], 0, 0
         while todo:
             pid = todo.pop()
             try:
                 with open(f"/proc/{pid}/statm") as f:
-                    total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                    rss += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                pss_kb += self._pss_kb(pid)
             except OSError:
                 pass
             todo.extend(kids.get(pid, []))
-        return total / 2**20
+        return rss / 2**20, pss_kb / 1024
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, self.tree_rss_mb())
+            rss, pss = self.tree_mb()
+            self.peak_mb, self.peak_pss_mb = max(self.peak_mb, rss), max(self.peak_pss_mb, pss)
             self._stop.wait(self.interval_s)
 
     def reset(self) -> None:
-        self.peak_mb = self.tree_rss_mb()
+        self.peak_mb, self.peak_pss_mb = self.tree_mb()
 
     def __enter__(self) -> TreeRssSampler:
         self._thread.start()
@@ -164,9 +183,9 @@ def main() -> None:
                     t_title += dt
                 dur = encode_row(store, settings, res.video_id)["duration_s"]
                 media_s += dur
-                per_title.append((p.name, dur, t_title, sampler.peak_mb))
+                per_title.append((p.name, dur, t_title, sampler.peak_mb, sampler.peak_pss_mb))
                 print(f"  {p.name:<22} {dur:7.1f} s media  {t_title:6.1f} s wall  x{dur / t_title:5.1f}  "
-                      f"peak tree RSS {sampler.peak_mb:6.0f} MB", flush=True)
+                      f"peak tree RSS {sampler.peak_mb:6.0f} MB, PSS {sampler.peak_pss_mb:6.0f} MB", flush=True)
         total_s = sum(stage_s.values())
         base_s = decode_only_s(paths)
         print(f"\nlibrary: {len(per_title)} titles, {media_s / 60:.1f} min of media")
@@ -179,9 +198,13 @@ def main() -> None:
         short = min(per_title, key=lambda t: t[1])
         long = max(per_title, key=lambda t: t[1])
         peak = max(t[3] for t in per_title)
-        print(f"peak tree RSS: {peak:.0f} MB; shortest title ({short[1]:.0f} s) {short[3]:.0f} MB, "
+        peak_pss = max(t[4] for t in per_title)
+        print(f"peak tree RSS (sum over processes): {peak:.0f} MB; shortest title ({short[1]:.0f} s) {short[3]:.0f} MB, "
               f"longest ({long[1]:.0f} s) {long[3]:.0f} MB, ratio {long[3] / short[3]:.2f}")
-        print(json.dumps({"realtime_factor": round(media_s / total_s, 2), "peak_rss_mb": round(peak, 1)}))
+        print(f"peak tree PSS (physical, shared pages counted once): {peak_pss:.0f} MB; shortest title "
+              f"{short[4]:.0f} MB, longest {long[4]:.0f} MB, ratio {long[4] / short[4]:.2f}")
+        print(json.dumps({"realtime_factor": round(media_s / total_s, 2), "peak_rss_mb": round(peak, 1),
+                          "peak_pss_mb": round(peak_pss, 1)}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -55,7 +55,8 @@ def standardized_encode(context: dg.AssetExecutionContext, reelhouse: ReelhouseR
     return dg.MaterializeResult(metadata=_outcome_metadata(out))
 
 
-@dg.asset(name="shots", partitions_def=titles, deps=[standardized_encode], group_name="shots", kinds={"pytorch", "iceberg"},
+@dg.asset(name="shots", partitions_def=titles, deps=[standardized_encode], group_name="shots",
+          kinds={"spark", "pytorch", "iceberg"},
           code_version=specs.shots_spec(_S).version)
 def shot_segments(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """Canonical shot segmentation: [start, end) frames of the standardized encode, with transition types."""

@@ -22,6 +22,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
+from spark_jobs.session import driver_frame
 from spark_jobs.titles import partition_by_title, require_every_title
 
 #: Audio is streamed in chunks of this many seconds.
@@ -147,7 +148,8 @@ def run_audio_features(
         return {}
     emb_writer = store.file_writer("shot_embeddings", run_id)
     audio_writer = store.file_writer("shot_audio", run_id)
-    df = partition_by_title(spark.createDataFrame(
+    df = partition_by_title(driver_frame(
+        spark,
         [(s.video_id, s.encode_uri, s.has_audio, s.shot_index, s.start_s, s.end_s) for s in shots], AUDIO_SHOT_SCHEMA
     ), len(titles))
     written = df.groupBy("video_id").applyInPandas(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from pyspark.sql import SparkSession
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 #: Settings every reelhouse job needs; user ``spark_conf`` overrides them.
 BASE_CONF: dict[str, str] = {
@@ -17,7 +20,10 @@ BASE_CONF: dict[str, str] = {
     "spark.sql.execution.arrow.maxRecordsPerBatch": "64",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.session.timeZone": "UTC",
-    "spark.python.worker.reuse": "true",
+    # Workers are forks of spark_jobs.worker_daemon, which has imported torch and the media stack,
+    # so a fresh worker per task costs milliseconds, and it frees its model's memory when the task ends.
+    "spark.python.daemon.module": "spark_jobs.worker_daemon",
+    "spark.python.worker.reuse": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "1g",
 }
@@ -65,3 +71,14 @@ def get_spark(master: str = "local[*]", conf: Mapping[str, str] | None = None, a
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def driver_frame(spark: SparkSession, rows: Sequence[Sequence[Any]], schema: StructType | str) -> DataFrame:
+    """A DataFrame of rows held by the driver, shipped to Spark as Arrow.
+
+    ``spark.createDataFrame`` on a list of tuples goes through pickled Python rows, which starts a
+    second family of Python workers; from a pandas frame with Arrow enabled it starts none.
+    """
+    struct = schema if isinstance(schema, StructType) else StructType.fromDDL(schema)
+    columns = struct.fieldNames()
+    return spark.createDataFrame(pd.DataFrame(list(rows), columns=columns), struct)

@@ -24,6 +24,7 @@ from pyspark.sql import types as T
 
 from models.visual.frame_quality import QualityPolicy, frame_quality, select_representatives
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
+from spark_jobs.session import driver_frame
 from spark_jobs.titles import partition_by_title, require_every_title
 from spark_jobs.visual_embeddings import FRAME_HEIGHT
 
@@ -138,7 +139,8 @@ def run_shot_frames(
     if not titles:
         return WriteResult("shot_frames", None, 0, (), 0)
     writer = store.file_writer("shot_frames", run_id)
-    df = partition_by_title(spark.createDataFrame(
+    df = partition_by_title(driver_frame(
+        spark,
         [(s.video_id, s.encode_uri, s.width, s.height, s.fps, s.shot_index, s.start_frame, s.end_frame) for s in shots],
         SHOT_SPAN_SCHEMA,
     ), len(titles))

@@ -18,6 +18,7 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
+from spark_jobs.session import driver_frame
 from spark_jobs.titles import partition_by_title, require_every_title
 
 
@@ -84,7 +85,8 @@ def run_shots(
         return WriteResult("shots", None, 0, (), 0)
     writer = store.file_writer("shots", run_id)
     df = partition_by_title(
-        spark.createDataFrame(
+        driver_frame(
+            spark,
             [(t.video_id, t.encode_uri, t.fps) for t in titles], "video_id string, encode_uri string, fps double"
         ),
         len(titles),

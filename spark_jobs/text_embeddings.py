@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, WriteResult
+from spark_jobs.session import driver_frame
 from spark_jobs.titles import partition_by_title
 
 
@@ -58,7 +59,7 @@ def run_text_embeddings(spark: SparkSession, store: FeatureStore, shots: Sequenc
     with_text = [(s.video_id, s.shot_index, s.text) for s in shots if s.text]
     vectors: dict[tuple[str, int], list[float]] = {}
     if with_text:
-        df = partition_by_title(spark.createDataFrame(with_text, "video_id string, shot_index int, text string"),
+        df = partition_by_title(driver_frame(spark, with_text, "video_id string, shot_index int, text string"),
                                 len({v for v, _, _ in with_text}))
         for r in df.select("video_id", "shot_index", make_text_udf(device)("text").alias("embedding")).collect():
             vectors[(r.video_id, r.shot_index)] = list(r.embedding)

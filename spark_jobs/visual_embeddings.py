@@ -30,7 +30,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
-from spark_jobs.titles import partition_by_title, require_every_title
+from spark_jobs.session import driver_frame
+from spark_jobs.titles import require_every_title
 
 #: Height in pixels of the stored representative frames the features are computed from.
 FRAME_HEIGHT = 224
@@ -137,7 +138,11 @@ def _pool_and_write(writer: SliceFileWriter, features: Sequence[VisualFeature]):
 
 
 def embedding_frame(spark: SparkSession, frames: Sequence[ShotFrame]) -> DataFrame:
-    """A DataFrame of the frames to embed, partitioned by title."""
+    """A DataFrame of the frames to embed.
+
+    It is deliberately not partitioned by title: the per-title pooling then starts a new stage
+    (a shuffle by title), so the UDFs and the pooling never hold two Python workers at once.
+    """
     schema = T.StructType(
         [
             T.StructField("video_id", T.StringType()),
@@ -145,8 +150,7 @@ def embedding_frame(spark: SparkSession, frames: Sequence[ShotFrame]) -> DataFra
             T.StructField("frame", T.BinaryType()),
         ]
     )
-    df = spark.createDataFrame([(f.video_id, f.shot_index, f.jpeg) for f in frames], schema)
-    return partition_by_title(df, len({f.video_id for f in frames}))
+    return driver_frame(spark, [(f.video_id, f.shot_index, f.jpeg) for f in frames], schema)
 
 
 def run_visual_embeddings(

@@ -41,6 +41,19 @@ def test_iter_frames_applies_rotation_on_request() -> None:
     assert sized.rgb.shape == (96, 54, 3)
 
 
+def test_iter_frames_can_skip_the_loop_filter() -> None:
+    bikes = real_clips()["bikes"]  # H.264, whose deblocking filter the option skips
+    full = list(iter_frames(bikes, size=(160, 68)))
+    fast = list(iter_frames(bikes, size=(160, 68), skip_loop_filter=True))
+    assert [(f.index, f.t_s) for f in fast] == [(f.index, f.t_s) for f in full]
+    diffs = [np.abs(a.rgb.astype(np.int16) - b.rgb).mean() for a, b in zip(full, fast)]
+    assert 0 < max(diffs) < 4  # slightly different pixels, the same pictures
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(full, iter_frames(bikes, size=(160, 68))))
+    # The rotation probe decodes a frame first; the option must already be set by then.
+    rotated = next(iter(iter_frames(bikes, size=(160, 68), apply_rotation=True, skip_loop_filter=True)))
+    assert np.array_equal(rotated.rgb, fast[0].rgb) and not np.array_equal(rotated.rgb, full[0].rgb)
+
+
 def test_frames_at_matches_decoded_frames_in_any_order() -> None:
     path, _ = truth_clip()
     full = [f.rgb for f in iter_frames(path)]

@@ -16,6 +16,7 @@ from models.shot_detection import (
     boundaries_to_shots,
     get_detector,
 )
+from models.shot_detection import fast as fast_module
 from models.shot_detection.base import enforce_min_shot_length
 
 FPS = 25.0
@@ -186,6 +187,35 @@ def test_fast_frame_scores_peak_at_cuts() -> None:
     assert sorted(np.argsort(scores)[-len(cuts) :].tolist()) == cuts
 
 
+def _reference_features(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Histogram, 4x4-cell luma and layout of one frame, computed the plain way."""
+    ycc = frame.reshape(-1, 3).astype(np.float32) @ fast_module._YCBCR.T + fast_module._YCBCR_OFFSET
+    bins = np.clip((ycc * fast_module._BIN_SCALE).astype(np.int64), 0, [7, 3, 3]) @ fast_module._BIN_STRIDE
+    histogram = np.bincount(bins, minlength=128).astype(np.float32) / ycc.shape[0]
+    luma = ycc[:, 0].reshape(9, 4, 16, 4).mean(axis=(1, 3))
+    centred = luma - float(luma.mean())
+    return histogram, luma, centred / max(float(centred.std()), fast_module._MIN_CONTRAST)
+
+
+def test_fast_features_are_exact_whatever_the_batching() -> None:
+    rng = np.random.default_rng(12)
+    frames = _cuts(FAST, rng)[0][:90] + _fade(FAST, rng)[0]
+    runs = []
+    for size in (1, 7, fast_module.BATCH_FRAMES):
+        featurize = fast_module._Featurizer(black_level=24.0)
+        runs.append([f for batch in fast_module.frame_batches(frames, lambda f, i: None, size) for f in featurize(batch)])
+    for features in runs[1:]:
+        assert [f.score for f in features] == [f.score for f in runs[0]]
+    features = runs[-1]
+    assert features[0].score == 0.0
+    for frame, f in zip(frames, features):
+        histogram, luma, layout = _reference_features(frame)
+        assert np.array_equal(f.histogram, histogram) and np.array_equal(f.luma, luma)
+        assert np.array_equal(f.layout, layout) and f.mean_luma == float(luma.mean())
+    assert any(f.black for f in features) and not features[0].black
+    assert FastShotDetector().frame_scores(frames).tolist() == [np.float32(f.score) for f in features]
+
+
 def test_fast_min_shot_frames_merges_close_cuts() -> None:
     rng = np.random.default_rng(5)
     frames = _scene(rng, 30, FAST, COLOURS[0]) + _scene(rng, 4, FAST, COLOURS[1]) + _scene(rng, 30, FAST, COLOURS[2])
@@ -285,6 +315,33 @@ def test_transnetv2_streaming_matches_the_reference_windowing() -> None:
     np.testing.assert_allclose(single, ref_single.numpy(), atol=1e-5)
     np.testing.assert_allclose(many, ref_many.numpy(), atol=1e-5)
     assert not torch.are_deterministic_algorithms_enabled()  # the loader leaves global state alone
+
+
+def test_framewise_pooling_matches_the_3d_pooling_it_replaces() -> None:
+    import torch
+
+    from models.shot_detection.transnetv2 import _FramewiseAvgPool, load_transnetv2
+
+    x = torch.randn(2, 8, 5, 27, 48)
+    reference = torch.nn.AvgPool3d((1, 2, 2))
+    for layout in (x, x.contiguous(memory_format=torch.channels_last_3d)):
+        assert torch.equal(_FramewiseAvgPool()(layout), reference(layout))
+    model = load_transnetv2(torch.device("cpu"))
+    assert not any(isinstance(m, torch.nn.AvgPool3d) for m in model.modules())
+    assert sum(isinstance(m, _FramewiseAvgPool) for m in model.modules()) == 3
+
+
+def test_reduced_precision_needs_native_support(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from models.shot_detection.transnetv2 import _CPU_BF16_CHECKS, reduced_precision
+
+    assert reduced_precision(torch.device("cuda")) is torch.float16
+    for name in _CPU_BF16_CHECKS:
+        monkeypatch.setattr(torch.cpu, name, lambda: False, raising=False)
+    assert reduced_precision(torch.device("cpu")) is None
+    monkeypatch.setattr(torch.cpu, _CPU_BF16_CHECKS[0], lambda: True, raising=False)
+    assert reduced_precision(torch.device("cpu")) is torch.bfloat16
 
 
 # --- boundaries_to_shots ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from models.shot_detection import ShotBoundary, available_detectors, get_detector
 from models.shot_detection.hybrid import HybridShotDetector, _AreaResize
+from models.shot_detection.transnetv2 import reduced_precision
 from reelhouse.media.frames import iter_frames
 from reelhouse.samples import generate_clip, title_spec
 
@@ -81,6 +82,19 @@ def test_batched_windows_give_the_same_verdicts() -> None:
     assert one.last_stats.windows == many.last_stats.windows == 3
 
 
+def test_reduced_precision_keeps_the_verdicts() -> None:
+    rng = np.random.default_rng(5)
+    colours = [(200, 60, 50), (50, 160, 70), (60, 70, 190), (200, 200, 60)]
+    frames = [f for colour in colours for f in _scene(rng, 90, colour)]
+    exact = HybridShotDetector(device="cpu", accept_score=1.0, precision="float32")
+    default = HybridShotDetector(device="cpu", accept_score=1.0)
+    found = exact.detect(frames, 25.0)
+    assert [(b.frame, b.transition) for b in default.detect(frames, 25.0)] == [(b.frame, b.transition) for b in found]
+    assert exact.params()["transnetv2_precision"] == "float32"
+    assert default.network_dtype == reduced_precision(default.device)
+    assert default.params()["transnetv2_precision"] == "native-reduced"  # the policy, the same on every machine
+
+
 def test_hybrid_handles_short_and_empty_streams() -> None:
     detector = HybridShotDetector(device="cpu")
     assert detector.detect([], 25.0) == []
@@ -108,6 +122,7 @@ def test_area_resize_keeps_flat_colour_and_mean() -> None:
         pytest.param({"context": 4}, id="context"),
         pytest.param({"min_shot_frames": 0}, id="min_shot_frames"),
         pytest.param({"windows_per_batch": 0}, id="windows_per_batch"),
+        pytest.param({"precision": "half"}, id="precision"),
     ],
 )
 def test_hybrid_rejects_bad_arguments(kwargs: dict) -> None:

@@ -47,3 +47,12 @@ def test_one_machine_runs_one_python_task_with_every_core() -> None:
     }
     assert "spark.task.cpus" not in machine_conf("spark://head:7077")
     assert machine_conf("spark://head:7077")["spark.executorEnv.OMP_NUM_THREADS"] == "1"
+
+
+def test_workers_fork_from_the_preloading_daemon() -> None:
+    from spark_jobs.session import BASE_CONF
+    from spark_jobs.worker_daemon import preload
+
+    assert BASE_CONF["spark.python.daemon.module"] == "spark_jobs.worker_daemon"
+    assert BASE_CONF["spark.python.worker.reuse"] == "false"
+    assert preload(("json", "no_such_module_for_reelhouse")) == ["no_such_module_for_reelhouse"]

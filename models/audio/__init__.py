@@ -1,39 +1,27 @@
-"""Audio encoders: mono float32 PCM in, sound embeddings and speech activity out."""
+"""Audio encoders: mono float32 PCM in, sound embeddings and speech activity out.
 
-from models.audio.embedding import (
-    AUDIO_EMBEDDING_DIM,
-    AUDIO_MODEL_NAME,
-    AUDIO_MODEL_VERSION,
-    AUDIO_RATE,
-    is_silent,
-    load_aisfx,
-    make_audio_predict,
-)
-from models.audio.speech import (
-    SPEECH_MODEL_NAME,
-    SPEECH_MODEL_VERSION,
-    VAD_RATE,
-    SpeechDetector,
-    SpeechTimeline,
-    speech_ratio,
-    speech_ratios,
-    speech_timeline,
-)
+Names load on first access (``models.lazy``), so importing the package never imports torch.
+"""
 
-__all__ = [
-    "AUDIO_EMBEDDING_DIM",
-    "AUDIO_MODEL_NAME",
-    "AUDIO_MODEL_VERSION",
-    "AUDIO_RATE",
-    "SPEECH_MODEL_NAME",
-    "SPEECH_MODEL_VERSION",
-    "VAD_RATE",
-    "SpeechDetector",
-    "SpeechTimeline",
-    "is_silent",
-    "load_aisfx",
-    "make_audio_predict",
-    "speech_ratio",
-    "speech_ratios",
-    "speech_timeline",
-]
+from models.lazy import lazy_getattr
+
+_EXPORTS = {
+    "AUDIO_EMBEDDING_DIM": "models.audio.embedding",
+    "AUDIO_MODEL_NAME": "models.audio.embedding",
+    "AUDIO_MODEL_VERSION": "models.audio.embedding",
+    "AUDIO_RATE": "models.audio.embedding",
+    "is_silent": "models.audio.embedding",
+    "load_aisfx": "models.audio.embedding",
+    "make_audio_predict": "models.audio.embedding",
+    "SPEECH_MODEL_NAME": "models.audio.speech",
+    "SPEECH_MODEL_VERSION": "models.audio.speech",
+    "VAD_RATE": "models.audio.speech",
+    "SpeechDetector": "models.audio.speech",
+    "SpeechTimeline": "models.audio.speech",
+    "speech_ratio": "models.audio.speech",
+    "speech_ratios": "models.audio.speech",
+    "speech_timeline": "models.audio.speech",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

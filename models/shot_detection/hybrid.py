@@ -8,9 +8,10 @@ One pass over frames at 64x36 (the fast detector's size):
 2. A proposed cut whose score clears ``accept_score`` (the fast detector's own floor) is kept
    as it is: on real and generated footage those are cuts, and TransNetV2 would only cost time.
 3. Every other candidate (weak cuts and all gradual transitions) is verified by TransNetV2 on
-   a window of ``context`` frames either side of it. Frames are area-downscaled to 48x27 as
-   they arrive and kept in a bounded ring buffer, so detection stays streaming. Candidates
-   close together share one window.
+   a window of ``context`` frames either side of it. Frames are kept in a bounded ring buffer,
+   so detection stays streaming, and area-downscaled to 48x27 when a window is cut out of it.
+   Candidates close together share one window. The network runs in reduced precision where
+   the hardware supports it natively (``transnetv2.reduced_precision``).
 4. A verified candidate keeps TransNetV2's decision: when the network is confident it also
    takes the network's position, transition type and gradual span; a weak cut that the
    network and the fast score together vouch for is kept at the fast detector's frame.
@@ -18,20 +19,29 @@ One pass over frames at 64x36 (the fast detector's size):
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Iterable, Iterator
+import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from models.device import DevicePreference, select_device
 from models.shot_detection.base import ShotBoundary, ShotDetector, enforce_min_shot_length
-from models.shot_detection.fast import FastShotDetector, _features, _FrameFeatures, _merge_overlapping, _Scan
-from models.shot_detection.transnetv2 import load_transnetv2
+from models.shot_detection.fast import (
+    FastShotDetector,
+    _Featurizer,
+    _FrameFeatures,
+    _merge_overlapping,
+    _Scan,
+    frame_batches,
+)
 
 if TYPE_CHECKING:
     import torch
+
+    from models.device import DevicePreference
 
 _TN_WIDTH, _TN_HEIGHT = 48, 27
 # TransNetV2 windows of the reference implementation are 100 frames; longer gradual spans get
@@ -103,7 +113,8 @@ class HybridShotDetector(ShotDetector):
 
     Frames are RGB uint8 at ``analysis_size`` = (64, 36); the detector area-downscales them to
     48x27 for TransNetV2 itself. Memory is bounded by a ring buffer of about
-    ``max_gradual_frames + 2 * context + 100`` small frames (about 1 MB).
+    ``max_gradual_frames + 2 * context + 100`` frames (about 2 MB) and the fast features of one
+    batch of ``fast.BATCH_FRAMES`` frames (about 7 MB), whatever the title's length.
     """
 
     name = "hybrid"
@@ -120,8 +131,9 @@ class HybridShotDetector(ShotDetector):
         gradual_threshold: float = 0.3,
         context: int = 25,
         min_shot_frames: int = 8,
-        device: DevicePreference = "auto",
+        device: "DevicePreference" = "auto",
         windows_per_batch: int | None = None,
+        precision: Literal["auto", "float32"] = "auto",
     ) -> None:
         """Configure the detector (TransNetV2 loads on first use).
 
@@ -145,6 +157,10 @@ class HybridShotDetector(ShotDetector):
             windows_per_batch: Candidate windows per forward pass (>= 1); defaults to 1 on
                 CPU and 16 on CUDA. Queued windows are copies, so memory stays bounded by
                 this many windows (under 1 MB each) on top of the ring buffer.
+            precision: ``"auto"`` runs TransNetV2 in float16 on CUDA and in bfloat16 on CPUs
+                with native bfloat16 arithmetic, float32 elsewhere; ``"float32"`` always uses
+                float32. Reduced precision moves the network's probabilities by up to about
+                0.02, which rarely moves a boundary; ``params`` records the policy.
 
         Raises:
             ValueError: An argument is out of range.
@@ -165,6 +181,8 @@ class HybridShotDetector(ShotDetector):
             raise ValueError(f"min_shot_frames must be >= 1, got {min_shot_frames}")
         if windows_per_batch is not None and windows_per_batch < 1:
             raise ValueError(f"windows_per_batch must be >= 1, got {windows_per_batch}")
+        if precision not in ("auto", "float32"):
+            raise ValueError(f"precision must be 'auto' or 'float32', got {precision!r}")
         self.candidate_min_score = float(candidate_min_score)
         self.candidate_threshold = float(candidate_threshold)
         self.accept_score = float(accept_score)
@@ -172,8 +190,12 @@ class HybridShotDetector(ShotDetector):
         self.gradual_threshold = float(gradual_threshold)
         self.context = int(context)
         self.min_shot_frames = int(min_shot_frames)
-        self.device = select_device(device)
-        self.windows_per_batch = windows_per_batch or (16 if self.device.type == "cuda" else 1)
+        self.precision = precision
+        self._device_preference = device
+        self._windows_per_batch = windows_per_batch
+        self._device: torch.device | None = None
+        if device == "cuda":
+            _ = self.device  # fail now, not at the first candidate, when CUDA is missing
         # The proposal scan: the fast detector's features and flash test at high recall. Its
         # own minimum shot length is 1 so that weak and strong candidates compete here.
         self._proposer = FastShotDetector(
@@ -185,8 +207,32 @@ class HybridShotDetector(ShotDetector):
         self._resize = _AreaResize(self.analysis_size, (_TN_WIDTH, _TN_HEIGHT))
         self.last_stats = HybridStats()
 
+    @property
+    def device(self) -> "torch.device":
+        """The torch device TransNetV2 runs on, chosen (and torch imported) on first use."""
+        if self._device is None:
+            from models.device import select_device
+
+            self._device = select_device(self._device_preference)
+        return self._device
+
+    @property
+    def windows_per_batch(self) -> int:
+        """Candidate windows per forward pass: 16 on CUDA, 1 on CPU unless set."""
+        return self._windows_per_batch or (16 if self.device.type == "cuda" else 1)
+
+    @functools.cached_property
+    def network_dtype(self) -> "torch.dtype | None":
+        """The reduced precision TransNetV2 runs in on this device, or ``None`` for float32."""
+        from models.shot_detection.transnetv2 import reduced_precision
+
+        return reduced_precision(self.device) if self.precision == "auto" else None
+
     def params(self) -> dict[str, Any]:
         # The device and batching change speed, not results, so they don't version the output.
+        # The precision policy does (reduced precision nudges the network's probabilities); it
+        # is recorded as the policy, not the dtype this machine resolves it to, so that every
+        # machine computes the same feature version.
         return {
             "candidate_min_score": self.candidate_min_score,
             "candidate_threshold": self.candidate_threshold,
@@ -196,6 +242,7 @@ class HybridShotDetector(ShotDetector):
             "context": self.context,
             "min_shot_frames": self.min_shot_frames,
             "transnetv2_input": "area-resized 64x36 -> 48x27",
+            "transnetv2_precision": "native-reduced" if self.precision == "auto" else "float32",
         }
 
     def detect(self, frames: Iterable[np.ndarray], fps: float) -> list[ShotBoundary]:
@@ -208,7 +255,7 @@ class HybridShotDetector(ShotDetector):
 
 class _Run:
     """One streaming pass: the fast scan pulls frames through ``_feed``, which also fills the
-    48x27 ring buffer and verifies candidates once their window has arrived."""
+    ring buffer and verifies candidates once their window has arrived."""
 
     def __init__(self, detector: HybridShotDetector, frames: Iterable[np.ndarray]) -> None:
         self.d = detector
@@ -241,17 +288,21 @@ class _Run:
         return self.out
 
     def _feed(self) -> Iterator[_FrameFeatures]:
-        for index, frame in enumerate(self.frames):
-            self.d.check_frame(frame, index)
-            if len(self.ring) == self.capacity:
-                self.first += 1
-            self.ring.append(self.d._resize(frame))
-            self.count += 1
-            while self.pending and self._ready(self.pending[0]):
-                self._take_window()
-                if len(self.batch) >= self.d.windows_per_batch:
-                    self._run_batch()
-            yield _features(frame, self.d._proposer.black_level)
+        """Features of each frame for the scan. Features are computed a batch of frames at a
+        time, but frames enter the ring buffer, and windows are cut, one frame at a time, in
+        step with the scan."""
+        featurize = _Featurizer(self.d._proposer.black_level)
+        for frames in frame_batches(self.frames, self.d.check_frame):
+            for frame, features in zip(frames, featurize(frames)):
+                if len(self.ring) == self.capacity:
+                    self.first += 1
+                self.ring.append(frame)
+                self.count += 1
+                while self.pending and self._ready(self.pending[0]):
+                    self._take_window()
+                    if len(self.batch) >= self.d.windows_per_batch:
+                        self._run_batch()
+                yield features
 
     def _propose(self, boundary: ShotBoundary) -> None:
         self.stats.candidates += 1
@@ -316,7 +367,7 @@ class _Run:
         for _ in group:
             self.pending.popleft()
         end = min(self.count, max(c.hi for c in group) + ctx)
-        window = [self.ring[i - self.first] for i in range(start, end)]
+        window = [self.d._resize(self.ring[i - self.first]) for i in range(start, end)]
         # Pad like the reference at the ends of the stream; elsewhere the window has context.
         left = max(0, ctx - (first.lo - start))
         right = max(0, max(c.hi for c in group) + ctx - end)
@@ -394,9 +445,13 @@ class _Run:
         """``(single, all_frames)`` probabilities, ``(B, T)``, for windows ``(B, T, 27, 48, 3)``."""
         import torch
 
+        from models.shot_detection.transnetv2 import load_transnetv2
+
         model = load_transnetv2(self.d.device)
         inputs = torch.from_numpy(windows).to(self.d.device)
-        with torch.inference_mode():
+        dtype = self.d.network_dtype
+        autocast = contextlib.nullcontext() if dtype is None else torch.autocast(self.d.device.type, dtype=dtype)
+        with torch.inference_mode(), autocast:
             single, extra = model(inputs)
         return (
             torch.sigmoid(single[..., 0]).float().cpu().numpy(),

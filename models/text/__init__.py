@@ -1,11 +1,17 @@
-"""Text encoders: strings in, float32 sentence embeddings out."""
+"""Text encoders: strings in, float32 sentence embeddings out.
 
-from models.text.minilm import (
-    TEXT_EMBEDDING_DIM,
-    TEXT_MODEL_NAME,
-    TEXT_MODEL_VERSION,
-    load_minilm,
-    make_text_predict,
-)
+Names load on first access (``models.lazy``), so importing the package never imports torch.
+"""
 
-__all__ = ["TEXT_EMBEDDING_DIM", "TEXT_MODEL_NAME", "TEXT_MODEL_VERSION", "load_minilm", "make_text_predict"]
+from models.lazy import lazy_getattr
+
+_EXPORTS = {
+    "TEXT_EMBEDDING_DIM": "models.text.minilm",
+    "TEXT_MODEL_NAME": "models.text.minilm",
+    "TEXT_MODEL_VERSION": "models.text.minilm",
+    "load_minilm": "models.text.minilm",
+    "make_text_predict": "models.text.minilm",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

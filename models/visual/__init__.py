@@ -1,22 +1,20 @@
-"""Visual encoders and descriptors: RGB uint8 frames in, float32 vectors out."""
+"""Visual encoders and descriptors: RGB uint8 frames in, float32 vectors out.
 
-from models.visual.descriptors import colour_histogram, layout_map
-from models.visual.efficientnet import (
-    EMBEDDING_DIM,
-    MODEL_NAME,
-    MODEL_VERSION,
-    load_efficientnet_lite0,
-    make_visual_predict,
-    pool_shot_embeddings,
-)
+Names load on first access (``models.lazy``), so importing the package never imports torch.
+"""
 
-__all__ = [
-    "EMBEDDING_DIM",
-    "MODEL_NAME",
-    "MODEL_VERSION",
-    "colour_histogram",
-    "layout_map",
-    "load_efficientnet_lite0",
-    "make_visual_predict",
-    "pool_shot_embeddings",
-]
+from models.lazy import lazy_getattr
+
+_EXPORTS = {
+    "colour_histogram": "models.visual.descriptors",
+    "layout_map": "models.visual.descriptors",
+    "EMBEDDING_DIM": "models.visual.efficientnet",
+    "MODEL_NAME": "models.visual.efficientnet",
+    "MODEL_VERSION": "models.visual.efficientnet",
+    "load_efficientnet_lite0": "models.visual.efficientnet",
+    "make_visual_predict": "models.visual.efficientnet",
+    "pool_shot_embeddings": "models.visual.efficientnet",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

