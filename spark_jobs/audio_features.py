@@ -75,7 +75,8 @@ def rms_dbfs(clip: np.ndarray) -> float:
 
 def title_audio_rows(shots: pd.DataFrame, io_properties: dict[str, str], device: str = "auto") -> tuple[pa.Table, pa.Table]:
     """(embedding rows, shot_audio rows) of one title; ``shots`` holds its AudioShot rows."""
-    from models.audio.embedding import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME, AUDIO_RATE, is_silent, make_audio_predict
+    from models.audio.embedding import AUDIO_RATE, is_silent, make_audio_predict
+    from models.cards import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME
     from models.audio.speech import SpeechDetector, speech_ratio
     from reelhouse.media.audio import iter_audio
     from reelhouse.media.location import localize

@@ -7,14 +7,14 @@ from models.lazy import lazy_getattr
 
 _EXPORTS = {
     "AUDIO_EMBEDDING_DIM": "models.audio.embedding",
-    "AUDIO_MODEL_NAME": "models.audio.embedding",
-    "AUDIO_MODEL_VERSION": "models.audio.embedding",
+    "AUDIO_MODEL_NAME": "models.cards",
+    "AUDIO_MODEL_VERSION": "models.cards",
     "AUDIO_RATE": "models.audio.embedding",
     "is_silent": "models.audio.embedding",
     "load_aisfx": "models.audio.embedding",
     "make_audio_predict": "models.audio.embedding",
-    "SPEECH_MODEL_NAME": "models.audio.speech",
-    "SPEECH_MODEL_VERSION": "models.audio.speech",
+    "SPEECH_MODEL_NAME": "models.cards",
+    "SPEECH_MODEL_VERSION": "models.cards",
     "VAD_RATE": "models.audio.speech",
     "SpeechDetector": "models.audio.speech",
     "SpeechTimeline": "models.audio.speech",

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from models.cards import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS
+from models.cards import AUDIO_EMBEDDING_DIM, SILENCE_DBFS
 from models.device import DevicePreference, inference_dtype, select_device
 
 AUDIO_RATE = 16000

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from models.cards import SPEECH_MODEL_NAME, SPEECH_MODEL_VERSION
 from models.device import DevicePreference, select_device
 
 VAD_RATE = 16000

@@ -7,8 +7,8 @@ from models.lazy import lazy_getattr
 
 _EXPORTS = {
     "TEXT_EMBEDDING_DIM": "models.text.minilm",
-    "TEXT_MODEL_NAME": "models.text.minilm",
-    "TEXT_MODEL_VERSION": "models.text.minilm",
+    "TEXT_MODEL_NAME": "models.cards",
+    "TEXT_MODEL_VERSION": "models.cards",
     "load_minilm": "models.text.minilm",
     "make_text_predict": "models.text.minilm",
 }

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.cards import TEXT_EMBEDDING_DIM, TEXT_MODEL_NAME, TEXT_MODEL_VERSION
+from models.cards import TEXT_EMBEDDING_DIM
 from models.device import DevicePreference, default_batch_size, select_device
 
 MAX_TOKENS = 256

@@ -10,7 +10,6 @@ _EXPORTS = {
     "layout_map": "models.visual.descriptors",
     "EMBEDDING_DIM": "models.visual.efficientnet",
     "MODEL_NAME": "models.visual.efficientnet",
-    "MODEL_VERSION": "models.visual.efficientnet",
     "load_efficientnet_lite0": "models.visual.efficientnet",
     "make_visual_predict": "models.visual.efficientnet",
     "pool_shot_embeddings": "models.visual.efficientnet",

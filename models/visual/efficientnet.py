@@ -21,7 +21,6 @@ import torch.nn.functional as F
 
 from models.cards import VISUAL_EMBEDDING_DIM as EMBEDDING_DIM
 from models.cards import VISUAL_MODEL_NAME as MODEL_NAME
-from models.cards import VISUAL_MODEL_VERSION as MODEL_VERSION
 from models.device import DevicePreference, default_batch_size, inference_dtype, select_device
 
 INPUT_SIZE = 224
