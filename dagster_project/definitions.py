@@ -5,9 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS
-from dagster_project.resources import ReelhouseResource
+from dagster_project.jobs import JOBS
+from dagster_project.resources import default_resources
 
 defs = dg.Definitions(
     assets=[*TITLE_ASSETS, *CATALOG_ASSETS],
-    resources={"reelhouse": ReelhouseResource()},
+    jobs=JOBS,
+    resources=default_resources(),
 )

@@ -17,7 +17,8 @@ from reelhouse.config import Settings
 from reelhouse.pipeline import landing, media
 
 from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, media_file, titles
-from dagster_project.resources import ReelhouseResource
+from dagster_project.instance import dagster_instance
+from dagster_project.resources import resources_for
 
 
 @dataclass
@@ -30,27 +31,6 @@ class LibraryRun:
     failed: dict[str, str] = field(default_factory=dict)  # video_id -> error
 
 
-def dagster_instance(settings: Settings) -> dg.DagsterInstance:
-    """The persistent Dagster instance under ``settings.dagster_home`` (created on first use)."""
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
-
-
-def resource_for(settings: Settings) -> ReelhouseResource:
-    return ReelhouseResource(
-        home=str(settings.home),
-        catalog_uri=settings.catalog_uri,
-        warehouse_uri=settings.warehouse_uri,
-        landing=str(settings.resolved_landing),
-        spark_master=settings.spark_master,
-    )
-
-
 #: In-process runs log to the Dagster instance (visible in the UI); the terminal shows only warnings.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -58,7 +38,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def run_library(settings: Settings, progress: Callable[[str], None] = print) -> LibraryRun:
     """Materialize every asset for every title in the landing location (memoized)."""
     instance = dagster_instance(settings)
-    resources = {"reelhouse": resource_for(settings)}
+    resources = resources_for(settings)
     files = landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
     store = resources["reelhouse"].store()
     store.ensure_tables()

@@ -241,7 +241,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 # ui ----------------------------------------------------------------------------------------
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
-    from dagster_project.library_run import dagster_instance
+    from dagster_project.instance import dagster_instance
 
     dagster_instance(settings)  # creates DAGSTER_HOME and sets the env var
     exe = Path(sys.executable).with_name("dagster")
