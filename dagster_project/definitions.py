@@ -1,15 +1,39 @@
-"""The reelhouse Dagster code location (``dagster dev -m dagster_project.definitions``)."""
+"""The reelhouse Dagster code location (``dagster dev -m dagster_project.definitions``).
+
+- assets: the per-title feature mesh (partitioned by content id) and the catalog-wide faiss index;
+- the landing sensor adds titles and requests their runs; the automation sensor keeps derived
+  partitions current (upstream updates, bumped feature versions); the nightly schedule fills
+  anything still missing or stale;
+- asset checks (``dagster_project.checks``) run with each materialization: shots tile the title,
+  one row per shot per feature, embedding dimensions and norms, current versions, a current index;
+- resources: Iceberg catalog, Spark, SQL engine and ANN store, each configured from the environment.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS
+from dagster_project.checks import ASSET_CHECKS
 from dagster_project.jobs import JOBS
 from dagster_project.resources import default_resources
+from dagster_project.schedules import SCHEDULES
+from dagster_project.sensors import SENSORS
+
+#: Evaluates every asset's automation condition (``assets.FEATURE_AUTOMATION``) every 30 s.
+feature_automation = dg.AutomationConditionSensorDefinition(
+    "feature_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Materializes derived partitions when upstream partitions update or a feature version is bumped.",
+)
 
 defs = dg.Definitions(
     assets=[*TITLE_ASSETS, *CATALOG_ASSETS],
+    asset_checks=ASSET_CHECKS,
     jobs=JOBS,
+    sensors=[*SENSORS, feature_automation],
+    schedules=SCHEDULES,
     resources=default_resources(),
 )

@@ -14,25 +14,30 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import landing, media
+from reelhouse.pipeline import coverage, landing, media, specs
+from reelhouse.search import ann
 
-from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, media_file, titles
+from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, asset_keys_for, media_file, titles
+from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
 from dagster_project.instance import dagster_instance
 from dagster_project.resources import resources_for
 
 
 @dataclass
 class LibraryRun:
-    """What the main job did: titles found, ok and quarantined, and per-title failures."""
+    """What the main job did: titles found, ok, quarantined and memoized, and per-title failures."""
 
     titles: dict[str, str] = field(default_factory=dict)  # video_id -> path
     ok: list[str] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)  # video_id -> reason
     failed: dict[str, str] = field(default_factory=dict)  # video_id -> error
+    memoized: list[str] = field(default_factory=list)  # ok titles already holding every feature (no run)
+    failed_checks: dict[str, list[str]] = field(default_factory=dict)  # video_id -> "asset.check: why"
 
 
-#: In-process runs log to the Dagster instance (visible in the UI); the terminal shows only warnings.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: In-process runs log to the Dagster instance (visible in the UI, with stack traces); the terminal
+#: shows nothing from Dagster itself: callers report failures (``first_failure``) in one line.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_library(settings: Settings, progress: Callable[[str], None] = print) -> LibraryRun:
@@ -51,32 +56,54 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     if new:
         instance.add_dynamic_partitions(titles.name, new)
     progress(f"{len(report.titles)} title(s): {len(files)} file(s) in {settings.resolved_landing}, {len(new)} new")
+    # Memoization before orchestration: titles already probed and holding every feature at its current
+    # version start no run at all (a run of them would only record "memoized" for each asset).
+    statuses = media.title_statuses(store)
     for vid, path in report.titles.items():
-        res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources, run_config=QUIET,
-                             raise_on_error=False)
-        row = media.media_row(store, vid)
-        if not res.success or row is None:
-            report.failed[vid] = "media probe failed"
-        elif row["status"] != "ok":
+        if vid not in statuses:
+            res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources,
+                                 run_config=QUIET, raise_on_error=False)
+            row = media.media_row(store, vid)  # a quarantined file fails its media step on purpose
+            if row is None:
+                report.failed[vid] = first_failure(res) if not res.success else "media probe failed"
+                continue
+            statuses[vid] = row
+        row = statuses[vid]
+        if row["status"] != "ok":
             report.quarantined[vid] = f"{row['error_code']}: {row['error_message']}"
             progress(f"  quarantined {os.path.basename(path)}: {report.quarantined[vid]}")
         else:
             report.ok.append(vid)
-    downstream = [a for a in TITLE_ASSETS if a is not media_file]
-    for n, vid in enumerate(report.ok, 1):
-        progress(f"[{n}/{len(report.ok)}] {os.path.basename(report.titles[vid])}: encode, shots, embeddings")
-        res = dg.materialize(downstream, partition_key=vid, instance=instance, resources=resources, run_config=QUIET,
-                             raise_on_error=False)
+    todo = coverage.todo_by_title(store, settings, report.ok)
+    report.memoized = [v for v in report.ok if v not in todo]
+    if report.memoized:
+        progress(f"{len(report.memoized)} title(s) already hold every feature at its current version")
+    for n, (vid, features) in enumerate(todo.items(), 1):
+        keys = asset_keys_for(features)
+        progress(f"[{n}/{len(todo)}] {os.path.basename(report.titles[vid])}: {', '.join(k.to_user_string() for k in keys)}")
+        res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=vid, instance=instance, resources=resources,
+                             run_config=QUIET, raise_on_error=False)
+        failed_checks = failed_check_messages(res)
+        if failed_checks:
+            report.failed_checks[vid] = failed_checks
+            progress("  failed checks: " + "; ".join(failed_checks))
         if not res.success:
-            report.failed[vid] = _first_failure(res)
+            report.failed[vid] = first_failure(res)
             progress(f"  failed: {report.failed[vid]}")
-    if report.ok:
-        dg.materialize(CATALOG_ASSETS, instance=instance, resources=resources, run_config=QUIET)
+    settings_index = resources["reelhouse"].index_root()
+    if report.ok and not ann.has_current_index(store, settings_index, specs.visual_spec(settings).name):
+        dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], instance=instance, resources=resources, run_config=QUIET)
     return report
 
 
-def _first_failure(result: dg.ExecuteInProcessResult) -> str:
+def first_failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             return event.step_failure_data.error.message.strip().splitlines()[0]
     return "run failed"
+
+
+def failed_check_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """``asset.check: description`` for every asset check that failed in the run."""
+    return [f"{e.asset_key.to_user_string()}.{e.check_name}: {e.description}"
+            for e in result.get_asset_check_evaluations() if not e.passed]

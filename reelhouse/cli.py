@@ -19,10 +19,11 @@ from reelhouse.config import Settings, get_settings
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _console():
+def _console(stderr: bool = False):
+    """Rich console for human-readable output (``stderr=True`` keeps stdout clean for ``--json``)."""
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    return Console(stderr=stderr, highlight=False)
 
 
 # ingest ------------------------------------------------------------------------------------
@@ -218,6 +219,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     for vid, path in report.titles.items():
         row = media_row(store, vid) or {}
         status = row.get("status", "failed") if vid not in report.failed else "failed"
+        status += " (memoized)" if vid in report.memoized else ""
         n = len(shot_rows(store, settings, vid)) if vid in report.ok and vid not in report.failed else 0
         dur = f"{row['duration_s']:.1f}s" if row.get("duration_s") else ""
         size = f"{row['display_width']}x{row['display_height']}" if row.get("display_width") else ""
@@ -237,6 +239,29 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         ns = argparse.Namespace(video_id=good[0], shot_index=probe_shot, k=5, titles=None, json=False)
         cmd_similar(ns, settings)
     return 0 if not report.failed else 1
+
+
+# backfill ----------------------------------------------------------------------------------
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from dagster_project.backfill import BackfillError, backfill_feature
+
+    console = _console(stderr=args.json)
+    titles = [t for t in args.titles.split(",") if t] if args.titles else None
+    try:
+        report = backfill_feature(settings, args.feature, args.version, titles, dry_run=args.dry_run,
+                                  progress=console.print)
+    except BackfillError as err:
+        print(f"reelhouse backfill: {err}", file=sys.stderr)
+        return 2
+    doc = {"feature": report.feature, "version": report.version, "dry_run": args.dry_run,
+           "computed": report.computed, "memoized": report.memoized, "failed": report.failed}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        verb = "would compute" if args.dry_run else "computed"
+        console.print(f"{report.feature}@{report.version}: {verb} {len(report.computed) - len(report.failed)}, "
+                      f"memoized {len(report.memoized)}, failed {len(report.failed)}")
+    return 1 if report.failed else 0
 
 
 # ui ----------------------------------------------------------------------------------------
@@ -285,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="materialize every feature for the landing folder (the main job)")
     p.add_argument("--no-samples", action="store_true", help="do not add the sample library to an empty landing folder")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="compute one feature (and its missing upstream features) for every title")
+    p.add_argument("--feature", required=True, help="feature name (e.g. visual_efficientnet_lite0) or asset key (visual_embeddings)")
+    p.add_argument("--version", help="the version to fill; must be the one this code computes (default: that one)")
+    p.add_argument("--titles", help="comma-separated video ids (default: every ok title)")
+    p.add_argument("--dry-run", action="store_true", help="only say which titles and assets would run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     p.add_argument("--host", default="127.0.0.1")

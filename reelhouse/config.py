@@ -77,6 +77,8 @@ class Settings(BaseSettings):
         warehouse_uri: Iceberg warehouse location (``file://`` or ``s3://``); default under ``home``.
         namespace: Iceberg namespace (Trino schema) holding reelhouse's tables.
         landing: folder where videos (and ``.srt`` sidecars) are dropped.
+        landing_settle_s: seconds a landed file must go unmodified (and unchanged between two sensor
+            ticks) before the landing sensor hashes it: a file still being copied waits.
         spark_master: Spark master URL (``local[*]``, ``spark://host:7077``, ...).
         spark_conf: extra Spark configuration passed verbatim.
         sql_engine: ``duckdb`` (embedded) or ``trino``.
@@ -97,6 +99,7 @@ class Settings(BaseSettings):
     warehouse_uri: str | None = None
     namespace: str = "features"
     landing: Path | None = None
+    landing_settle_s: float = Field(10.0, ge=0)
     spark_master: str = "local[*]"
     spark_conf: dict[str, str] = Field(default_factory=dict)
     sql_engine: Literal["duckdb", "trino"] = "duckdb"

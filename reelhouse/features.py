@@ -43,3 +43,15 @@ class FeatureSpec:
     def version(self) -> str:
         key = {"params": dict(self.params), "upstream": {u.name: u.version for u in self.upstream}}
         return f"{self.algorithm_version}-{params_hash(key)}"
+
+    def lineage(self) -> list[FeatureSpec]:
+        """This feature and everything it is computed from, upstream first, each once."""
+        seen: dict[str, FeatureSpec] = {}
+
+        def visit(spec: FeatureSpec) -> None:
+            for up in spec.upstream:
+                visit(up)
+            seen.setdefault(spec.name, spec)
+
+        visit(self)
+        return list(seen.values())

@@ -213,6 +213,7 @@ def test_text_embeddings_exist_exactly_for_shots_under_subtitles(first_and_secon
 def test_second_run_is_memoized_and_tables_are_identical(first_and_second_run):
     settings, store, first, second, before, after, snaps_before, snaps_after = first_and_second_run
     assert second.ok == first.ok and second.quarantined.keys() == first.quarantined.keys()
+    assert first.memoized == [] and second.memoized == second.ok  # the re-run starts no feature run at all
     assert before == after
     assert snaps_before == snaps_after  # nothing was even committed
 
@@ -274,3 +275,133 @@ def test_definitions_load():
     assert {"media", "standardized_encode", "shots", "shot_frames", "visual_embeddings", "colour_descriptors",
             "layout_descriptors", "shot_dedup", "visual_shot_index"} <= keys
     assert defs.resolve_assets_def("shots").code_versions_by_key
+
+
+def test_definitions_wire_sensor_schedule_automation_and_pools():
+    from dagster_project.definitions import defs
+
+    assert defs.resolve_sensor_def("landing_sensor").job_name == "title_features"
+    assert defs.resolve_schedule_def("nightly_fill").cron_schedule == "0 2 * * *"
+    assert defs.resolve_sensor_def("feature_automation")
+    graph = defs.resolve_asset_graph()
+    for key in ("standardized_encode", "shots", "visual_embeddings", "text_embeddings", "audio_embeddings"):
+        node = graph.get(dg_key(key))
+        assert node.automation_condition is not None and node.pools == {"spark"}, key
+    assert set(defs.resources) == {"reelhouse", "catalog", "spark", "sql_engine", "ann_store"}
+
+
+def dg_key(name: str):
+    import dagster as dg
+
+    return dg.AssetKey(name)
+
+
+def _latest_metadata(settings: Settings, key: str, partition: str | None) -> dict:
+    import dagster as dg
+
+    from dagster_project.instance import dagster_instance
+
+    instance = dagster_instance(settings)
+    flt = dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[partition] if partition else None)
+    [record] = instance.fetch_materializations(flt, limit=1).records
+    return {k: v.value for k, v in record.event_log_entry.asset_materialization.metadata.items()}
+
+
+def test_materializations_show_rows_snapshot_and_previews(first_and_second_run):
+    settings, store, first, *_ = first_and_second_run
+    vid = first.ok[0]
+    shots = [r for r in store.read("shots").to_pylist() if r["video_id"] == vid]
+    meta = _latest_metadata(settings, "shots", vid)
+    assert meta["rows"] == meta["shots"] == len(shots) and meta["memoized"] is False
+    assert int(meta["iceberg_snapshot_id"]) > 0 and meta["feature_version"]
+    assert meta["shot_length_histogram"].startswith("![shot-length histogram](data:image/png;base64,")
+    frames = _latest_metadata(settings, "shot_frames", vid)
+    assert frames["contact_sheet"].startswith("![representative frames](data:image/png;base64,")
+    emb = _latest_metadata(settings, "visual_embeddings", vid)
+    assert emb["rows"] == len(shots) and emb["compute_s"] >= 0
+    index = _latest_metadata(settings, "visual_shot_index", None)
+    assert index["vectors"] == len(store.read("shots").to_pylist())
+
+
+def _schedule_requests(settings: Settings):
+    import datetime as dt
+
+    import dagster as dg
+
+    from dagster_project.instance import dagster_instance
+    from dagster_project.resources import resources_for
+    from dagster_project.schedules import nightly_fill
+
+    when = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.timezone.utc)
+    with dg.build_schedule_context(instance=dagster_instance(settings), resources=resources_for(settings),
+                                   scheduled_execution_time=when) as ctx:
+        return nightly_fill(ctx)
+
+
+def test_nightly_schedule_skips_a_current_catalog_and_fills_a_changed_recipe(first_and_second_run, monkeypatch):
+    import dagster as dg
+
+    settings, store, first, *_ = first_and_second_run
+    assert isinstance(_schedule_requests(settings), dg.SkipReason)
+
+    monkeypatch.setenv("REELHOUSE_ENCODE__CRF", "30")  # a new encode recipe: every feature computed from it is stale
+    requests = _schedule_requests(settings)
+    assert sorted(r.partition_key for r in requests) == sorted(first.ok)
+    expected = {"standardized_encode", "shots", "shot_frames", "visual_embeddings", "colour_descriptors",
+                "layout_descriptors", "shot_dedup", "audio_embeddings", "shot_audio", "text_embeddings"}
+    for r in requests:
+        assert {k.to_user_string() for k in r.asset_selection} == expected  # not media, not subtitles
+        assert r.run_key == f"nightly-2026-11-24:{r.partition_key}"
+
+
+def _cli(monkeypatch, home: Path, *args: str) -> int:
+    from reelhouse.cli import main
+    from reelhouse.config import get_settings
+
+    monkeypatch.setenv("REELHOUSE_HOME", str(home))
+    monkeypatch.setenv("REELHOUSE_SPARK_MASTER", "local[2]")
+    get_settings.cache_clear()
+    try:
+        return main(list(args))
+    finally:
+        get_settings.cache_clear()
+
+
+def test_backfill_rejects_unknown_features_and_foreign_versions(first_and_second_run, monkeypatch, capsys):
+    settings, *_ = first_and_second_run
+    assert _cli(monkeypatch, settings.home, "backfill", "--feature", "no_such_feature") == 2
+    assert "unknown feature 'no_such_feature'" in capsys.readouterr().err
+    assert _cli(monkeypatch, settings.home, "backfill", "--feature", "shots", "--version", "0-deadbeef") == 2
+    assert "version 0-deadbeef is computed by other code" in capsys.readouterr().err
+
+
+def test_backfill_of_a_current_feature_is_memoized_for_every_title(first_and_second_run, monkeypatch, capsys):
+    from reelhouse.pipeline import specs
+
+    settings, store, first, *_ = first_and_second_run
+    version = specs.dedup_spec(settings).version
+    assert _cli(monkeypatch, settings.home, "backfill", "--feature", "shot_dedup", "--version", version, "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["computed"] == {} and sorted(doc["memoized"]) == sorted(first.ok) and doc["version"] == version
+
+
+def test_backfill_computes_a_new_version_through_dagster(first_and_second_run, monkeypatch, capsys):
+    """Last on purpose: it adds a second encode version for one title (current-version reads are unaffected)."""
+    from reelhouse.pipeline import coverage, specs
+
+    settings, store, first, *_ = first_and_second_run
+    monkeypatch.setenv("REELHOUSE_ENCODE__CRF", "30")
+    vid = first.ok[0]
+    assert _cli(monkeypatch, settings.home, "backfill", "--feature", "shots", "--dry-run", "--json") == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["computed"] == {v: ["shots", "standardized_encode"] for v in first.ok}
+
+    assert _cli(monkeypatch, settings.home, "backfill", "--feature", "standardized_encode", "--titles", vid, "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["computed"] == {vid: ["standardized_encode"]} and doc["failed"] == {}
+    bumped = Settings(home=settings.home, spark_master="local[2]")
+    assert bumped.encode.crf == 30
+    spec = specs.encode_spec(bumped)
+    assert coverage.feature_coverage(store, spec, first.ok).present == {vid}
+    assert _cli(monkeypatch, settings.home, "backfill", "--feature", "standardized_encode", "--titles", vid, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["memoized"] == [vid]

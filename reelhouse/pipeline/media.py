@@ -114,3 +114,11 @@ def registered_titles(store: FeatureStore) -> dict[str, str]:
     spec = media_spec()
     rows = store.read("media", f"feature_version == '{spec.version}'", selected_fields=("video_id", "source_uri"))
     return {v: unquote(urlparse(u).path) for v, u in zip(rows.column("video_id").to_pylist(), rows.column("source_uri").to_pylist())}
+
+
+def title_statuses(store: FeatureStore) -> dict[str, dict]:
+    """``video_id -> {status, error_code, error_message}`` of every title with a current media row (one scan)."""
+    spec = media_spec()
+    rows = store.read("media", f"feature_version == '{spec.version}'",
+                      selected_fields=("video_id", "status", "error_code", "error_message"))
+    return {r.pop("video_id"): r for r in rows.to_pylist()}

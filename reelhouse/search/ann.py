@@ -157,6 +157,11 @@ def index_folder(index_root: Path, feature: str, snapshot_id: int | None) -> Pat
     return index_root / feature / str(snapshot_id)
 
 
+def has_current_index(store: FeatureStore, index_root: Path, feature: str) -> bool:
+    """True when an index for ``feature`` built from the current ``shot_embeddings`` snapshot is persisted."""
+    return (index_folder(index_root, feature, store.snapshot_id("shot_embeddings")) / "meta.json").exists()
+
+
 def load_or_build(store: FeatureStore, index_root: Path, feature: str) -> tuple[ShotIndex, bool]:
     """The index for the current snapshot: loaded if persisted, else built and saved.
 
@@ -165,7 +170,7 @@ def load_or_build(store: FeatureStore, index_root: Path, feature: str) -> tuple[
     """
     snap = store.snapshot_id("shot_embeddings")
     folder = index_folder(index_root, feature, snap)
-    if (folder / "meta.json").exists():
+    if has_current_index(store, index_root, feature):
         return ShotIndex.load(folder), False
     index = index_from_snapshot(store, feature, snap)
     index.save(folder)

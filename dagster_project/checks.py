@@ -1,0 +1,131 @@
+"""Asset checks of the feature mesh: thin Dagster wrappers over ``reelhouse.quality``.
+
+(No ``from __future__ import annotations`` here: Dagster inspects the context and resource type hints
+at runtime.)
+
+Per-title checks are partitioned like their assets (``partitions_def=titles`` on each
+``AssetCheckSpec``), so each evaluation is recorded for its title and the partition key (the
+video_id) comes from ``context.partition_key``. Each asset's checks run together in one
+``multi_asset_check`` step; materializing the asset and its checks for a partition in one run
+(``dg.materialize([*assets, *TITLE_CHECKS], partition_key=video_id)``) executes them right after the
+asset. Integrity checks (tiling, rows, dimensions and norms, null-vs-flag) fail with severity ERROR;
+the tiling and frame checks block downstream assets, since every shot feature is computed from them.
+Freshness checks warn.
+"""
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.pipeline import specs
+from reelhouse.quality import checks as q
+
+from dagster_project.assets import titles
+from dagster_project.resources import ReelhouseResource
+
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+
+SpecOf = Callable[[Settings], FeatureSpec]
+
+
+@dataclass(frozen=True)
+class TitleCheck:
+    """One per-title check: its name, what it verifies, and how to run it for ``(store, settings, video_id)``."""
+
+    name: str
+    description: str
+    run: Callable[[FeatureStore, Settings, str], q.CheckResult]
+    severity: dg.AssetCheckSeverity = ERROR
+    blocking: bool = False
+
+
+def _result(asset: str, check_name: str, result: q.CheckResult, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(asset_key=asset, check_name=check_name, passed=result.passed, severity=severity,
+                               description=result.description, metadata=result.metadata)
+
+
+def _spec(asset: str, check: TitleCheck) -> dg.AssetCheckSpec:
+    with warnings.catch_warnings():
+        # Partitioned asset checks are a preview feature in Dagster 1.13; used deliberately, so that each
+        # title's evaluation is recorded under its own partition.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(check.name, asset=asset, description=check.description, blocking=check.blocking,
+                                 partitions_def=titles)
+
+
+def title_checks(asset: str, checks: Sequence[TitleCheck]) -> dg.AssetChecksDefinition:
+    """One step running ``checks`` of a per-title ``asset`` for the run's partition (video_id)."""
+
+    @dg.multi_asset_check(name=f"{asset}_checks", specs=[_spec(asset, c) for c in checks],
+                          description=f"Data-quality checks of {asset} for one title.")
+    def _checks(context: dg.AssetCheckExecutionContext, reelhouse: ReelhouseResource):
+        settings, store = reelhouse.settings(), reelhouse.store()
+        for c in checks:
+            yield _result(asset, c.name, c.run(store, settings, context.partition_key), c.severity)
+
+    return _checks
+
+
+def is_current(spec_of: SpecOf) -> TitleCheck:
+    return TitleCheck("is_current", "The title holds the feature at the version the code is at now.",
+                      lambda store, s, vid: q.feature_is_current(store, vid, spec_of(s)), severity=WARN)
+
+
+def one_row_per_shot(spec_of: SpecOf) -> TitleCheck:
+    return TitleCheck("one_row_per_shot", "Exactly one row for each of the title's current shots.",
+                      lambda store, s, vid: q.one_row_per_shot(store, s, vid, spec_of(s)))
+
+
+def dims_and_norms(spec_of: SpecOf) -> TitleCheck:
+    return TitleCheck("dims_and_norms", "Every vector has the model's dimension, finite values and unit L2 norm; "
+                      "absent vectors are stored as the feature's contract says.",
+                      lambda store, s, vid: q.embedding_dims_and_norms(store, vid, q.embedding_contracts(s)[spec_of(s).name]))
+
+
+TILES_TITLE = TitleCheck("tiles_title", "Shots [start, end) tile the standardized encode: indexes 0..n-1, "
+                         "no gap, no overlap, from frame 0 to the encode's last frame.",
+                         lambda store, s, vid: q.shots_tile_title(store, s, vid), blocking=True)
+FRAMES_INSIDE_SHOTS = TitleCheck("frames_inside_shots", "Every shot has representative frames ranked 1..k, "
+                                 "each inside the shot.",
+                                 lambda store, s, vid: q.frames_inside_shots(store, s, vid), blocking=True)
+NULL_IFF_SILENT = TitleCheck("null_iff_silent", "Audio embeddings are null exactly for the shots shot_audio marks silent.",
+                             lambda store, s, vid: q.audio_null_iff_silent(store, s, vid))
+NULL_IFF_NO_SUBTITLE_TEXT = TitleCheck("null_iff_no_subtitle_text", "Text embeddings are null exactly for the shots "
+                                       "no subtitle text overlaps.",
+                                       lambda store, s, vid: q.text_null_iff_no_subtitle_text(store, s, vid))
+
+
+def _embedding_checks(spec_of: SpecOf) -> list[TitleCheck]:
+    return [one_row_per_shot(spec_of), dims_and_norms(spec_of), is_current(spec_of)]
+
+
+#: Checks of the per-title assets (partition key = video_id); materialize them with those assets.
+TITLE_CHECKS = [
+    title_checks("shots", [TILES_TITLE, is_current(specs.shots_spec)]),
+    title_checks("shot_frames", [FRAMES_INSIDE_SHOTS, is_current(specs.shot_frames_spec)]),
+    title_checks("visual_embeddings", _embedding_checks(specs.visual_spec)),
+    title_checks("colour_descriptors", _embedding_checks(specs.colour_spec)),
+    title_checks("layout_descriptors", _embedding_checks(specs.layout_spec)),
+    title_checks("audio_embeddings", [*_embedding_checks(specs.audio_spec), NULL_IFF_SILENT]),
+    title_checks("shot_audio", [one_row_per_shot(specs.speech_spec), is_current(specs.speech_spec)]),
+    title_checks("text_embeddings", [*_embedding_checks(specs.text_spec), NULL_IFF_NO_SUBTITLE_TEXT]),
+]
+
+
+@dg.asset_check(asset="visual_shot_index", name="index_is_current",
+                description="The persisted faiss index was built from the current shot_embeddings snapshot.")
+def visual_shot_index_is_current(reelhouse: ReelhouseResource) -> dg.AssetCheckResult:
+    feature = specs.visual_spec(reelhouse.settings()).name
+    return _result("visual_shot_index", "index_is_current",
+                   q.ann_index_is_current(reelhouse.index_root(), reelhouse.store(), feature), WARN)
+
+
+#: Checks of the catalog-wide assets; materialize them with those assets.
+CATALOG_CHECKS = [visual_shot_index_is_current]
+
+ASSET_CHECKS = [*TITLE_CHECKS, *CATALOG_CHECKS]

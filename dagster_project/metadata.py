@@ -1,0 +1,76 @@
+"""What each materialization shows in the Dagster UI: rows, versions, snapshot ids, timings and previews.
+
+Reads only (through the feature store); the pictures come from ``reelhouse.viz.previews``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import dagster as dg
+
+from reelhouse.features import FeatureSpec
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline.outcome import StageOutcome
+from reelhouse.viz.previews import histogram_png, thumbnail_grid_png
+
+#: At most this many representative frames in a shot_frames preview.
+PREVIEW_FRAMES = 24
+
+
+def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    """A PNG shown inline in the UI (markdown with a data URI)."""
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def slice_rows(store: FeatureStore, table: str, slice_: FeatureSlice) -> int:
+    """Rows the slice holds (reads one column)."""
+    return store.read(table, slice_.row_filter, selected_fields=("video_id",)).num_rows
+
+
+def outcome_metadata(store: FeatureStore, spec: FeatureSpec, outcome: StageOutcome, compute_s: float) -> dict[str, Any]:
+    """Common metadata: memoized or not, rows in the slice, rows written, version, snapshot, wall time."""
+    slice_ = FeatureSlice(outcome.video_id, spec.name, spec.version)
+    meta: dict[str, Any] = {
+        "memoized": outcome.memoized,
+        "rows": slice_rows(store, spec.table, slice_),
+        "rows_written": outcome.rows,
+        "feature": spec.name,
+        "feature_version": outcome.feature_version,
+        "table": spec.table,
+        "compute_s": round(compute_s, 3),
+        "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id(spec.table) if outcome.memoized else outcome.snapshot_id)),
+    }
+    return meta
+
+
+def shots_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+    """Shot count, title duration, shot-length statistics and a shot-length histogram."""
+    rows = store.read_slice(spec.table, FeatureSlice(video_id, spec.name, spec.version))
+    if rows.num_rows == 0:
+        return {}
+    start, end = rows.column("start_s").to_pylist(), rows.column("end_s").to_pylist()
+    lengths = sorted(e - s for s, e in zip(start, end))
+    gradual = sum(t == "gradual" for t in rows.column("transition").to_pylist())
+    return {
+        "shots": len(lengths),
+        "gradual_transitions": gradual,
+        "title_duration_s": round(max(end), 3),
+        "median_shot_s": round(lengths[len(lengths) // 2], 3),
+        "shot_length_histogram": png_markdown(histogram_png(lengths, "shot length", "s"), "shot-length histogram"),
+    }
+
+
+def shot_frames_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+    """A contact-sheet preview: the first representative frame of up to ``PREVIEW_FRAMES`` shots."""
+    rows = store.read(spec.table, FeatureSlice(video_id, spec.name, spec.version).row_filter,
+                      selected_fields=("shot_index", "rank", "t_s", "thumbnail"))
+    firsts = sorted((r for r in rows.to_pylist() if r["rank"] == 1), key=lambda r: r["shot_index"])
+    if not firsts:
+        return {}
+    step = max(1, -(-len(firsts) // PREVIEW_FRAMES))
+    shown = firsts[::step][:PREVIEW_FRAMES]
+    png = thumbnail_grid_png([r["thumbnail"] for r in shown], [f"#{r['shot_index']} {r['t_s']:.1f}s" for r in shown],
+                             title=f"{len(firsts)} shots, every {step}")
+    return {"contact_sheet": png_markdown(png, "representative frames")}

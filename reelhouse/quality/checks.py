@@ -1,0 +1,394 @@
+"""Data-quality checks of one title's features: pure, read-only, Dagster-free.
+
+Every check reads through the :class:`~reelhouse.lakehouse.FeatureStore` read API (never writes) at
+the feature versions the code is at now (``reelhouse.pipeline.specs`` for the given settings), and
+returns a :class:`CheckResult` whose description names exactly what is wrong, e.g. ``gap between
+shot 3 (ends at frame 120) and shot 4 (starts at 125)``.
+
+Conventions (docs/ARCHITECTURE.md): shots are frame ranges ``[start_frame, end_frame)`` of the
+standardized encode, 0-based, end exclusive; seconds are ``[start_s, end_s)``; shot indexes run
+``0..n-1`` in time order. Every ``shot_embeddings`` vector is L2-normalized; a shot without the
+modality has ``has_embedding = false`` and either a null vector (audio: silent shot; text: no
+subtitle text) or, for the visual features, the all-zero mean their pooling leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+from pyiceberg.expressions import And, EqualTo
+
+from models.cards import AUDIO_EMBEDDING_DIM, TEXT_EMBEDDING_DIM, VISUAL_EMBEDDING_DIM
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline.specs import (
+    audio_spec,
+    colour_spec,
+    encode_spec,
+    layout_spec,
+    shot_frames_spec,
+    shots_spec,
+    speech_spec,
+    subtitles_spec,
+    text_spec,
+    visual_spec,
+)
+from reelhouse.search.ann import index_folder
+
+#: Largest allowed distance of a stored vector's L2 norm from 1.
+NORM_TOLERANCE = 1e-3
+#: Problems (and shot numbers) a description lists before summarizing the rest as a count.
+MAX_LISTED = 5
+
+Metadata = dict[str, int | float | str]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check.
+
+    Attributes:
+        passed: the data satisfies the check.
+        description: what was verified, or precisely what is wrong (the first ``MAX_LISTED`` problems).
+        metadata: counts and versions behind the verdict (``problems`` is the number of problems found).
+    """
+
+    passed: bool
+    description: str
+    metadata: Metadata = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmbeddingContract:
+    """What a ``shot_embeddings`` feature stores.
+
+    Attributes:
+        spec: the feature at its current version.
+        dim: length of every stored vector (and the value of the ``dim`` column).
+        absent_as: how a shot without the modality (``has_embedding = false``) stores its vector:
+            ``"null"``, or ``"zeros"`` (a ``dim``-long all-zero vector, what mean-pooling leaves).
+    """
+
+    spec: FeatureSpec
+    dim: int
+    absent_as: Literal["null", "zeros"]
+
+
+def embedding_contracts(settings: Settings) -> dict[str, EmbeddingContract]:
+    """The contract of every ``shot_embeddings`` feature at its current version, keyed by feature name.
+
+    Dimensions: EfficientNet-Lite0, aisfx and MiniLM from ``models/cards.py``; the colour histogram
+    has one value per joint HSV bin, the layout map one per grid cell (``models/visual/descriptors.py``).
+    """
+    visual, colour, layout = visual_spec(settings), colour_spec(settings), layout_spec(settings)
+    contracts = (
+        EmbeddingContract(visual, VISUAL_EMBEDDING_DIM, "zeros"),
+        EmbeddingContract(colour, math.prod(colour.params["bins"]), "zeros"),
+        EmbeddingContract(layout, math.prod(layout.params["grid"]), "zeros"),
+        EmbeddingContract(audio_spec(settings), AUDIO_EMBEDDING_DIM, "null"),
+        EmbeddingContract(text_spec(settings), TEXT_EMBEDDING_DIM, "null"),
+    )
+    return {c.spec.name: c for c in contracts}
+
+
+# Tiling and rows ----------------------------------------------------------------------------------
+def shots_tile_title(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+    """The title's current shots tile its standardized encode with no gap or overlap.
+
+    Shot indexes are ``0..n-1`` with one row each; every shot is non-empty (``start < end``); the first
+    starts at frame 0; each ends where the next starts; the last ends at the encode's ``frame_count``;
+    and every shot counts frames at the encode's frame rate.
+    """
+    spec, shots = _shots(store, settings, video_id, ("shot_index", "start_frame", "end_frame", "fps"))
+    if not shots:
+        return _no_shots(video_id, spec)
+    problems = _index_problems([s["shot_index"] for s in shots])
+    shots = sorted(shots, key=lambda s: (s["shot_index"], s["start_frame"]))
+    problems += [f"shot {s['shot_index']} is empty or reversed: [{s['start_frame']}, {s['end_frame']})"
+                 for s in shots if s["start_frame"] >= s["end_frame"]]
+    if shots[0]["start_frame"] != 0:
+        problems.append(f"first shot {shots[0]['shot_index']} starts at frame {shots[0]['start_frame']}, not 0")
+    for a, b in zip(shots, shots[1:]):
+        if a["end_frame"] != b["start_frame"]:
+            kind = "gap" if a["end_frame"] < b["start_frame"] else "overlap"
+            problems.append(f"{kind} between shot {a['shot_index']} (ends at frame {a['end_frame']}) "
+                            f"and shot {b['shot_index']} (starts at {b['start_frame']})")
+    enc_spec = encode_spec(settings)
+    encode = _slice(store, video_id, enc_spec, ("frame_count", "fps"))
+    last = shots[-1]
+    metadata: Metadata = {"shots": len(shots), "feature_version": spec.version, "last_end_frame": last["end_frame"]}
+    if not encode:
+        problems.append(f"no standardized encode at version {enc_spec.version} to compare the last shot's end with")
+    else:
+        frames, fps = encode[0]["frame_count"], encode[0]["fps"]
+        metadata["encode_frames"] = frames
+        if last["end_frame"] != frames:
+            side = "short of" if last["end_frame"] < frames else "past"
+            problems.append(f"last shot {last['shot_index']} ends at frame {last['end_frame']}, "
+                            f"{abs(frames - last['end_frame'])} {side} the encode's {frames} frames")
+        off_rate = [s["shot_index"] for s in shots if not math.isclose(s["fps"], fps, rel_tol=1e-9)]
+        if off_rate:
+            problems.append(f"shot(s) {_listing(off_rate)} count frames at another rate than the encode's {fps:g} fps")
+    ok = f"{len(shots)} shots tile frames [0, {last['end_frame']}) of the standardized encode"
+    return _verdict(problems, ok, metadata)
+
+
+def one_row_per_shot(store: FeatureStore, settings: Settings, video_id: str, spec: FeatureSpec) -> CheckResult:
+    """A per-shot feature (``spec``, current version) has exactly one row for each of the title's current shots."""
+    shots_of, shots = _shots(store, settings, video_id, ("shot_index",))
+    if not shots:
+        return _no_shots(video_id, shots_of)
+    expected = {s["shot_index"] for s in shots}
+    counts = Counter(r["shot_index"] for r in _slice(store, video_id, spec, ("shot_index",)))
+    problems = [f"shot {i} has {n} rows" for i, n in sorted(counts.items()) if n > 1]
+    if missing := sorted(expected - counts.keys()):
+        problems.append(f"no row for shot(s) {_listing(missing)}")
+    if extra := sorted(counts.keys() - expected):
+        problems.append(f"rows for shot(s) {_listing(extra)} that the title does not have")
+    metadata: Metadata = {"feature": spec.name, "feature_version": spec.version, "shots": len(expected),
+                          "rows": sum(counts.values())}
+    return _verdict(problems, f"one {spec.name} row for each of the {len(expected)} shots", metadata)
+
+
+def frames_inside_shots(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+    """Every current shot has representative frames ranked ``1..k``, each frame inside its shot's ``[start, end)``."""
+    shots_of, shots = _shots(store, settings, video_id, ("shot_index", "start_frame", "end_frame"))
+    if not shots:
+        return _no_shots(video_id, shots_of)
+    spec = shot_frames_spec(settings)
+    span = {s["shot_index"]: (s["start_frame"], s["end_frame"]) for s in shots}
+    frames = sorted(_slice(store, video_id, spec, ("shot_index", "rank", "frame_index")),
+                    key=lambda f: (f["shot_index"], f["rank"]))
+    ranks: dict[int, list[int]] = {}
+    problems = []
+    for f in frames:
+        ranks.setdefault(f["shot_index"], []).append(f["rank"])
+        if f["shot_index"] in span:
+            start, end = span[f["shot_index"]]
+            if not start <= f["frame_index"] < end:
+                problems.append(f"frame {f['frame_index']} (shot {f['shot_index']}, rank {f['rank']}) "
+                                f"is outside shot {f['shot_index']} [{start}, {end})")
+    problems += [f"shot {i} has ranks {r}, not 1..{len(r)}" for i, r in sorted(ranks.items())
+                 if r != list(range(1, len(r) + 1))]
+    if missing := sorted(span.keys() - ranks.keys()):
+        problems.append(f"shot(s) {_listing(missing)} have no representative frame")
+    if extra := sorted(ranks.keys() - span.keys()):
+        problems.append(f"frames for shot(s) {_listing(extra)} that the title does not have")
+    metadata: Metadata = {"feature_version": spec.version, "shots": len(span), "frames": len(frames)}
+    return _verdict(problems, f"{len(frames)} frames, each inside its shot, cover all {len(span)} shots", metadata)
+
+
+# Embeddings ------------------------------------------------------------------------------------------
+def embedding_dims_and_norms(store: FeatureStore, video_id: str, contract: EmbeddingContract,
+                             tolerance: float = NORM_TOLERANCE) -> CheckResult:
+    """Every row of the feature (current version) has the right dimension, finite values and a unit norm.
+
+    A row with ``has_embedding = true`` holds a vector of ``contract.dim`` finite values whose L2 norm is
+    within ``tolerance`` of 1; a row with ``has_embedding = false`` holds what ``contract.absent_as``
+    says (null, or ``dim`` zeros). The ``dim`` column equals ``contract.dim`` on every row.
+    """
+    spec, dim = contract.spec, contract.dim
+    rows = _slice_table(store, video_id, spec, ("shot_index", "dim", "has_embedding", "embedding")).sort_by("shot_index")
+    if rows.num_rows == 0:
+        return CheckResult(False, f"title {video_id} has no {spec.name} rows at version {spec.version}",
+                           {"feature": spec.name, "feature_version": spec.version, "rows": 0, "problems": 1})
+    problems: list[str] = []
+    norms: list[float] = []
+    shots, dims, flags = (rows.column(c).to_pylist() for c in ("shot_index", "dim", "has_embedding"))
+    for shot, dim_column, present, vector in zip(shots, dims, flags, _vectors(rows.column("embedding"))):
+        if dim_column != dim:
+            problems.append(f"shot {shot}: dim column says {dim_column}, expected {dim}")
+        if present:
+            problem, norm = _vector_problem(vector, dim, tolerance)
+            norms += [norm] if norm is not None else []
+        else:
+            problem = _absent_problem(vector, contract)
+        if problem:
+            problems.append(f"shot {shot}: {problem}")
+    absent = flags.count(False)
+    metadata: Metadata = {"feature": spec.name, "feature_version": spec.version, "dim": dim, "rows": rows.num_rows,
+                          "absent": absent}
+    if norms:
+        metadata.update(min_norm=min(norms), max_norm=max(norms))
+    ok = (f"{rows.num_rows - absent} vectors of {dim} finite values with unit L2 norm (±{tolerance:g}); "
+          f"{absent} shot(s) without one, stored as {contract.absent_as}")
+    return _verdict(problems, ok, metadata)
+
+
+def audio_null_iff_silent(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+    """A shot has an audio embedding exactly when ``shot_audio`` says it is not silent (current versions)."""
+    emb, speech = audio_spec(settings), speech_spec(settings)
+    present = {r["shot_index"]: r["has_embedding"] for r in _slice(store, video_id, emb, ("shot_index", "has_embedding"))}
+    silent = {r["shot_index"]: r["is_silent"] for r in _slice(store, video_id, speech, ("shot_index", "is_silent"))}
+    problems = [f"no {s.name} rows at version {s.version}" for s, rows in ((emb, present), (speech, silent)) if not rows]
+    for shot in sorted(present.keys() & silent.keys()):
+        if present[shot] == silent[shot]:
+            problems.append(f"shot {shot} is silent but has an audio embedding" if silent[shot]
+                            else f"shot {shot} has no audio embedding but shot_audio says it is not silent")
+    metadata: Metadata = {"shots_compared": len(present.keys() & silent.keys()), "silent": sum(silent.values())}
+    return _verdict(problems, f"audio embeddings are null exactly for the {sum(silent.values())} silent shot(s)", metadata)
+
+
+def text_null_iff_no_subtitle_text(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+    """A shot has a text embedding exactly when a subtitle cue with text overlaps its ``[start_s, end_s)``."""
+    from reelhouse.media.subtitles import shot_text
+    from reelhouse.pipeline.text import title_cues
+
+    shots_of, shots = _shots(store, settings, video_id, ("shot_index", "start_s", "end_s"))
+    if not shots:
+        return _no_shots(video_id, shots_of)
+    emb, subs = text_spec(settings), subtitles_spec()
+    if not store.has_slice(subs.table, FeatureSlice(video_id, subs.name, subs.version)):
+        return CheckResult(False, f"title {video_id} has no subtitle_cues rows at version {subs.version} "
+                                  "(not even the no-subtitles marker) to compare with", {"problems": 1})
+    present = {r["shot_index"]: r["has_embedding"] for r in _slice(store, video_id, emb, ("shot_index", "has_embedding"))}
+    cues = title_cues(store, video_id)
+    with_text = {s["shot_index"] for s in shots if shot_text(cues, s["start_s"], s["end_s"]) is not None}
+    problems = []
+    for shot in sorted(present):
+        if present[shot] and shot not in with_text:
+            problems.append(f"shot {shot} has no subtitle text but has a text embedding")
+        elif not present[shot] and shot in with_text:
+            problems.append(f"shot {shot} has subtitle text but no text embedding")
+    metadata: Metadata = {"cues": len(cues), "shots_with_text": len(with_text), "shots_compared": len(present)}
+    return _verdict(problems, f"text embeddings exist exactly for the {len(with_text)} shot(s) with subtitle text", metadata)
+
+
+# Freshness -------------------------------------------------------------------------------------------
+def feature_is_current(store: FeatureStore, video_id: str, spec: FeatureSpec) -> CheckResult:
+    """The title holds ``spec`` at its current version (the code's), not only at older versions."""
+    held = store.read(spec.table, And(EqualTo("video_id", video_id), EqualTo("feature", spec.name)),
+                      selected_fields=("feature_version",)).column("feature_version")
+    versions = sorted(set(held.to_pylist()))
+    metadata: Metadata = {"feature": spec.name, "current_version": spec.version, "versions_held": ", ".join(versions)}
+    if spec.version in versions:
+        older = [v for v in versions if v != spec.version]
+        also = f" (also older: {', '.join(older)})" if older else ""
+        return CheckResult(True, f"holds {spec.name} at the current version {spec.version}{also}", metadata)
+    if not versions:
+        return CheckResult(False, f"holds no {spec.name} rows; code is at {spec.version}", metadata)
+    return CheckResult(False, f"holds {spec.name} version {', '.join(versions)}, code is at {spec.version}", metadata)
+
+
+def ann_index_is_current(index_root: Path, store: FeatureStore, feature: str) -> CheckResult:
+    """The persisted faiss index of ``feature`` was built from the current ``shot_embeddings`` snapshot.
+
+    Reads the index's provenance (``meta.json`` under ``<index_root>/<feature>/<snapshot_id>/``), not
+    the index itself; the same test as ``reelhouse.search.ann.is_stale``.
+    """
+    snapshot = store.snapshot_id("shot_embeddings")
+    metadata: Metadata = {"feature": feature, "current_snapshot_id": str(snapshot)}
+    if snapshot is None:
+        return CheckResult(False, "shot_embeddings has no snapshot yet, so no index can be current", metadata)
+    meta_path = index_folder(index_root, feature, snapshot) / "meta.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta["snapshot_id"] == snapshot and meta["feature"] == feature:
+            metadata.update(vectors=meta["size"], dim=meta["dim"], kind=meta["kind"])
+            return CheckResult(True, f"the {feature} index ({meta['size']} vectors) was built from shot_embeddings "
+                                     f"snapshot {snapshot}, the current one", metadata)
+        return CheckResult(False, f"{meta_path} records {meta['feature']} at snapshot {meta['snapshot_id']}, "
+                                  f"not {feature} at {snapshot}", metadata)
+    built = sorted((p for p in (index_root / feature).glob("*/meta.json") if not p.parent.name.endswith(".tmp")),
+                   key=lambda p: p.stat().st_mtime)
+    if not built:
+        return CheckResult(False, f"no persisted {feature} index under {index_root / feature}; "
+                                  f"shot_embeddings is at snapshot {snapshot}", metadata)
+    newest = json.loads(built[-1].read_text())["snapshot_id"]
+    metadata["index_snapshot_id"] = str(newest)
+    return CheckResult(False, f"the newest persisted {feature} index was built from shot_embeddings snapshot {newest}, "
+                              f"but the table is at snapshot {snapshot}", metadata)
+
+
+# Helpers ---------------------------------------------------------------------------------------------
+def _slice_table(store: FeatureStore, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
+    """``fields`` of the title's rows of ``spec`` at its current version."""
+    return store.read(spec.table, FeatureSlice(video_id, spec.name, spec.version).row_filter, selected_fields=fields)
+
+
+def _slice(store: FeatureStore, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> list[dict]:
+    return _slice_table(store, video_id, spec, fields).to_pylist()
+
+
+def _shots(store: FeatureStore, settings: Settings, video_id: str, fields: tuple[str, ...]) -> tuple[FeatureSpec, list[dict]]:
+    """The shots spec at its current version and ``fields`` of the title's shots at that version."""
+    spec = shots_spec(settings)
+    return spec, _slice(store, video_id, spec, fields)
+
+
+def _no_shots(video_id: str, shots: FeatureSpec) -> CheckResult:
+    return CheckResult(False, f"title {video_id} has no shots at shots version {shots.version}",
+                       {"shots": 0, "feature_version": shots.version, "problems": 1})
+
+
+def _index_problems(indexes: Sequence[int]) -> list[str]:
+    """What keeps shot indexes from being ``0..n-1`` with one row each."""
+    counts = Counter(indexes)
+    problems = [f"shot {i} has {n} rows" for i, n in sorted(counts.items()) if n > 1]
+    if negative := sorted(i for i in counts if i < 0):
+        problems.append(f"negative shot index(es) {_listing(negative)}")
+    if missing := sorted(set(range(max(counts) + 1)) - counts.keys()):
+        problems.append(f"shot index(es) {_listing(missing)} missing (indexes must run 0..n-1)")
+    return problems
+
+
+def _vectors(column: pa.ChunkedArray) -> list[np.ndarray | None]:
+    """Each row's vector as float64 (a null element becomes NaN), or None for a null vector."""
+    out: list[np.ndarray | None] = []
+    for chunk in column.chunks:
+        offsets = chunk.offsets.to_numpy()
+        values = chunk.values.to_numpy(zero_copy_only=False).astype(np.float64)
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+        out += [values[offsets[i]:offsets[i + 1]] if valid[i] else None for i in range(len(chunk))]
+    return out
+
+
+def _vector_problem(vector: np.ndarray | None, dim: int, tolerance: float) -> tuple[str | None, float | None]:
+    """``(problem or None, L2 norm when it could be measured)`` of a vector that should be present."""
+    if vector is None:
+        return "has_embedding is true but the embedding is null", None
+    if len(vector) != dim:
+        return f"vector has {len(vector)} values, expected {dim}", None
+    if bad := int((~np.isfinite(vector)).sum()):
+        return f"vector has {bad} non-finite value(s) (NaN or inf)", None
+    norm = float(np.linalg.norm(vector))
+    if abs(norm - 1.0) > tolerance:
+        return f"L2 norm {norm:.6g}, expected 1 ± {tolerance:g}", norm
+    return None, norm
+
+
+def _absent_problem(vector: np.ndarray | None, contract: EmbeddingContract) -> str | None:
+    """The problem of a vector stored with ``has_embedding = false``, or None when it matches the contract."""
+    name = contract.spec.name
+    if contract.absent_as == "null":
+        return None if vector is None else f"has_embedding is false but a vector is stored ({name} stores absent vectors as null)"
+    if vector is None:
+        return f"null embedding ({name} stores an absent vector as {contract.dim} zeros with has_embedding false)"
+    if len(vector) != contract.dim or np.any(vector != 0):
+        return f"has_embedding is false but the vector is not {contract.dim} zeros"
+    return None
+
+
+def _listing(numbers: Iterable[int]) -> str:
+    """``"2"``, ``"2, 5"``, or the first ``MAX_LISTED`` numbers and how many there are in all."""
+    items = list(numbers)
+    head = ", ".join(str(i) for i in items[:MAX_LISTED])
+    return head if len(items) <= MAX_LISTED else f"{head}, ... ({len(items)} in all)"
+
+
+def _verdict(problems: Sequence[str], ok: str, metadata: Metadata) -> CheckResult:
+    """Pass with ``ok`` when there are no problems, else fail listing the first ``MAX_LISTED`` of them."""
+    if not problems:
+        return CheckResult(True, ok, {**metadata, "problems": 0})
+    listed = "; ".join(problems[:MAX_LISTED])
+    more = f"; and {len(problems) - MAX_LISTED} more problem(s)" if len(problems) > MAX_LISTED else ""
+    return CheckResult(False, listed + more, {**metadata, "problems": len(problems)})
