@@ -40,6 +40,14 @@ FEATURE_AUTOMATION = (
     ).with_label("feature version bumped")
 )
 
+#: The catalog-wide index depends on every title's partition; a quarantined title's partitions stay
+#: missing forever, so unlike ``eager()`` this does not wait for missing upstream partitions.
+INDEX_AUTOMATION = (
+    (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("index follows its embeddings")
+
 
 def _report(reelhouse: ReelhouseResource, spec: FeatureSpec, outcome: StageOutcome, t0: float, extra=None) -> dict:
     store = reelhouse.store()
@@ -182,7 +190,7 @@ def shot_dedup(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) 
     return dg.MaterializeResult(metadata=_report(reelhouse, specs.dedup_spec(settings), out, t0))
 
 
-@dg.asset(deps=["visual_embeddings"], group_name="serving", kinds={"faiss"}, automation_condition=FEATURE_AUTOMATION)
+@dg.asset(deps=["visual_embeddings"], group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
 def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """faiss index over visual shot embeddings, built from the current Iceberg snapshot (reloaded if already built)."""
     t0, settings = time.perf_counter(), reelhouse.settings()

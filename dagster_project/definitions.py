@@ -29,7 +29,10 @@ feature_automation = dg.AutomationConditionSensorDefinition(
     description="Materializes derived partitions when upstream partitions update or a feature version is bumped.",
 )
 
+#: Steps of a run share one process, so one Spark session (and its worker daemon) serves every step;
+#: the ``spark`` pool and the run queue (``dagster_project.instance``) bound the concurrency.
 defs = dg.Definitions(
+    executor=dg.in_process_executor,
     assets=[*TITLE_ASSETS, *CATALOG_ASSETS],
     asset_checks=ASSET_CHECKS,
     jobs=JOBS,

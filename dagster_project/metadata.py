@@ -72,5 +72,5 @@ def shot_frames_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) 
     step = max(1, -(-len(firsts) // PREVIEW_FRAMES))
     shown = firsts[::step][:PREVIEW_FRAMES]
     png = thumbnail_grid_png([r["thumbnail"] for r in shown], [f"#{r['shot_index']} {r['t_s']:.1f}s" for r in shown],
-                             title=f"{len(firsts)} shots, every {step}")
+                             title=f"{len(firsts)} shots" + (f", every {step}th shown" if step > 1 else ""))
     return {"contact_sheet": png_markdown(png, "representative frames")}

@@ -26,6 +26,25 @@ def local_path(uri: str, settings: Settings) -> Path:
     return localize(uri, settings.home / "cache", settings.catalog_properties)
 
 
+def source_file(media: dict, settings: Settings) -> Path:
+    """The title's source file: where it was ingested or, if it has been renamed or moved within the
+    landing folder since, wherever the same bytes are now (found by content id; renaming changes nothing).
+
+    Raises:
+        TitleNotReady: no file with the title's content is at its recorded place or in the landing folder.
+    """
+    from reelhouse.pipeline.landing import scan_landing
+
+    recorded = local_path(media["source_uri"], settings)
+    if recorded.is_file():
+        return recorded
+    for found in scan_landing(settings.resolved_landing, settings.home / "landing-index.json"):
+        if found.video_id == media["video_id"]:
+            return found.path
+    raise TitleNotReady(f"the source of title {media['video_id']} is gone: it was {recorded}, and no file in "
+                        f"{settings.resolved_landing} has its content")
+
+
 def _publish(local: Path, uri: str, settings: Settings) -> None:
     """Move a finished local encode to ``uri`` (a rename locally, an upload to object storage)."""
     parsed = urlparse(uri)
@@ -58,7 +77,7 @@ def standardize_title(settings: Settings, store: FeatureStore, video_id: str, ru
         raise TitleNotReady(f"title {video_id} has not been ingested")
     if media["status"] != "ok":
         raise TitleNotReady(f"title {video_id} is quarantined ({media['error_code']}): {media['error_message']}")
-    source = local_path(media["source_uri"], settings)
+    source = source_file(media, settings)
     uri = encode_uri(settings, video_id, spec.version)
     staging = settings.home / "staging"
     staging.mkdir(parents=True, exist_ok=True)

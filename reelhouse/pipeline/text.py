@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.encode import local_path
+from reelhouse.pipeline.encode import source_file
 from reelhouse.pipeline.media import media_row
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
 from reelhouse.pipeline.shots import shot_rows
@@ -37,10 +38,14 @@ def extract_subtitles(settings: Settings, store: FeatureStore, video_id: str, ru
     if media is None or media["status"] != "ok":
         raise TitleNotReady(f"title {video_id} is not ingested or is quarantined")
     cues, source = [], "sidecar"
-    if media.get("subtitle_uri"):
-        cues = read_srt(unquote(urlparse(media["subtitle_uri"]).path))
+    video = source_file(media, settings)
+    sidecar = Path(unquote(urlparse(media["subtitle_uri"]).path)) if media.get("subtitle_uri") else None
+    if sidecar is not None and not sidecar.is_file():  # renamed with its video: same stem, next to it
+        sidecar = video.with_suffix(".srt") if video.with_suffix(".srt").is_file() else None
+    if sidecar is not None:
+        cues = read_srt(sidecar)
     if not cues:
-        cues, source = read_embedded_subtitles(local_path(media["source_uri"], settings)), "embedded"
+        cues, source = read_embedded_subtitles(video), "embedded"
     rows = [{"cue_index": i, "start_s": c.start_s, "end_s": c.end_s, "text": c.text, "source": source}
             for i, c in enumerate(cues)] or [NO_SUBTITLES]
     write = store.replace_slice("subtitle_cues", slice_, rows, run_id)

@@ -62,6 +62,7 @@ def thumbnail_grid_png(images: Sequence[bytes], labels: Sequence[str], columns: 
     for data in images:
         im = Image.open(io.BytesIO(data)).convert("RGB")
         thumbs.append(im.resize((max(1, round(im.width * height / im.height)), height)))
+    columns = max(1, min(columns, len(thumbs)))
     cell_w = max((t.width for t in thumbs), default=height) + 4
     cell_h = height + 16
     rows = max(1, -(-len(thumbs) // columns))
