@@ -184,6 +184,104 @@ def _print_similar(settings: Settings, store, doc: dict) -> None:
     _console().print(table)
 
 
+# match cuts, time ranges, subtitle search ----------------------------------------------------
+def _fail(command: str, message: str) -> int:
+    print(f"reelhouse {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def _store(settings: Settings):
+    from reelhouse.lakehouse import FeatureStore
+
+    store = FeatureStore.from_settings(settings)
+    store.ensure_tables()
+    return store
+
+
+def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.search.match_cuts import UnknownFlavor, find_match_cuts
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles, shot_pictures, shot_spans
+
+    if not 1 <= args.k <= 1000:
+        return _fail("match-cuts", "--k must be between 1 and 1000")
+    store = _store(settings)
+    try:
+        titles = resolve_titles(store, args.titles.split(","))
+        if not titles:
+            return _fail("match-cuts", "--titles names no title")
+        found = find_match_cuts(store, settings, titles, args.flavor, n_pairs=args.k, per_shot=max(args.k, 10),
+                                scope=args.scope, min_gap=args.min_gap)
+    except (UnknownTitle, UnknownFlavor) as exc:
+        return _fail("match-cuts", str(exc))
+    spans = shot_spans(store, settings, titles)
+
+    def shot(vid: str, idx: int) -> dict:
+        span = spans.get((vid, idx), {})
+        return {"video_id": vid, "shot_index": idx, "start_s": span.get("start_s"), "end_s": span.get("end_s")}
+
+    doc = {"flavor": found.flavor, "feature": found.feature, "feature_version": found.feature_version,
+           "titles": found.video_ids, "shots_compared": found.shots_compared,
+           "pairs": [{"out": shot(p.video_id, p.shot_index), "in": shot(p.other_video_id, p.other_shot_index),
+                      "score": round(p.score, 6)} for p in found.pairs]}
+    if args.sheet:
+        from reelhouse.viz.match_sheet import match_cut_sheet
+
+        outs = shot_pictures(store, settings, [(p.video_id, p.shot_index) for p in found.pairs], "last")
+        ins = shot_pictures(store, settings, [(p.other_video_id, p.other_shot_index) for p in found.pairs], "first")
+        rows = [(outs[(p.video_id, p.shot_index)], ins[(p.other_video_id, p.other_shot_index)], p.score) for p in found.pairs]
+        heading = f"{found.flavor} match cuts ({found.feature}) among {len(titles)} title(s), {found.shots_compared} shots"
+        match_cut_sheet(rows, args.sheet, heading)
+        print(f"contact sheet: {args.sheet}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table("rank", "out", "in", "score", title=f"{found.flavor} match cuts")
+        for i, p in enumerate(doc["pairs"], 1):
+            a, b = p["out"], p["in"]
+            table.add_row(str(i), f"{a['video_id'][:10]}… #{a['shot_index']} {a['start_s']:.2f}s",
+                          f"{b['video_id'][:10]}… #{b['shot_index']} {b['start_s']:.2f}s", f"{p['score']:.3f}")
+        _console().print(table)
+    return 0
+
+
+def cmd_shots_between(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles, shots_between
+
+    store = _store(settings)
+    try:
+        [vid] = resolve_titles(store, [args.video_id])
+        shots = shots_between(store, settings, vid, args.start_s, args.end_s)
+    except (UnknownTitle, ValueError) as exc:
+        return _fail("shots-between", str(exc))
+    keys = ("shot_index", "start_frame", "end_frame", "start_s", "end_s", "transition")
+    doc = {"video_id": vid, "start_s": args.start_s, "end_s": args.end_s, "shots": [{k: s[k] for k in keys} for s in shots]}
+    print(json.dumps(doc, indent=2) if args.json else "\n".join(
+        f"shot {s['shot_index']:4d}  {s['start_s']:9.3f}-{s['end_s']:9.3f}s  {s['transition']}" for s in doc["shots"]))
+    return 0
+
+
+def cmd_search_text(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
+    from reelhouse.search.text_search import search_text
+
+    if not 1 <= args.k <= 1000:
+        return _fail("search-text", "--k must be between 1 and 1000")
+    store = _store(settings)
+    try:
+        titles = resolve_titles(store, args.titles.split(",")) if args.titles else None
+        hits = search_text(store, settings, settings.index_root, args.words, args.k, titles,
+                           "literal" if args.literal else "semantic")
+    except (UnknownTitle, ValueError, LookupError) as exc:
+        return _fail("search-text", str(exc.args[0]) if exc.args else str(exc))
+    doc = {"query": args.words, "mode": "literal" if args.literal else "semantic",
+           "results": [h.__dict__ for h in hits]}
+    print(json.dumps(doc, indent=2) if args.json else "\n".join(
+        f"{h.score:6.3f}  {h.video_id[:12]}…  shot {h.shot_index:4d}  {h.start_s:8.2f}s  {h.text!r}" for h in hits))
+    return 0
+
+
 # run ---------------------------------------------------------------------------------------
 def ensure_sample_library(settings: Settings, console) -> None:
     """Fill an empty landing folder with the generated sample titles plus a real clip from a package."""
@@ -306,6 +404,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--titles", help="comma-separated video ids to search among")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("match-cuts", help="match-cut candidates among the titles you pick (query time)")
+    p.add_argument("--titles", required=True, help="comma-separated video ids, id prefixes or file names")
+    p.add_argument("--flavor", default="framing", help="framing (default), colour, visual or audio")
+    p.add_argument("--k", type=int, default=20, help="pairs to return, best first")
+    p.add_argument("--scope", choices=["all", "within", "across"], default="all", help="pairs within a title, across titles, or both")
+    p.add_argument("--min-gap", type=int, default=1, help="within a title, shots at most this many apart never pair")
+    p.add_argument("--sheet", metavar="PNG", help="also draw the pairs side by side")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_match_cuts)
+
+    p = sub.add_parser("shots-between", help="a title's shots overlapping a time range")
+    p.add_argument("video_id", help="video id, id prefix or file name")
+    p.add_argument("start_s", type=float)
+    p.add_argument("end_s", type=float)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_shots_between)
+
+    p = sub.add_parser("search-text", help="shots whose subtitles match words (by meaning, or --literal)")
+    p.add_argument("words")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--titles", help="comma-separated titles to search among")
+    p.add_argument("--literal", action="store_true", help="every word must appear (default: semantic search)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search_text)
 
     p = sub.add_parser("run", help="materialize every feature for the landing folder (the main job)")
     p.add_argument("--no-samples", action="store_true", help="do not add the sample library to an empty landing folder")

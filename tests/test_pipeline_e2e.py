@@ -367,6 +367,76 @@ def _cli(monkeypatch, home: Path, *args: str) -> int:
         get_settings.cache_clear()
 
 
+def test_match_cuts_stay_in_the_picked_titles_and_draw_the_right_frames(first_and_second_run, monkeypatch, capsys, tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from reelhouse.pipeline.shot_frames import shot_frame_rows
+    from reelhouse.viz.match_sheet import PICTURE_HEIGHT
+
+    settings, store, first, *_ = first_and_second_run
+    picked = sorted(first.ok)[:2]
+    sheet = tmp_path / "mc.png"
+    assert _cli(monkeypatch, settings.home, "match-cuts", "--titles", ",".join(picked), "--flavor", "colour",
+                "--k", "4", "--json", "--sheet", str(sheet)) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["flavor"] == "colour" and sorted(doc["titles"]) == picked and 1 <= len(doc["pairs"]) <= 4
+    scores = [p["score"] for p in doc["pairs"]]
+    assert scores == sorted(scores, reverse=True)
+    for p in doc["pairs"]:
+        assert {p["out"]["video_id"], p["in"]["video_id"]} <= set(picked)
+        if p["out"]["video_id"] == p["in"]["video_id"]:
+            assert abs(p["out"]["shot_index"] - p["in"]["shot_index"]) > 1
+    # Row 1 shows the outgoing shot's last representative frame on the left, the incoming's first on the right.
+    img = np.asarray(Image.open(sheet).convert("RGB"), dtype=np.float32)
+    top = doc["pairs"][0]
+
+    def stored(shot: dict, rank_pick) -> np.ndarray:
+        reps = [r for r in shot_frame_rows(store, settings, shot["video_id"], with_thumbnails=True)
+                if r["shot_index"] == shot["shot_index"]]
+        thumb = Image.open(io.BytesIO(rank_pick(reps, key=lambda r: r["rank"])["thumbnail"])).convert("RGB")
+        return np.asarray(thumb.resize((round(thumb.width * PICTURE_HEIGHT / thumb.height), PICTURE_HEIGHT)), dtype=np.float32)
+
+    left, right = stored(top["out"], max), stored(top["in"], min)
+    shown_left = img[28:28 + PICTURE_HEIGHT, 8:8 + left.shape[1]]
+    assert np.abs(shown_left - left).mean() < 3.0
+    x = 8 + left.shape[1] + 8
+    shown_right = img[28:28 + PICTURE_HEIGHT, x:x + right.shape[1]]
+    assert np.abs(shown_right - right).mean() < 3.0
+    assert _cli(monkeypatch, settings.home, "match-cuts", "--titles", "nope", "--json") == 2
+    assert "matches no ingested ok title" in capsys.readouterr().err
+    assert _cli(monkeypatch, settings.home, "match-cuts", "--titles", picked[0], "--flavor", "smell") == 2
+    assert "unknown flavor 'smell'" in capsys.readouterr().err
+
+
+def test_shots_between_returns_the_overlapping_shots(first_and_second_run, monkeypatch, capsys):
+    settings, store, first, *_ = first_and_second_run
+    rows = store.read("shots").to_pylist()
+    vid = max(first.ok, key=lambda v: sum(r["video_id"] == v for r in rows))
+    shots = sorted((r for r in rows if r["video_id"] == vid), key=lambda r: r["shot_index"])
+    s1 = shots[1]
+    assert _cli(monkeypatch, settings.home, "shots-between", vid[:10], str(s1["start_s"] + 0.01), str(s1["end_s"] - 0.01), "--json") == 0
+    assert [r["shot_index"] for r in json.loads(capsys.readouterr().out)["shots"]] == [1]
+    assert _cli(monkeypatch, settings.home, "shots-between", vid, "0", str(shots[-1]["end_s"]), "--json") == 0
+    assert len(json.loads(capsys.readouterr().out)["shots"]) == len(shots)
+    assert _cli(monkeypatch, settings.home, "shots-between", vid, "5", "2") == 2
+
+
+def test_search_text_finds_the_shot_under_a_subtitle(first_and_second_run, monkeypatch, capsys):
+    settings, store, first, *_ = first_and_second_run
+    cues = [c for c in store.read("subtitle_cues").to_pylist() if c["cue_index"] >= 0]
+    cue = max(cues, key=lambda c: len(c["text"]))
+    for mode in ([], ["--literal"]):
+        assert _cli(monkeypatch, settings.home, "search-text", cue["text"], "--k", "3", "--json", *mode) == 0
+        hits = json.loads(capsys.readouterr().out)["results"]
+        assert hits, mode
+        best = hits[0]
+        assert best["video_id"] == cue["video_id"] and cue["text"] in best["text"], mode
+        assert best["start_s"] < cue["end_s"] and best["end_s"] > cue["start_s"]
+
+
 def test_backfill_rejects_unknown_features_and_foreign_versions(first_and_second_run, monkeypatch, capsys):
     settings, *_ = first_and_second_run
     assert _cli(monkeypatch, settings.home, "backfill", "--feature", "no_such_feature") == 2

@@ -1,0 +1,100 @@
+"""Looking shots up for people: titles by id, prefix or file name, shot time spans, and pictures.
+
+Shots are ``(video_id, shot_index)``; times are seconds of the standardized encode, ``[start_s, end_s)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from reelhouse.config import Settings
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.pipeline.media import title_statuses
+from reelhouse.pipeline.shot_frames import shot_frame_rows
+from reelhouse.pipeline.shots import shot_rows
+
+
+class UnknownTitle(LookupError):
+    """A title reference that matches no ingested title, or more than one."""
+
+
+def title_names(store: FeatureStore) -> dict[str, str]:
+    """``video_id -> source file name`` of every ingested title."""
+    rows = store.read("media", selected_fields=("video_id", "source_uri")).to_pylist()
+    return {r["video_id"]: PurePosixPath(unquote(urlparse(r["source_uri"]).path)).name for r in rows}
+
+
+def resolve_titles(store: FeatureStore, refs: Iterable[str]) -> list[str]:
+    """Video ids of ``refs``: each a video id, a unique id prefix (6+ characters) or a source file name.
+
+    Only ``ok`` titles resolve. Raises:
+        UnknownTitle: a reference matching no ok title, or several (the message lists them).
+    """
+    ok = sorted(v for v, r in title_statuses(store).items() if r["status"] == "ok")
+    names = title_names(store)
+    out: list[str] = []
+    for ref in refs:
+        ref = ref.strip()
+        if not ref:
+            continue
+        hits = [v for v in ok if v == ref] or [v for v in ok if names.get(v) == ref]
+        if not hits and len(ref) >= 6:
+            hits = [v for v in ok if v.startswith(ref)]
+        if len(hits) != 1:
+            what = "matches no ingested ok title" if not hits else f"is ambiguous: {', '.join(h[:12] for h in hits)}"
+            raise UnknownTitle(f"title {ref!r} {what}")
+        if hits[0] not in out:
+            out.append(hits[0])
+    return out
+
+
+def shot_spans(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> dict[tuple[str, int], dict]:
+    """``(video_id, shot_index) -> shot row`` (``start_s``, ``end_s``, frames, transition) for the titles."""
+    return {(v, r["shot_index"]): r for v in video_ids for r in shot_rows(store, settings, v)}
+
+
+def shots_between(store: FeatureStore, settings: Settings, video_id: str, start_s: float, end_s: float) -> list[dict]:
+    """The title's shots overlapping ``[start_s, end_s)`` seconds, in order.
+
+    Raises:
+        ValueError: ``end_s <= start_s`` or a negative start.
+    """
+    if start_s < 0 or end_s <= start_s:
+        raise ValueError(f"need 0 <= start_s < end_s, got [{start_s}, {end_s})")
+    return [r for r in shot_rows(store, settings, video_id) if r["start_s"] < end_s and r["end_s"] > start_s]
+
+
+@dataclass(frozen=True)
+class ShotPicture:
+    """One frame of a shot for a contact sheet (a stored representative frame, JPEG)."""
+
+    video_id: str
+    title: str
+    shot_index: int
+    start_s: float
+    end_s: float
+    frame_s: float | None
+    jpeg: bytes | None
+
+
+def shot_pictures(store: FeatureStore, settings: Settings, shots: Iterable[tuple[str, int]], which: str) -> dict[tuple[str, int], ShotPicture]:
+    """A picture per shot: its ``first`` or ``last`` representative frame (the frames nearest a cut)."""
+    wanted = set(shots)
+    names = title_names(store)
+    spans = shot_spans(store, settings, sorted({v for v, _ in wanted}))
+    frames: dict[tuple[str, int], list[dict]] = {}
+    for vid in sorted({v for v, _ in wanted}):
+        for r in shot_frame_rows(store, settings, vid, with_thumbnails=True):
+            if (vid, r["shot_index"]) in wanted:
+                frames.setdefault((vid, r["shot_index"]), []).append(r)
+    out = {}
+    for key in wanted:
+        span = spans.get(key, {"start_s": float("nan"), "end_s": float("nan")})
+        reps = sorted(frames.get(key, []), key=lambda r: r["rank"])
+        pick = (reps[0] if which == "first" else reps[-1]) if reps else None
+        out[key] = ShotPicture(key[0], names.get(key[0], key[0][:12]), key[1], span["start_s"], span["end_s"],
+                               pick["t_s"] if pick else None, pick["thumbnail"] if pick else None)
+    return out

@@ -1,0 +1,60 @@
+"""Match-cut contact sheets: each candidate pair as two pictures side by side, with score and timecodes.
+
+The left picture is the outgoing shot's last representative frame, the right one the incoming shot's
+first: the two frames an editor would cut between.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from reelhouse.search.shot_lookup import ShotPicture
+from reelhouse.viz.contact_sheet import timecode
+
+#: Height of each picture, pixels.
+PICTURE_HEIGHT = 144
+_GAP = 8
+_TEXT_H = 34
+
+
+def _picture(p: ShotPicture, width: int) -> Image.Image:
+    if p.jpeg is None:
+        img = Image.new("RGB", (width, PICTURE_HEIGHT), (60, 60, 60))
+        ImageDraw.Draw(img).text((8, PICTURE_HEIGHT // 2), "no frame", fill=(220, 220, 220), font=ImageFont.load_default())
+        return img
+    img = Image.open(io.BytesIO(p.jpeg)).convert("RGB")
+    return img.resize((max(1, round(img.width * PICTURE_HEIGHT / img.height)), PICTURE_HEIGHT))
+
+
+def _label(p: ShotPicture) -> str:
+    at = f" @ {timecode(p.frame_s)}" if p.frame_s is not None else ""
+    return f"{p.title}  shot {p.shot_index}  {timecode(p.start_s)}-{timecode(p.end_s)}{at}"
+
+
+def match_cut_sheet(pairs: Sequence[tuple[ShotPicture, ShotPicture, float]], out: str | Path, heading: str) -> Path:
+    """Draw ``pairs`` (outgoing picture, incoming picture, score), best first, as a PNG at ``out``."""
+    font = ImageFont.load_default()
+    rows = [(_picture(a, 256), _picture(b, 256), a, b, score) for a, b, score in pairs]
+    left_w = max((r[0].width for r in rows), default=256)
+    right_w = max((r[1].width for r in rows), default=256)
+    width = _GAP + left_w + _GAP + right_w + _GAP
+    row_h = PICTURE_HEIGHT + _TEXT_H + _GAP
+    sheet = Image.new("RGB", (max(width, 480), 28 + max(1, len(rows)) * row_h), (24, 24, 24))
+    draw = ImageDraw.Draw(sheet)
+    draw.text((_GAP, 8), heading, fill=(255, 255, 255), font=font)
+    if not rows:
+        draw.text((_GAP, 40), "no candidates", fill=(220, 220, 220), font=font)
+    for i, (left, right, a, b, score) in enumerate(rows):
+        y = 28 + i * row_h
+        sheet.paste(left, (_GAP, y))
+        sheet.paste(right, (_GAP + left_w + _GAP, y))
+        draw.text((_GAP, y + PICTURE_HEIGHT + 3), f"#{i + 1}  score {score:.3f}   out: {_label(a)}", fill=(255, 220, 120), font=font)
+        draw.text((_GAP, y + PICTURE_HEIGHT + 17), f"{'':>17}in:  {_label(b)}", fill=(200, 220, 255), font=font)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, format="PNG", optimize=True)
+    return out
