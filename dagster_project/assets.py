@@ -18,12 +18,12 @@ import dagster as dg
 
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import audio, dedup, encode, landing, media, shot_frames, shots, specs, text, visual
+from reelhouse.pipeline import audio, dedup, encode, landing, match_cuts, media, shot_frames, shots, specs, text, visual
 from reelhouse.pipeline.outcome import StageOutcome
 from reelhouse.search import ann
 
 from dagster_project.instance import SPARK_POOL
-from dagster_project.metadata import outcome_metadata, shot_frames_metadata, shots_metadata
+from dagster_project.metadata import match_cut_preview, outcome_metadata, shot_frames_metadata, shots_metadata
 from dagster_project.resources import ReelhouseResource
 
 titles = dg.DynamicPartitionsDefinition(name="titles")
@@ -200,9 +200,32 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
+def _match_cuts_version() -> str:
+    from reelhouse.features import params_hash
+
+    return params_hash({f: specs.match_cuts_spec(_S, f).version for f in specs.MATCH_CUT_FLAVORS})
+
+
+@dg.asset(deps=["visual_embeddings", "colour_descriptors", "layout_descriptors", "audio_embeddings"], group_name="serving",
+          kinds={"faiss", "iceberg"}, code_version=_match_cuts_version(), automation_condition=INDEX_AUTOMATION, pool=SPARK_POOL)
+def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """Each shot's top match-cut candidates per flavor (framing, colour, visual, audio) over the whole
+    catalog, stored in the ``match_cuts`` table; recomputed when ``shot_embeddings`` moves on."""
+    t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
+    outcomes = match_cuts.store_match_cuts(settings, store, context.run.run_id)
+    meta = {"memoized": all(o.memoized for o in outcomes), "compute_s": round(time.perf_counter() - t0, 3),
+            "source_snapshot_id": dg.MetadataValue.text(str(outcomes[0].source_snapshot_id)) if outcomes else "",
+            "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id("match_cuts")))}
+    for o in outcomes:
+        meta[f"{o.flavor}_rows"] = o.rows
+        meta[f"{o.flavor}_version"] = o.feature_version
+    meta.update(match_cut_preview(store, settings))
+    return dg.MaterializeResult(metadata=meta)
+
+
 TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup,
                 audio_features, subtitles, text_embeddings]
-CATALOG_ASSETS = [visual_shot_index]
+CATALOG_ASSETS = [visual_shot_index, match_cut_candidates]
 
 #: Asset key of every per-title feature (feature name -> asset key).
 FEATURE_ASSET_KEYS = {

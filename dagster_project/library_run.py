@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import coverage, landing, media, specs
+from reelhouse.pipeline import coverage, landing, match_cuts, media, specs
 from reelhouse.search import ann
 
 from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, asset_keys_for, media_file, titles
@@ -91,7 +91,9 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
             report.failed[vid] = first_failure(res)
             progress(f"  failed: {report.failed[vid]}")
     settings_index = resources["reelhouse"].index_root()
-    if report.ok and not ann.has_current_index(store, settings_index, specs.visual_spec(settings).name):
+    current = (ann.has_current_index(store, settings_index, specs.visual_spec(settings).name)
+               and match_cuts.match_cuts_current(settings, store))
+    if report.ok and not current:
         dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], instance=instance, resources=resources, run_config=QUIET)
     return report
 

@@ -113,3 +113,26 @@ def test_two_processes_committing_at_once_both_land(store: FeatureStore, setting
     assert rows.num_rows == 2 * 4 * 2
     keys = set(zip(rows.column("video_id").to_pylist(), rows.column("feature_version").to_pylist(), rows.column("shot_index").to_pylist()))
     assert len(keys) == rows.num_rows  # no duplicates
+
+
+def test_a_table_created_by_older_code_gains_the_new_optional_columns(settings):
+    """Tables evolve with the code: a column added to a table definition is added to the stored table."""
+    from pyiceberg.schema import Schema
+
+    from reelhouse.lakehouse import FeatureStore
+    from reelhouse.lakehouse.schemas import table_def
+
+    tdef = table_def("match_cuts")
+    old = Schema(*[f for f in tdef.schema.fields if f.name != "source_snapshot_id"])
+    store = FeatureStore.from_settings(settings)
+    store.catalog.create_namespace(store.namespace)
+    store.catalog.create_table(store.identifier("match_cuts"), schema=old, partition_spec=tdef.partition_spec)
+    assert "source_snapshot_id" not in store.catalog.load_table(store.identifier("match_cuts")).schema().column_names
+
+    store.ensure_tables(["match_cuts"])
+    evolved = store.catalog.load_table(store.identifier("match_cuts")).schema()
+    assert evolved.column_names == tdef.schema.column_names
+    store.replace_slice("match_cuts", FeatureSlice("v" * 32, "match_cuts_colour", "1-x"),
+                        [{"flavor": "colour", "shot_index": 0, "other_video_id": "w" * 32, "other_shot_index": 3,
+                          "score": 0.9, "rank": 1, "source_snapshot_id": 42}], "run")
+    assert store.read("match_cuts").column("source_snapshot_id").to_pylist() == [42]

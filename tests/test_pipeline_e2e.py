@@ -17,7 +17,8 @@ from reelhouse.lakehouse import FeatureStore
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_dedup", "shot_audio", "subtitle_cues")
+TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_dedup", "shot_audio", "subtitle_cues",
+          "match_cuts")
 
 
 def _snapshot_of_tables(store: FeatureStore) -> dict[str, list[tuple]]:
@@ -409,6 +410,32 @@ def test_match_cuts_stay_in_the_picked_titles_and_draw_the_right_frames(first_an
     assert "matches no ingested ok title" in capsys.readouterr().err
     assert _cli(monkeypatch, settings.home, "match-cuts", "--titles", picked[0], "--flavor", "smell") == 2
     assert "unknown flavor 'smell'" in capsys.readouterr().err
+
+
+def test_stored_match_cuts_rank_each_shots_candidates_across_the_catalog(first_and_second_run):
+    from reelhouse.pipeline import specs
+
+    settings, store, first, *_ = first_and_second_run
+    rows = store.read("match_cuts").to_pylist()
+    source = store.snapshot_id("shot_embeddings")
+    shots = {(r["video_id"], r["shot_index"]) for r in store.read("shots").to_pylist() if r["video_id"] in first.ok}
+    for flavor in specs.MATCH_CUT_FLAVORS:
+        spec = specs.match_cuts_spec(settings, flavor)
+        mine = [r for r in rows if r["feature"] == spec.name and r["feature_version"] == spec.version]
+        assert mine, flavor
+        assert {r["source_snapshot_id"] for r in mine} == {source}
+        by_query: dict[tuple, list[dict]] = {}
+        for r in mine:
+            by_query.setdefault((r["video_id"], r["shot_index"]), []).append(r)
+            assert (r["other_video_id"], r["other_shot_index"]) in shots
+            if r["other_video_id"] == r["video_id"]:
+                assert abs(r["other_shot_index"] - r["shot_index"]) > 1
+        for cands in by_query.values():
+            cands.sort(key=lambda r: r["rank"])
+            assert [r["rank"] for r in cands] == list(range(1, len(cands) + 1)) and len(cands) <= 10
+            assert [r["score"] for r in cands] == sorted((r["score"] for r in cands), reverse=True)
+    meta = _latest_metadata(settings, "match_cut_candidates", None)
+    assert meta["framing_match_cuts"].startswith("![framing match cuts](data:image/png;base64,")
 
 
 def test_shots_between_returns_the_overlapping_shots(first_and_second_run, monkeypatch, capsys):

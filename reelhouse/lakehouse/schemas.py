@@ -221,6 +221,7 @@ MATCH_CUTS = _table(
         ("other_shot_index", IntegerType(), True, "the candidate shot"),
         ("score", DoubleType(), True, "similarity, higher is better"),
         ("rank", IntegerType(), True, "1-based rank among the query shot's candidates"),
+        ("source_snapshot_id", LongType(), False, "the shot_embeddings snapshot the candidates were computed from"),
     ],
 )
 

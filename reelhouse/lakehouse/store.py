@@ -109,7 +109,18 @@ class FeatureStore:
                 )
             except TableAlreadyExistsError:
                 pass  # another writer created it first
+        else:
+            self._evolve(ident, tdef)
         self._ensured.add(tdef.name)
+
+    def _evolve(self, ident: str, tdef: TableDef) -> None:
+        """Add the optional columns a newer table definition has and the stored table lacks."""
+        table = self.catalog.load_table(ident)
+        have = {f.name for f in table.schema().fields}
+        if all(f.name in have for f in tdef.schema.fields):
+            return
+        with table.update_schema() as update:
+            update.union_by_name(tdef.schema)
 
     def table(self, name: str) -> Table:
         """Load a table (creating it on first use)."""

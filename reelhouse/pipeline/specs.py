@@ -101,3 +101,23 @@ def dedup_spec(settings: Settings) -> FeatureSpec:
     from models.dedup import DEFAULT_THRESHOLD
 
     return FeatureSpec("shot_dedup", "shot_dedup", "1", {"threshold": DEFAULT_THRESHOLD}, (visual_spec(settings),))
+
+
+#: Match-cut flavor -> the shot-embedding feature it compares.
+MATCH_CUT_FLAVORS = {"framing": layout_spec, "colour": colour_spec, "visual": visual_spec, "audio": audio_spec}
+
+#: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``).
+MATCH_CUT_PARAMS = {"per_shot": 10, "min_gap": 1, "scope": "all"}
+
+
+def match_cuts_spec(settings: Settings, flavor: str) -> FeatureSpec:
+    """Each shot's stored top match-cut candidates in one flavor, over the whole catalog.
+
+    Raises:
+        KeyError: an unknown flavor.
+    """
+    from models.dedup import DEFAULT_THRESHOLD
+
+    params = {**MATCH_CUT_PARAMS, "flavor": flavor, "dup_threshold": DEFAULT_THRESHOLD}
+    return FeatureSpec(f"match_cuts_{flavor}", "match_cuts", "1", params,
+                       (MATCH_CUT_FLAVORS[flavor](settings), visual_spec(settings)))

@@ -32,12 +32,7 @@ from reelhouse.pipeline import specs
 from reelhouse.search.ann import EXACT_MAX, build_index
 
 #: Flavor name -> the shot-embedding feature it compares.
-FLAVORS: dict[str, Callable[[Settings], FeatureSpec]] = {
-    "framing": specs.layout_spec,
-    "colour": specs.colour_spec,
-    "visual": specs.visual_spec,
-    "audio": specs.audio_spec,
-}
+FLAVORS: dict[str, Callable[[Settings], FeatureSpec]] = specs.MATCH_CUT_FLAVORS
 
 Scope = Literal["all", "within", "across"]
 
