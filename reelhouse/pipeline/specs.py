@@ -104,7 +104,9 @@ def dedup_spec(settings: Settings) -> FeatureSpec:
 
 
 #: Match-cut flavor -> the shot-embedding feature it compares.
-MATCH_CUT_FLAVORS = {"framing": layout_spec, "colour": colour_spec, "visual": visual_spec, "audio": audio_spec}
+#: ``framing`` compares EfficientNet-Lite0 embeddings: on the labelled catalog of ``benchmarks/match_cuts.py``
+#: they rank shots that share framing far above the 16x9 edge layout (kept as the ``layout`` flavor).
+MATCH_CUT_FLAVORS = {"framing": visual_spec, "layout": layout_spec, "colour": colour_spec, "audio": audio_spec}
 
 #: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``).
 MATCH_CUT_PARAMS = {"per_shot": 10, "min_gap": 1, "scope": "all"}

@@ -1,7 +1,9 @@
 """Match-cut candidates: shots that look (or sound) alike, across any titles an editor picks.
 
-A *flavor* names the similarity: ``framing`` (low-resolution edge layout: composition), ``colour``
-(HSV histogram), ``visual`` (EfficientNet-Lite0 content) and ``audio`` (aisfx). Candidates for a
+A *flavor* names the similarity: ``framing`` (EfficientNet-Lite0 embeddings: composition and what is
+in the frame), ``layout`` (16x9 Sobel edge layout), ``colour`` (HSV histogram) and ``audio`` (aisfx).
+``benchmarks/match_cuts.py`` measures which feature finds shots that share framing by construction:
+the EfficientNet embedding does, far better than the edge layout. Candidates for a
 selection of titles are computed at query time from their stored embeddings, so any subset of a
 catalog is served without precomputing pairs:
 
@@ -97,6 +99,68 @@ class MatchCut:
     rank: int  # 1-based among the query shot's candidates
 
 
+@dataclass(frozen=True)
+class CandidateArrays:
+    """Candidates as parallel arrays of rows into the ``ShotVectors`` they came from."""
+
+    query: np.ndarray  # int64 row of the query shot
+    other: np.ndarray  # int64 row of the candidate
+    score: np.ndarray  # float32 cosine
+    rank: np.ndarray  # int32, 1-based within the query shot
+
+
+def candidate_arrays(shots: ShotVectors, k: int = 10, guard: ShotVectors | None = None, dup_threshold: float = 0.95,
+                     min_gap: int = 1, scope: Scope = "all", exact_max: int = EXACT_MAX, block: int = 1024) -> CandidateArrays:
+    """Each shot's top-``k`` match-cut candidates among ``shots``, as arrays (see ``match_cut_candidates``)."""
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    n = len(shots)
+    empty = CandidateArrays(*(np.zeros(0, t) for t in (np.int64, np.int64, np.float32, np.int32)))
+    if n < 2:
+        return empty
+    titles = np.unique(shots.video_ids, return_inverse=True)[1].astype(np.int64)
+    dup = _Guard.aligned(guard, shots, dup_threshold) if guard is not None else None
+    index = build_index(shots.vectors, exact_max=exact_max)
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = max(128, 4 * k)
+    parts: list[tuple[np.ndarray, ...]] = []
+    pending, fetch = np.arange(n, dtype=np.int64), min(n, k + 2 * min_gap + 8)
+    while len(pending):
+        short = []
+        all_scores, all_rows = index.search(shots.vectors[pending], fetch)  # one call: faiss batches best
+        for lo in range(0, len(pending), block):  # blocks bound the near-duplicate guard's memory
+            q, scores, rows = pending[lo:lo + block], all_scores[lo:lo + block], all_rows[lo:lo + block]
+            valid = _allowed(q, rows, titles, shots.shot_indices, dup, min_gap, scope)
+            taken = np.cumsum(valid, axis=1)
+            exhausted = (taken[:, -1] < k) & (fetch < n) & (rows >= 0).all(axis=1)
+            short.append(q[exhausted])  # exclusions ate the candidates: look further for these shots
+            keep = valid & (taken <= k) & ~exhausted[:, None]
+            qi, col = np.nonzero(keep)
+            parts.append((q[qi], rows[qi, col], scores[qi, col], taken[qi, col].astype(np.int32)))
+        pending, fetch = np.concatenate(short), min(n, fetch * 4)
+    if not parts:
+        return empty
+    query, other, score, rank = (np.concatenate(c) for c in zip(*parts))
+    order = np.lexsort((rank, query))
+    return CandidateArrays(query[order], other[order], score[order].astype(np.float32), rank[order])
+
+
+def _allowed(q: np.ndarray, rows: np.ndarray, titles: np.ndarray, shot_indices: np.ndarray, dup: _Guard | None,
+             min_gap: int, scope: Scope) -> np.ndarray:
+    """Which of the queries' neighbours (``rows``, -1 = none) may pair with them."""
+    valid = (rows >= 0) & (rows != q[:, None])
+    r = np.where(valid, rows, 0)
+    same = titles[r] == titles[q][:, None]
+    if scope == "within":
+        valid &= same
+    elif scope == "across":
+        valid &= ~same
+    valid &= ~(same & (np.abs(shot_indices[r] - shot_indices[q][:, None]) <= min_gap))
+    if dup is not None:
+        valid &= ~dup.duplicates(q, r)
+    return valid
+
+
 def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | None = None,
                          dup_threshold: float = 0.95, min_gap: int = 1, scope: Scope = "all",
                          exact_max: int = EXACT_MAX) -> list[MatchCut]:
@@ -110,61 +174,28 @@ def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | N
             near-duplicate.
         min_gap: within a title, shots at most this many shots apart never pair.
         scope: ``all`` pairs, only ``within`` a title, or only ``across`` titles.
-        exact_max: up to this many shots the search is exact; above, HNSW.
+        exact_max: up to this many shots the search is exact; above, approximate (``ann.build_index``).
 
     Returns:
         Candidates ordered by query shot, then rank.
     """
-    if k < 1:
-        raise ValueError("k must be >= 1")
-    n = len(shots)
-    if n < 2:
-        return []
-    dup = _Guard.aligned(guard, shots, dup_threshold) if guard is not None else None
-    index = build_index(shots.vectors, exact_max=exact_max)
-    if isinstance(index, faiss.IndexHNSW):
-        index.hnsw.efSearch = max(128, 4 * k)
-    fetch = min(n, k + 2 * min_gap + 8)
-    found: dict[int, list[tuple[int, float]]] = {}
-    pending = np.arange(n)
-    while len(pending):
-        scores, rows = index.search(shots.vectors[pending], fetch)
-        short = []
-        for q, srow, rrow in zip(pending, scores, rows):
-            keep = _filter(int(q), rrow, srow, shots, dup, min_gap, scope, k)
-            if len(keep) < k and fetch < n and np.count_nonzero(rrow >= 0) == fetch:
-                short.append(q)  # exclusions ate the candidates: look further for this shot
-            else:
-                found[int(q)] = keep
-        pending = np.asarray(short, dtype=np.int64)
-        fetch = min(n, fetch * 4)
-    out = []
-    for q in range(n):
-        for rank, (r, s) in enumerate(found.get(q, []), 1):
-            out.append(MatchCut(str(shots.video_ids[q]), int(shots.shot_indices[q]), str(shots.video_ids[r]),
-                                int(shots.shot_indices[r]), float(s), rank))
-    return out
+    c = candidate_arrays(shots, k, guard, dup_threshold, min_gap, scope, exact_max)
+    return _as_match_cuts(shots, c, np.arange(len(c.query)))
 
 
-def _filter(q: int, rows: np.ndarray, scores: np.ndarray, shots: ShotVectors, dup: _Guard | None,
-            min_gap: int, scope: Scope, k: int) -> list[tuple[int, float]]:
-    """The first ``k`` of one shot's neighbours that may pair with it, as ``(row, score)``."""
-    keep: list[tuple[int, float]] = []
-    vq, sq = shots.video_ids[q], shots.shot_indices[q]
-    for r, s in zip(rows, scores):
-        if r < 0 or r == q:
-            continue
-        same = shots.video_ids[r] == vq
-        if (scope == "within" and not same) or (scope == "across" and same):
-            continue
-        if same and abs(int(shots.shot_indices[r]) - int(sq)) <= min_gap:
-            continue
-        if dup is not None and dup.duplicates(q, int(r)):
-            continue
-        keep.append((int(r), float(s)))
-        if len(keep) == k:
-            break
-    return keep
+def _as_match_cuts(shots: ShotVectors, c: CandidateArrays, which: np.ndarray) -> list[MatchCut]:
+    vids, idx = shots.video_ids, shots.shot_indices
+    return [MatchCut(str(vids[c.query[i]]), int(idx[c.query[i]]), str(vids[c.other[i]]), int(idx[c.other[i]]),
+                     float(c.score[i]), int(c.rank[i])) for i in which]
+
+
+def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int) -> list[MatchCut]:
+    """The ``n`` best distinct pairs among candidates (a pair and its mirror count once), best first."""
+    lo, hi = np.minimum(c.query, c.other), np.maximum(c.query, c.other)
+    order = np.lexsort((c.query, -c.score))
+    _, first = np.unique((lo * len(shots) + hi)[order], return_index=True)
+    chosen = order[np.sort(first)][:n]
+    return _as_match_cuts(shots, c, chosen)
 
 
 @dataclass(frozen=True)
@@ -180,9 +211,14 @@ class _Guard:
         where = {key: i for i, key in enumerate(guard.keys())}
         return cls(np.asarray([where.get(key, -1) for key in shots.keys()], dtype=np.int64), guard.vectors, threshold)
 
-    def duplicates(self, q: int, r: int) -> bool:
-        a, b = self.rows[q], self.rows[r]
-        return bool(a >= 0 and b >= 0 and float(self.vectors[a] @ self.vectors[b]) >= self.threshold)
+    def duplicates(self, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """For queries ``q`` (m,) and their neighbours ``r`` (m, f): pairs at or above the threshold."""
+        a, b = self.rows[q][:, None], self.rows[r]
+        both = (a >= 0) & (b >= 0)
+        if not both.any():
+            return both
+        sims = np.einsum("md,mfd->mf", self.vectors[np.maximum(a[:, 0], 0)], self.vectors[np.maximum(b, 0)])
+        return both & (sims >= self.threshold)
 
 
 def top_pairs(candidates: Sequence[MatchCut], n: int) -> list[MatchCut]:
@@ -222,6 +258,6 @@ def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence
     shots = load_shot_vectors(store, spec, video_ids)
     visual = specs.visual_spec(settings)
     guard = shots if spec.name == visual.name else load_shot_vectors(store, visual, video_ids)
-    cands = match_cut_candidates(shots, per_shot, guard, DEFAULT_THRESHOLD if dup_threshold is None else dup_threshold,
-                                 min_gap, scope)
-    return MatchCutSearch(flavor, spec.name, spec.version, sorted(set(video_ids)), len(shots), top_pairs(cands, n_pairs))
+    cands = candidate_arrays(shots, per_shot, guard, DEFAULT_THRESHOLD if dup_threshold is None else dup_threshold,
+                             min_gap, scope)
+    return MatchCutSearch(flavor, spec.name, spec.version, sorted(set(video_ids)), len(shots), best_pairs(shots, cands, n_pairs))
