@@ -282,6 +282,18 @@ def cmd_search_text(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# serve -------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """The read-only HTTP API (FastAPI under uvicorn); OpenAPI at /openapi.json, docs at /docs."""
+    import uvicorn
+
+    from reelhouse.api import create_app
+
+    print(f"reelhouse API on http://{args.host}:{args.port} (docs: /docs, schema: /openapi.json)", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
+    return 0
+
+
 # run ---------------------------------------------------------------------------------------
 def ensure_sample_library(settings: Settings, console) -> None:
     """Fill an empty landing folder with the generated sample titles plus a real clip from a package."""
@@ -407,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("match-cuts", help="match-cut candidates among the titles you pick (query time)")
     p.add_argument("--titles", required=True, help="comma-separated video ids, id prefixes or file names")
-    p.add_argument("--flavor", default="framing", help="framing (default), colour, visual or audio")
+    p.add_argument("--flavor", default="framing", help="framing (default: EfficientNet embeddings), layout (edge layout), colour or audio")
     p.add_argument("--k", type=int, default=20, help="pairs to return, best first")
     p.add_argument("--scope", choices=["all", "within", "across"], default="all", help="pairs within a title, across titles, or both")
     p.add_argument("--min-gap", type=int, default=1, help="within a title, shots at most this many apart never pair")
@@ -429,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--literal", action="store_true", help="every word must appear (default: semantic search)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search_text)
+
+    p = sub.add_parser("serve", help="serve the read-only HTTP API (similar, match cuts, shots, subtitle search)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("run", help="materialize every feature for the landing folder (the main job)")
     p.add_argument("--no-samples", action="store_true", help="do not add the sample library to an empty landing folder")

@@ -1,0 +1,375 @@
+"""The read-only HTTP API (``reelhouse serve``): the CLI's lookups over HTTP, with an OpenAPI schema.
+
+Endpoints (all ``GET``; any other method is answered 405):
+
+- ``/health``; ``/titles`` and ``/titles/{title}``; ``/titles/{title}/shots?start_s=&end_s=`` (shots-between);
+- ``/similar/{title}/{shot_index}?k=&titles=`` (faiss, the visual index);
+- ``/match-cuts?titles=&flavor=&k=&scope=&min_gap=`` and ``/match-cuts/sheet.png`` (the contact sheet);
+- ``/search/text?q=&k=&mode=&titles=`` (subtitle search).
+
+Titles are video ids, unique id prefixes (6+ characters) or file names, as in the CLI. List answers
+are paginated with ``limit`` and ``offset`` and say ``total`` and ``next_offset`` (null on the last
+page). Errors are ``{"detail": message}``: 404 for an unknown title or shot, 422 for a bad parameter,
+503 while the features a lookup needs are not stored yet.
+
+The store is opened once per app (lifespan); the visual index is loaded once and reloaded when the
+``shot_embeddings`` snapshot moves on. Every answer is computed by the same library functions the
+CLI calls (``reelhouse.search``), so the two always agree.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from reelhouse.api import models as m
+from reelhouse.config import Settings
+from reelhouse.search.match_cuts import FLAVORS
+
+#: Largest ``k`` (results computed) and ``limit`` (results per page).
+MAX_K = 1000
+#: Largest number of pairs drawn on one match-cut sheet.
+MAX_SHEET_PAIRS = 200
+
+
+class ApiState:
+    """What one app holds open: settings, the feature store and the visual index."""
+
+    def __init__(self, settings: Settings) -> None:
+        from reelhouse.lakehouse import FeatureStore
+
+        self.settings = settings
+        self.store = FeatureStore.from_settings(settings)
+        self.store.ensure_tables()
+        self._visual = None
+        self._visual_lock = threading.Lock()
+        self.text_lock = threading.Lock()  # semantic search may build and save the text index
+
+    def visual_index(self):
+        """The visual ANN index of the current ``shot_embeddings`` snapshot (reloaded when it moved on).
+
+        Raises:
+            LookupError: no visual embeddings are stored yet.
+        """
+        from reelhouse.pipeline.specs import visual_spec
+        from reelhouse.search import ann
+
+        with self._visual_lock:
+            if self._visual is None or ann.is_stale(self._visual, self.store):
+                self._visual, _ = ann.load_or_build(self.store, self.settings.index_root, visual_spec(self.settings).name)
+            return self._visual
+
+    @property
+    def visual_snapshot_id(self) -> int | None:
+        return self._visual.snapshot_id if self._visual is not None else None
+
+
+# Parameters --------------------------------------------------------------------------------
+Limit = Annotated[int, Query(ge=1, le=MAX_K, description="most items on this page")]
+Offset = Annotated[int, Query(ge=0, description="position of the page's first item in the whole list")]
+K = Annotated[int, Query(ge=1, le=MAX_K, description=f"results to compute, best first (1-{MAX_K}); pages are cut from them")]
+TitleRef = Annotated[str, PathParam(description="video id, unique id prefix (6+ characters) or file name")]
+TitlesParam = Annotated[list[str] | None, Query(
+    description="titles to search among: comma-separated and/or repeated video ids, id prefixes or file names")]
+
+# Documented as an enum but checked by match_cuts.flavor_spec, so a bad flavor gets its message.
+Flavor = Annotated[str, Query(description=f"the similarity: {', '.join(FLAVORS)} (see reelhouse.search.match_cuts)",
+                              json_schema_extra={"enum": list(FLAVORS)})]
+Scope = Annotated[Literal["all", "within", "across"], Query(description="pairs within a title, across titles, or both")]
+MinGap = Annotated[int, Query(ge=0, le=MAX_K, description="within a title, shots at most this many apart never pair")]
+PickedTitles = Annotated[list[str], Query(description="comma-separated and/or repeated video ids, id prefixes or file names")]
+SheetK = Annotated[int, Query(ge=1, le=MAX_SHEET_PAIRS, description=f"pairs to draw (1-{MAX_SHEET_PAIRS})")]
+StartS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds of the standardized encode; default 0")]
+EndS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds, exclusive; default: the title's end")]
+Words = Annotated[str, Query(min_length=1, max_length=1000, description="the words")]
+Mode = Annotated[Literal["semantic", "literal"], Query(description="semantic: by meaning; literal: every word must appear")]
+ShotIndex = Annotated[int, PathParam(ge=0, description="the shot's number in its title, from 0")]
+
+
+def state_of(request: Request) -> ApiState:
+    """The app's open state (made here if the app is served without its lifespan)."""
+    app = request.app
+    state = getattr(app.state, "api", None)
+    if state is None:
+        with app.state.lock:
+            state = getattr(app.state, "api", None) or ApiState(app.state.settings)
+            app.state.api = state
+    return state
+
+
+State = Annotated[ApiState, Depends(state_of)]
+
+NOT_FOUND = {404: {"model": m.Error, "description": "unknown or ambiguous title, or unknown shot"}}
+INVALID = {422: {"model": m.ValidationError, "description": "a parameter is out of range or malformed"}}
+NOT_READY = {503: {"model": m.Error, "description": "the features this lookup needs are not stored yet"}}
+
+
+def _refs(values: Sequence[str] | None) -> list[str] | None:
+    """``["a,b", "c"] -> ["a", "b", "c"]``; None stays None (no restriction)."""
+    if values is None:
+        return None
+    return [r.strip() for v in values for r in v.split(",") if r.strip()]
+
+
+def _page(items: Sequence, offset: int, limit: int) -> tuple[list, dict]:
+    total = len(items)
+    end = offset + limit
+    return list(items[offset:end]), {"total": total, "offset": offset, "limit": limit,
+                                     "next_offset": end if end < total else None}
+
+
+def _not_found(exc: Exception) -> HTTPException:
+    return HTTPException(404, str(exc.args[0]) if exc.args else str(exc))
+
+
+def _resolve(state: ApiState, refs: Sequence[str]) -> list[str]:
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
+
+    try:
+        return resolve_titles(state.store, refs)
+    except UnknownTitle as exc:
+        raise _not_found(exc) from None
+
+
+def _resolve_optional(state: ApiState, titles: Sequence[str] | None) -> list[str] | None:
+    refs = _refs(titles)
+    if refs is None:
+        return None
+    if not refs:
+        raise HTTPException(422, "titles names no title")
+    return _resolve(state, refs)
+
+
+def _title_of(state: ApiState, ref: str) -> str:
+    [vid] = _resolve(state, [ref])
+    return vid
+
+
+# Validation messages -----------------------------------------------------------------------
+def _bounds(request: Request, name: str) -> tuple[float | None, float | None]:
+    """The ``ge``/``le`` bounds the matched route declares for parameter ``name``."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    fields = [*getattr(dependant, "query_params", []), *getattr(dependant, "path_params", [])]
+    for f in fields:
+        if name in (getattr(f, "alias", None), getattr(f, "name", None)):
+            lo = next((x.ge for x in f.field_info.metadata if hasattr(x, "ge")), None)
+            hi = next((x.le for x in f.field_info.metadata if hasattr(x, "le")), None)
+            return lo, hi
+    return None, None
+
+
+def _problem(request: Request, err: dict) -> str:
+    loc = [str(x) for x in err.get("loc", ())]
+    where, name = (loc[0], loc[-1]) if len(loc) >= 2 else ("request", loc[-1] if loc else "")
+    kind = {"query": "query parameter", "path": "path parameter"}.get(where, where)
+    got = err.get("input")
+    got_text = "" if got is None or isinstance(got, dict) else f" (got {got!r})"
+    if err.get("type") in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        lo, hi = _bounds(request, name)
+        if lo is not None and hi is not None:
+            return f"{kind} '{name}' must be between {lo:g} and {hi:g}{got_text}"
+    if err.get("type") == "missing":
+        return f"{kind} '{name}' is required"
+    return f"{kind} '{name}': {err.get('msg', 'invalid')}{got_text}"
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    detail = "; ".join(_problem(request, e) for e in exc.errors())
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+
+# The app -----------------------------------------------------------------------------------
+def create_app(settings: Settings) -> FastAPI:
+    """The read-only API over the library under ``settings`` (store and index opened in the lifespan)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ApiState(settings)
+        try:
+            state.visual_index()  # warm: load (or build once) the current index
+        except LookupError:
+            pass  # no embeddings yet: /similar answers 503 until there are
+        app.state.api = state
+        yield
+        app.state.api = None
+
+    app = FastAPI(
+        title="reelhouse",
+        version="0.1.0",
+        summary="Read-only lookups over a reelhouse library: titles, shots, similar shots, match cuts, subtitle search.",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.lock = threading.Lock()
+    app.state.api = None
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+    @app.middleware("http")
+    async def read_only(request: Request, call_next):
+        if request.method != "GET":
+            return JSONResponse({"detail": f"the reelhouse API is read-only: {request.method} is not allowed, only GET"},
+                                status_code=405, headers={"Allow": "GET"})
+        return await call_next(request)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/health", response_model=m.Health, tags=["meta"], summary="Liveness and what is loaded")
+    def health(state: State) -> m.Health:
+        from reelhouse.pipeline.coverage import ok_titles
+
+        return m.Health(titles=len(ok_titles(state.store)),
+                        shot_embeddings_snapshot_id=state.store.snapshot_id("shot_embeddings"),
+                        visual_index_snapshot_id=state.visual_snapshot_id)
+
+    # titles and shots ----------------------------------------------------------------------
+    def _titles(state: ApiState, ids: Sequence[str]) -> list[m.Title]:
+        from reelhouse.pipeline.shots import shot_rows
+        from reelhouse.pipeline.specs import media_spec
+        from reelhouse.search.shot_lookup import title_names
+
+        names = title_names(state.store)
+        media = state.store.read("media", f"feature_version == '{media_spec().version}'",
+                                 selected_fields=("video_id", "duration_s")).to_pylist()
+        duration = {r["video_id"]: r["duration_s"] for r in media}
+        return [m.Title(video_id=v, file_name=names.get(v, ""), duration_s=duration.get(v),
+                        shot_count=len(shot_rows(state.store, state.settings, v))) for v in ids]
+
+    @app.get("/titles", response_model=m.TitlePage, tags=["titles"], summary="The library's ok titles, by video id", responses=INVALID)
+    def titles(state: State, limit: Limit = 100, offset: Offset = 0) -> m.TitlePage:
+        from reelhouse.pipeline.coverage import ok_titles
+
+        chunk, page = _page(ok_titles(state.store), offset, limit)
+        return m.TitlePage(titles=_titles(state, chunk), **page)
+
+    @app.get("/titles/{title}", response_model=m.Title, tags=["titles"], summary="One title", responses={**NOT_FOUND, **INVALID})
+    def title(state: State, title: TitleRef) -> m.Title:
+        return _titles(state, [_title_of(state, title)])[0]
+
+    @app.get("/titles/{title}/shots", response_model=m.ShotsBetween, tags=["titles"], responses={**NOT_FOUND, **INVALID},
+             summary="A title's shots overlapping [start_s, end_s) (shots-between)")
+    def shots(state: State, title: TitleRef,
+              start_s: StartS = None, end_s: EndS = None,
+              limit: Limit = 100, offset: Offset = 0) -> m.ShotsBetween:
+        from reelhouse.search.shot_lookup import shots_between
+
+        vid = _title_of(state, title)
+        try:
+            found = shots_between(state.store, state.settings, vid, 0.0 if start_s is None else start_s,
+                                  math.inf if end_s is None else end_s)
+        except ValueError as exc:
+            raise HTTPException(422, f"bad time range: {exc}") from None
+        chunk, page = _page(found, offset, limit)
+        return m.ShotsBetween(video_id=vid, start_s=start_s, end_s=end_s,
+                              shots=[m.Shot(**{k: s[k] for k in m.Shot.model_fields}) for s in chunk], **page)
+
+    # similar -------------------------------------------------------------------------------
+    @app.get("/similar/{title}/{shot_index}", response_model=m.Similar, tags=["search"],
+             responses={**NOT_FOUND, **INVALID, **NOT_READY}, summary="Shots most like one shot (visual embedding, faiss)")
+    def similar(state: State, title: TitleRef, shot_index: ShotIndex, k: K = 10,
+                titles: TitlesParam = None, limit: Limit = 100, offset: Offset = 0) -> m.Similar:
+        vid = _title_of(state, title)
+        among = _resolve_optional(state, titles)
+        try:
+            index = state.visual_index()
+        except LookupError as exc:
+            raise HTTPException(503, str(exc)) from None
+        try:
+            hits = index.similar(vid, shot_index, k, among)
+        except KeyError as exc:
+            raise _not_found(exc) from None
+        chunk, page = _page(hits, offset, limit)
+        return m.Similar(video_id=vid, shot_index=shot_index, snapshot_id=index.snapshot_id,
+                         results=[m.Neighbour(video_id=h.video_id, shot_index=h.shot_index, score=round(h.score, 6))
+                                  for h in chunk], **page)
+
+    # match cuts ----------------------------------------------------------------------------
+    def _match_cuts(state: ApiState, titles: list[str], flavor: str, k: int, scope: str, min_gap: int):
+        from reelhouse.search.match_cuts import UnknownFlavor, find_match_cuts, flavor_spec
+
+        try:
+            flavor_spec(state.settings, flavor)
+        except UnknownFlavor as exc:
+            raise HTTPException(422, str(exc)) from None
+        refs = _refs(titles) or []
+        if not refs:
+            raise HTTPException(422, "titles names no title")
+        ids = _resolve(state, refs)
+        found = find_match_cuts(state.store, state.settings, ids, flavor, n_pairs=k, per_shot=max(k, 10),
+                                scope=scope, min_gap=min_gap)
+        return ids, found
+
+    @app.get("/match-cuts", response_model=m.MatchCuts, tags=["search"], responses={**NOT_FOUND, **INVALID},
+             summary="Match-cut candidates among the picked titles (computed at query time)")
+    def match_cuts(state: State, titles: PickedTitles, flavor: Flavor = "framing", k: K = 20, scope: Scope = "all",
+                   min_gap: MinGap = 1, limit: Limit = 100, offset: Offset = 0) -> m.MatchCuts:
+        from reelhouse.search.shot_lookup import shot_spans
+
+        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap)
+        chunk, page = _page(found.pairs, offset, limit)
+        spans = shot_spans(state.store, state.settings, ids)
+
+        def shot(vid: str, idx: int) -> m.ShotRef:
+            span = spans.get((vid, idx), {})
+            return m.ShotRef(video_id=vid, shot_index=idx, start_s=span.get("start_s"), end_s=span.get("end_s"))
+
+        return m.MatchCuts(flavor=found.flavor, feature=found.feature, feature_version=found.feature_version,
+                           titles=found.video_ids, shots_compared=found.shots_compared,
+                           pairs=[m.MatchCutPair(out=shot(p.video_id, p.shot_index), in_=shot(p.other_video_id, p.other_shot_index),
+                                                 score=round(p.score, 6)) for p in chunk], **page)
+
+    @app.get("/match-cuts/sheet.png", response_class=Response, tags=["search"],
+             responses={200: {"content": {"image/png": {}}, "description": "the pairs, best first: the outgoing shot's last "
+                              "representative frame next to the incoming shot's first, with score and timecodes"}, **NOT_FOUND, **INVALID},
+             summary="Match-cut candidates drawn as a contact sheet (PNG)")
+    def match_cut_sheet_png(state: State, titles: PickedTitles, flavor: Flavor = "framing",
+                            k: SheetK = 20,
+                            scope: Scope = "all", min_gap: MinGap = 1) -> Response:
+        from reelhouse.search.shot_lookup import shot_pictures
+        from reelhouse.viz.match_sheet import match_cut_sheet
+
+        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap)
+        outs = shot_pictures(state.store, state.settings, [(p.video_id, p.shot_index) for p in found.pairs], "last")
+        ins = shot_pictures(state.store, state.settings, [(p.other_video_id, p.other_shot_index) for p in found.pairs], "first")
+        rows = [(outs[(p.video_id, p.shot_index)], ins[(p.other_video_id, p.other_shot_index)], p.score) for p in found.pairs]
+        heading = f"{found.flavor} match cuts ({found.feature}) among {len(ids)} title(s), {found.shots_compared} shots"
+        with tempfile.TemporaryDirectory(prefix="reelhouse-sheet-") as tmp:
+            png = match_cut_sheet(rows, Path(tmp) / "sheet.png", heading).read_bytes()
+        return Response(png, media_type="image/png")
+
+    # subtitle search -----------------------------------------------------------------------
+    @app.get("/search/text", response_model=m.TextSearch, tags=["search"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
+             summary="Shots whose subtitles match words, by meaning (MiniLM) or literally")
+    def search_text(state: State, q: Words, k: K = 10, mode: Mode = "semantic",
+                    titles: TitlesParam = None, limit: Limit = 100, offset: Offset = 0) -> m.TextSearch:
+        from reelhouse.search.text_search import search_text as search
+
+        among = _resolve_optional(state, titles)
+        try:
+            if mode == "semantic":
+                with state.text_lock:
+                    hits = search(state.store, state.settings, state.settings.index_root, q, k, among, mode)
+            else:
+                hits = search(state.store, state.settings, state.settings.index_root, q, k, among, mode)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except LookupError as exc:
+            raise HTTPException(503, str(exc.args[0]) if exc.args else str(exc)) from None
+        chunk, page = _page(hits, offset, limit)
+        return m.TextSearch(query=q, mode=mode, results=[m.TextHit(**h.__dict__) for h in chunk], **page)
+
+    return app

@@ -1,0 +1,133 @@
+"""Response models of the HTTP API: they document every output in the OpenAPI schema.
+
+The bodies follow the CLI's ``--json`` contracts (README, "JSON contracts"); list endpoints add the
+pagination fields of ``Page``. Times are seconds of the standardized encode, ``[start_s, end_s)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Error(BaseModel):
+    """Any 4xx/5xx answer: one human-readable message."""
+
+    detail: str = Field(description="what was wrong, e.g. \"title 'nope' matches no ingested ok title\"")
+
+
+class ValidationProblem(BaseModel):
+    loc: list[str | int] = Field(description="where the bad value is, e.g. [\"query\", \"k\"]")
+    msg: str
+    type: str
+
+
+class ValidationError(BaseModel):
+    """A request whose parameters failed validation (422)."""
+
+    detail: str = Field(description="every problem in one line, e.g. \"query parameter 'k' must be between 1 and 1000 (got 0)\"")
+    errors: list[ValidationProblem] = Field(default_factory=list, description="the problems one by one")
+
+
+class Page(BaseModel):
+    """Pagination of a list: the list holds items ``[offset, offset + limit)`` of ``total``."""
+
+    total: int = Field(description="items in the whole list")
+    offset: int = Field(description="position of this page's first item in the whole list")
+    limit: int = Field(description="most items a page holds")
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    titles: int = Field(description="ok titles in the library")
+    shot_embeddings_snapshot_id: int | None = Field(description="current Iceberg snapshot of shot_embeddings")
+    visual_index_snapshot_id: int | None = Field(description="snapshot the loaded visual index was built from (null: none yet)")
+
+
+class Title(BaseModel):
+    video_id: str = Field(description="content id: first 32 hex digits of the SHA-256 of the file's bytes")
+    file_name: str = Field(description="source file name")
+    duration_s: float | None
+    shot_count: int = Field(description="shots of the current shots version")
+
+
+class TitlePage(Page):
+    titles: list[Title]
+
+
+class Shot(BaseModel):
+    shot_index: int
+    start_frame: int = Field(description="first frame of the standardized encode (inclusive)")
+    end_frame: int = Field(description="end frame (exclusive)")
+    start_s: float
+    end_s: float
+    transition: Literal["cut", "gradual"] = Field(description="how the shot begins")
+
+
+class ShotsBetween(Page):
+    """A title's shots overlapping ``[start_s, end_s)`` (``shots-between --json``)."""
+
+    video_id: str
+    start_s: float | None = Field(description="as asked; null: from the start")
+    end_s: float | None = Field(description="as asked; null: to the end")
+    shots: list[Shot]
+
+
+class Neighbour(BaseModel):
+    video_id: str
+    shot_index: int
+    score: float = Field(description="cosine similarity")
+
+
+class Similar(Page):
+    """Shots most like one shot (``similar --json``), best first."""
+
+    video_id: str
+    shot_index: int
+    snapshot_id: int | None = Field(description="shot_embeddings snapshot the index was built from")
+    results: list[Neighbour]
+
+
+class ShotRef(BaseModel):
+    video_id: str
+    shot_index: int
+    start_s: float | None
+    end_s: float | None
+
+
+class MatchCutPair(BaseModel):
+    out: ShotRef = Field(description="the outgoing shot")
+    in_: ShotRef = Field(alias="in", description="the incoming shot")
+    score: float = Field(description="cosine similarity in the flavor's feature")
+
+    model_config = {"populate_by_name": True}  # FastAPI serializes by alias: the key is "in"
+
+
+class MatchCuts(Page):
+    """Match-cut candidates among the picked titles (``match-cuts --json``), best first."""
+
+    flavor: str
+    feature: str
+    feature_version: str
+    titles: list[str] = Field(description="video ids of the picked titles")
+    shots_compared: int
+    pairs: list[MatchCutPair]
+
+
+class TextHit(BaseModel):
+    video_id: str
+    shot_index: int
+    start_s: float | None
+    end_s: float | None
+    text: str = Field(description="the shot's subtitle text")
+    score: float = Field(description="cosine similarity (semantic) or 1.0 (literal)")
+
+
+class TextSearch(Page):
+    """Shots whose subtitles match the query (``search-text --json``), best first."""
+
+    query: str
+    mode: Literal["semantic", "literal"]
+    results: list[TextHit]
