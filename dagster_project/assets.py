@@ -200,6 +200,29 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
+#: Features with a catalog-wide faiss index besides the visual one (one index per modality and flavor).
+FLAVOR_INDEX_FEATURES = {"colour_descriptors": specs.colour_spec, "layout_descriptors": specs.layout_spec,
+                         "audio_embeddings": specs.audio_spec, "text_embeddings": specs.text_spec}
+
+
+@dg.asset(deps=list(FLAVOR_INDEX_FEATURES), group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
+def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """faiss indexes over the colour, layout, audio and text shot embeddings, each built from the current
+    Iceberg snapshot (reloaded if already built): similar-shot and subtitle search per modality."""
+    t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
+    meta: dict = {}
+    for asset_key, spec_of in FLAVOR_INDEX_FEATURES.items():
+        try:
+            index, built = ann.load_or_build(store, reelhouse.index_root(), spec_of(settings).name)
+        except LookupError:  # no vectors of this modality yet (e.g. every shot silent)
+            meta[f"{asset_key}_vectors"] = 0
+            continue
+        meta[f"{asset_key}_vectors"], meta[f"{asset_key}_kind"], meta[f"{asset_key}_rebuilt"] = len(index), index.kind, built
+    meta["compute_s"] = round(time.perf_counter() - t0, 3)
+    meta["iceberg_snapshot_id"] = dg.MetadataValue.text(str(store.snapshot_id("shot_embeddings")))
+    return dg.MaterializeResult(metadata=meta)
+
+
 def _match_cuts_version() -> str:
     from reelhouse.features import params_hash
 
@@ -225,7 +248,7 @@ def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: Reelhouse
 
 TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup,
                 audio_features, subtitles, text_embeddings]
-CATALOG_ASSETS = [visual_shot_index, match_cut_candidates]
+CATALOG_ASSETS = [visual_shot_index, flavor_shot_indexes, match_cut_candidates]
 
 #: Asset key of every per-title feature (feature name -> asset key).
 FEATURE_ASSET_KEYS = {

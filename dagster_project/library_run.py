@@ -17,7 +17,7 @@ from reelhouse.config import Settings
 from reelhouse.pipeline import coverage, landing, match_cuts, media, specs
 from reelhouse.search import ann
 
-from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, asset_keys_for, media_file, titles
+from dagster_project.assets import CATALOG_ASSETS, FLAVOR_INDEX_FEATURES, TITLE_ASSETS, asset_keys_for, media_file, titles
 from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
 from dagster_project.instance import dagster_instance
 from dagster_project.resources import resources_for
@@ -91,7 +91,8 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
             report.failed[vid] = first_failure(res)
             progress(f"  failed: {report.failed[vid]}")
     settings_index = resources["reelhouse"].index_root()
-    current = (ann.has_current_index(store, settings_index, specs.visual_spec(settings).name)
+    index_features = [specs.visual_spec(settings).name, *(f(settings).name for f in FLAVOR_INDEX_FEATURES.values())]
+    current = (all(ann.has_current_index(store, settings_index, f) for f in index_features)
                and match_cuts.match_cuts_current(settings, store))
     if report.ok and not current:
         dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], instance=instance, resources=resources, run_config=QUIET)

@@ -322,6 +322,9 @@ def test_materializations_show_rows_snapshot_and_previews(first_and_second_run):
     assert emb["rows"] == len(shots) and emb["compute_s"] >= 0
     index = _latest_metadata(settings, "visual_shot_index", None)
     assert index["vectors"] == len(store.read("shots").to_pylist())
+    flavors = _latest_metadata(settings, "flavor_shot_indexes", None)
+    assert flavors["colour_descriptors_vectors"] == index["vectors"] and flavors["colour_descriptors_kind"] == "flat"
+    assert 0 < flavors["text_embeddings_vectors"] < index["vectors"]  # only shots under subtitles have text
 
 
 def _schedule_requests(settings: Settings):
