@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import faiss
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from reelhouse.lakehouse import FeatureSlice, new_run_id
-from reelhouse.search.ann import ShotIndex, build_index, is_stale, load_or_build
+from reelhouse.search import ann
+from reelhouse.search.ann import IVF_TRAIN_PER_LIST, ShotIndex, build_index, is_stale, ivf_nlist, ivf_nprobe, load_or_build
 
 RNG = np.random.default_rng(3)
 
@@ -40,13 +45,88 @@ def test_snapshot_index_reloads_and_goes_stale(store, settings):
     assert built and len(fresh) == 80
 
 
-def test_hnsw_recall_against_exact_on_clustered_data():
+def _titled(index, n_titles: int) -> ShotIndex:
+    """Rows split into ``n_titles`` equal consecutive titles ``t000``, ``t001``, ... (rows ordered by title)."""
+    n = index.ntotal
+    per = -(-n // n_titles)
+    vids = np.array([f"t{i // per:03d}" for i in range(n)], dtype=object)
+    return ShotIndex(index, vids, np.arange(n) % per, "v", None)
+
+
+def _recall(truth, found, k=10) -> float:
+    return float(np.mean([len({(h.video_id, h.shot_index) for h in t} & {(h.video_id, h.shot_index) for h in f}) / k
+                          for t, f in zip(truth, found)]))
+
+
+def test_index_type_is_chosen_by_size():
+    x = clustered(600)
+    assert ShotIndex(build_index(x, exact_max=600), np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "flat"
+    ivf = build_index(x, exact_max=599)
+    assert isinstance(ivf, faiss.IndexIVFFlat) and ivf.metric_type == faiss.METRIC_INNER_PRODUCT
+    assert ShotIndex(ivf, np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "ivf"
+    assert ivf_nlist(1_000_000) == 4096 and ivf_nprobe(1_000_000, 4096) == 64
+    assert ivf_nlist(600) * IVF_TRAIN_PER_LIST <= 600  # enough k-means points per list
+
+
+def test_large_index_recall_against_exact_on_clustered_data():
+    x = clustered(4000, d=48, clusters=40)
+    queries = clustered(200, d=48, clusters=40)
+    exact = _titled(build_index(x, exact_max=10**9), 20)
+    approx_index = build_index(x, exact_max=100, nprobe=8)  # forces IVF; 8 of its lists, well short of all
+    approx = _titled(approx_index, 20)
+    assert exact.kind == "flat" and approx.kind == "ivf" and approx_index.nprobe < approx_index.nlist
+    assert _recall(exact.search(queries, 10), approx.search(queries, 10)) >= 0.95
+    default = _titled(build_index(x, exact_max=100), 20)  # the production nprobe
+    assert _recall(exact.search(queries, 10), default.search(queries, 10)) >= 0.95
+    hits = default.search(queries[:3], 10)
+    assert all(h[i].score >= h[i + 1].score for h in hits for i in range(len(h) - 1))
+    np.testing.assert_allclose([h.score for h in hits[0]], [h.score for h in exact.search(queries[:1], 10)[0]],
+                               atol=1e-5)  # stored uncompressed: cosines are exact
+
+
+@pytest.mark.parametrize("n_titles", [2, 20, 200])  # large subsets go through the ID selector, small ones exactly
+def test_subset_search_on_the_large_index_only_returns_those_titles(n_titles, monkeypatch):
+    x = clustered(4000, d=48, clusters=40)
+    queries = clustered(50, d=48, clusters=40)
+    exact = _titled(build_index(x, exact_max=10**9), n_titles)
+    approx = _titled(build_index(x, exact_max=100, nprobe=4), n_titles)
+    picked = sorted(set(approx.video_ids))[1::3][:5]
+    for values in (ann.SUBSET_EXACT_VALUES, 0):  # exact over the gathered subset, then the ID selector path
+        monkeypatch.setattr(ann, "SUBSET_EXACT_VALUES", values)
+        found = approx.search(queries, 10, titles=picked)
+        assert all(hits and {h.video_id for h in hits} <= set(picked) for hits in found)
+        assert _recall(exact.search(queries, 10, titles=picked), found, k=min(10, sum(np.isin(approx.video_ids, picked)))) >= 0.95
+        assert approx.search(queries[:1], 10, titles=["nope"]) == [[]]
+        everything = approx.search(queries[:1], 10**6, titles=picked[:1])[0]  # k beyond the subset
+        assert everything and {h.video_id for h in everything} == {picked[0]}
+        if values:  # searched exactly: all of the title, best first
+            assert len(everything) == int(np.sum(approx.video_ids == picked[0]))
+
+
+def test_large_index_save_load_round_trip(tmp_path):
     x = clustered(3000)
-    queries = clustered(100)
-    exact = ShotIndex(build_index(x, exact_max=10**9), np.array(["t"] * 3000, dtype=object), np.arange(3000), "v", None)
-    approx = ShotIndex(build_index(x, exact_max=100), np.array(["t"] * 3000, dtype=object), np.arange(3000), "v", None)
-    assert exact.kind == "flat" and approx.kind == "hnsw"
-    truth = [{h.shot_index for h in hits} for hits in exact.search(queries, 10)]
-    found = [{h.shot_index for h in hits} for hits in approx.search(queries, 10)]
-    recall = np.mean([len(t & f) / 10 for t, f in zip(truth, found)])
-    assert recall >= 0.95
+    index = _titled(build_index(x, exact_max=100), 10)
+    folder = tmp_path / "idx"
+    index.save(folder)
+    again = ShotIndex.load(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert again.kind == "ivf" and meta["kind"] == "ivf" and meta["nprobe"] == index.index.nprobe
+    assert len(again) == 3000 and again.index.nprobe == index.index.nprobe and again.index.nlist == index.index.nlist
+    np.testing.assert_array_equal(again.vector("t003", 7), x[3 * 300 + 7])  # direct map survives
+    for titles in (None, ["t002", "t005"]):
+        assert again.search(x[:5], 10, titles) == index.search(x[:5], 10, titles)
+    assert [h.shot_index for h in again.similar("t001", 4, k=3, titles=["t001"])] == \
+        [h.shot_index for h in index.similar("t001", 4, k=3, titles=["t001"])]
+
+
+def test_persisted_hnsw_indexes_still_load_and_filter(tmp_path, monkeypatch):
+    x = clustered(2000)
+    hnsw = faiss.IndexHNSWFlat(32, 16, faiss.METRIC_INNER_PRODUCT)  # what earlier versions built above EXACT_MAX
+    hnsw.add(x)
+    _titled(hnsw, 10).save(tmp_path / "h")
+    again = ShotIndex.load(tmp_path / "h")
+    assert again.kind == "hnsw"
+    for values in (ann.SUBSET_EXACT_VALUES, 0):  # exact over the gathered subset, then the ID selector path
+        monkeypatch.setattr(ann, "SUBSET_EXACT_VALUES", values)
+        hits = again.search(x[:5], 10, titles=["t004"])
+        assert all(len(h) == 10 and {n.video_id for n in h} == {"t004"} for h in hits)
