@@ -25,14 +25,16 @@ copying the catalog). recall@10 = mean over queries of |ANN top-10 ∩
 exact top-10| / 10.
 
 Figures:
-- build: wall seconds of ``build_index`` (k-means training included); memory: the serialized
-  index's bytes and the process RSS growth over the build (both include the vectors themselves).
+- build: wall seconds of ``build_index`` (k-means training included); memory: the index's bytes
+  (vectors, ids, centroids and direct map; what ``faiss.serialize_index`` writes) and the process
+  RSS growth over the build (both include the vectors themselves).
 - single-query latency: one query per ``ShotIndex.search`` call (the production path, Python
   result objects included), sequential, after ``--warmup`` calls; p50 and p99 in milliseconds.
   The raw ``faiss`` call is timed too. The exact baseline's latency is measured the same way on
   ``--exact-latency-queries`` queries (each scans every vector).
 - batch QPS: all queries in one ``search`` call, ``--threads`` OpenMP threads (default 2).
-- nprobe sweep: recall and latency at other numbers of scanned IVF lists, to show the margin.
+- nprobe sweep: recall and latency at other numbers of scanned IVF lists (``--sweep``), to show
+  the margin, and at the default nprobe without the ``max_codes`` cap on vectors scanned.
 - title subsets: 10 and 100 random titles through ``ShotIndex.search(..., titles=...)``: latency
   (the first call, which gathers the subset's rows and caches them, separately), recall against
   exact search within the subset, and a check that every hit belongs to the subset. The path is
@@ -131,6 +133,15 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def index_size_bytes(index: faiss.Index) -> int:
+    """Bytes of an index: for IVF counted from its parts (codes, ids, coarse centroids, direct map),
+    which is what ``faiss.serialize_index`` writes, without a second in-memory copy; else serialized."""
+    if isinstance(index, faiss.IndexIVF):
+        n = int(index.ntotal)
+        return n * (index.code_size + 8) + index.nlist * index.d * 4 + n * 8
+    return int(faiss.serialize_index(index).nbytes)
+
+
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -191,13 +202,14 @@ def run(n: int, d: int, nq: int, shots_per_title: int, seed: int, warmup: int, e
     gc.collect()
     rss_delta = rss_bytes() - rss0
     shots = ShotIndex(index, vids, shot_index, "bench", None)
-    index_bytes = int(faiss.serialize_index(index).nbytes)
+    index_bytes = index_size_bytes(index)
     raw_bytes = cat.vectors.nbytes
     params = ""
     if shots.kind == "ivf":
-        params = f"nlist={index.nlist}, nprobe={index.nprobe}, imbalance={index.invlists.imbalance_factor():.2f}"
+        params = (f"nlist={index.nlist}, nprobe={index.nprobe}, max_codes={index.max_codes}, "
+                  f"list imbalance={index.invlists.imbalance_factor():.2f}")
     print(f"index: {shots.kind} ({type(index).__name__}{', ' + params if params else ''})")
-    print(f"build: {build_s:.1f} s; memory: serialized {index_bytes / 2**20:.0f} MiB "
+    print(f"build: {build_s:.1f} s; memory: index {index_bytes / 2**20:.0f} MiB "
           f"({index_bytes / raw_bytes:.2f}x the raw float32 vectors, {raw_bytes / 2**20:.0f} MiB), "
           f"RSS +{rss_delta / 2**20:.0f} MiB over the build", flush=True)
 
@@ -234,21 +246,25 @@ def run(n: int, d: int, nq: int, shots_per_title: int, seed: int, warmup: int, e
 
     sweep_rows = []
     if shots.kind == "ivf" and sweep:
-        default_nprobe = index.nprobe
-        print(f"\nnprobe sweep (raw faiss; default {default_nprobe} of {index.nlist} lists)")
-        print(f"{'nprobe':>7} {'recall@10':>9} {'p50 ms':>8} {'p99 ms':>8} {'QPS':>8}")
-        for nprobe in sorted(set(sweep)):
-            if nprobe > index.nlist:
-                continue
-            index.nprobe = nprobe
+        from reelhouse.search.ann import ivf_max_codes
+
+        default_nprobe, default_max_codes = index.nprobe, index.max_codes
+        print(f"\nnprobe sweep (raw faiss, 300 queries timed; default {default_nprobe} of {index.nlist} lists, "
+              f"max_codes scaled with nprobe; 'no cap': max_codes 0)")
+        print(f"{'nprobe':>12} {'max_codes':>9} {'recall@10':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'QPS':>8}")
+        plan = [(p, ivf_max_codes(n, index.nlist, p)) for p in sorted(set(sweep)) if p <= index.nlist]
+        for nprobe, max_codes in sorted(plan + [(default_nprobe, 0)]):
+            index.nprobe, index.max_codes = nprobe, max_codes
             t0 = time.perf_counter()
             _, rows = index.search(queries, K)
             sq = nq / (time.perf_counter() - t0)
-            s50, s99 = pct(latencies_ms(lambda q: index.search(q, K), queries[:300], warmup))
-            sweep_rows.append({"nprobe": nprobe, "recall_at_10": round(recall_at(truth, rows), 4), "p50_ms": round(s50, 3),
-                               "p99_ms": round(s99, 3), "qps": round(sq, 1)})
-            print(f"{nprobe:>7} {recall_at(truth, rows):>9.4f} {s50:>8.2f} {s99:>8.2f} {sq:>8.0f}")
-        index.nprobe = default_nprobe
+            sweep_ms = latencies_ms(lambda q: index.search(q, K), queries[:300], warmup)
+            s50, s99 = pct(sweep_ms)
+            name = f"{nprobe}{' (no cap)' if not max_codes else ''}"
+            sweep_rows.append({"nprobe": nprobe, "max_codes": max_codes, "recall_at_10": round(recall_at(truth, rows), 4),
+                               "p50_ms": round(s50, 3), "p99_ms": round(s99, 3), "qps": round(sq, 1)})
+            print(f"{name:>12} {max_codes:>9} {recall_at(truth, rows):>9.4f} {s50:>8.2f} {s99:>8.2f} {sweep_ms.max():>8.2f} {sq:>8.0f}")
+        index.nprobe, index.max_codes = default_nprobe, default_max_codes
 
     # Title subsets.
     subsets = {}

@@ -11,7 +11,7 @@ import pytest
 
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.search import ann
-from reelhouse.search.ann import IVF_TRAIN_PER_LIST, ShotIndex, build_index, is_stale, ivf_nlist, ivf_nprobe, load_or_build
+from reelhouse.search.ann import IVF_TRAIN_PER_LIST, ShotIndex, build_index, is_stale, ivf_max_codes, ivf_nlist, ivf_nprobe, load_or_build
 
 RNG = np.random.default_rng(3)
 
@@ -64,6 +64,7 @@ def test_index_type_is_chosen_by_size():
     ivf = build_index(x, exact_max=599)
     assert isinstance(ivf, faiss.IndexIVFFlat) and ivf.metric_type == faiss.METRIC_INNER_PRODUCT
     assert ShotIndex(ivf, np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "ivf"
+    assert ivf.max_codes == ivf_max_codes(600, ivf.nlist, ivf.nprobe) > 0  # bounds the scan of crowded lists
     assert ivf_nlist(1_000_000) == 4096 and ivf_nprobe(1_000_000, 4096) == 64
     assert ivf_nlist(600) * IVF_TRAIN_PER_LIST <= 600  # enough k-means points per list
 
@@ -112,6 +113,7 @@ def test_large_index_save_load_round_trip(tmp_path):
     meta = json.loads((folder / "meta.json").read_text())
     assert again.kind == "ivf" and meta["kind"] == "ivf" and meta["nprobe"] == index.index.nprobe
     assert len(again) == 3000 and again.index.nprobe == index.index.nprobe and again.index.nlist == index.index.nlist
+    assert again.index.max_codes == index.index.max_codes > 0  # faiss does not persist it; meta.json does
     np.testing.assert_array_equal(again.vector("t003", 7), x[3 * 300 + 7])  # direct map survives
     for titles in (None, ["t002", "t005"]):
         assert again.search(x[:5], 10, titles) == index.search(x[:5], 10, titles)

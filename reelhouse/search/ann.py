@@ -16,18 +16,20 @@ The index type is chosen by size (``build_index``):
   back by id.
 
 Why IVF and not HNSW (measured by ``python -m benchmarks.ann --hnsw``: 1M clustered 144-d shots, 2
-shared cores): IVF-Flat builds in 20-40 s, holds 1.03x the raw vectors, and reaches recall@10 of
-0.99 against exact at about 1 ms (p50) / 1.5 ms (p99) per single query. HNSW (M=32,
+shared cores): IVF-Flat builds in 16-40 s, holds 1.03x the raw vectors, and reaches recall@10 of
+0.986 against exact at about 1 ms (p50) / 1.3 ms (p99) per single query. HNSW (M=32,
 efConstruction=80, the previous choice) takes 2-2.5 minutes to build, holds 1.47x the raw vectors,
 and needs efSearch 256 for recall 0.97 (0.94 at its old default of 128), at 0.6 / 1.5 ms; and
 restricted to 10 of 500 titles with an ID selector its graph walk finds under half of the true
-top-10 (0.70 at efSearch 512), often fewer than 10 hits, where IVF with a selector keeps recall 1.0. Indexes persisted as HNSW by earlier versions still load and
-search (kind ``"hnsw"``).
+top-10 (0.70 at efSearch 512), often fewer than 10 hits, where IVF with a selector keeps recall
+1.0. Indexes persisted as HNSW by earlier versions still load and search (kind ``"hnsw"``).
 
-Latency scales with the values scanned, ``nprobe * n / nlist`` vectors of ``d`` floats per query, and
-build time with ``n * nlist * d`` (k-means and list assignment): 200k 1280-d vectors build in about
-25 s and answer in about 5 ms (p50); at 1M 1280-d both grow about 8x over the 144-d figures. Batches
-run one query per OpenMP thread.
+Latency scales with the values scanned, about ``nprobe * n / nlist`` vectors of ``d`` floats per
+query, and build time with ``n * nlist * d`` (k-means and list assignment). Measured with the same
+benchmark at 1280-d (the visual embedding): 200k vectors build in 20 s and answer in 4.6 / 5.6 ms
+(p50 / p99, recall 1.0); 1M vectors (4.9 GB) build in 106 s and answer in 8.2 / 9.6 ms (recall
+0.989), within the 10 ms p99 target only thanks to the ``max_codes`` cap (16.6 ms p99 without it:
+1280-d k-means lists are 3x imbalanced). Batches run one query per OpenMP thread.
 
 An index is persisted under ``<index_root>/<feature>/<snapshot_id>/`` with the id map (row -> title,
 shot) and its provenance, and reloaded without a rebuild while the snapshot is current. Rows are ordered

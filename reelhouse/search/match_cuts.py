@@ -8,7 +8,7 @@ selection of titles are computed at query time from their stored embeddings, so 
 catalog is served without precomputing pairs:
 
 - each shot's top-``k`` most similar shots among the selection (cosine similarity, faiss: exact
-  inner product up to ``ann.EXACT_MAX`` shots, HNSW above);
+  inner product up to ``ann.EXACT_MAX`` shots, IVF above);
 - never the shot itself, nor a shot of the same title within ``min_gap`` shots of it (adjacent shots
   of one scene are trivially alike), nor a near-duplicate (visual cosine >= ``dup_threshold``: the
   same footage is not a match cut);
@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import faiss
 import numpy as np
 from pyiceberg.expressions import And, EqualTo, In
 
@@ -121,8 +120,6 @@ def candidate_arrays(shots: ShotVectors, k: int = 10, guard: ShotVectors | None 
     titles = np.unique(shots.video_ids, return_inverse=True)[1].astype(np.int64)
     dup = _Guard.aligned(guard, shots, dup_threshold) if guard is not None else None
     index = build_index(shots.vectors, exact_max=exact_max)
-    if isinstance(index, faiss.IndexHNSW):
-        index.hnsw.efSearch = max(128, 4 * k)
     parts: list[tuple[np.ndarray, ...]] = []
     pending, fetch = np.arange(n, dtype=np.int64), min(n, k + 2 * min_gap + 8)
     while len(pending):
@@ -174,7 +171,7 @@ def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | N
             near-duplicate.
         min_gap: within a title, shots at most this many shots apart never pair.
         scope: ``all`` pairs, only ``within`` a title, or only ``across`` titles.
-        exact_max: up to this many shots the search is exact; above, approximate (``ann.build_index``).
+        exact_max: up to this many shots the search is exact; above, approximate (IVF, ``ann.build_index``).
 
     Returns:
         Candidates ordered by query shot, then rank.
