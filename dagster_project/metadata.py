@@ -78,15 +78,12 @@ def shot_frames_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) 
 
 def match_cut_preview(store: FeatureStore, settings, flavor: str = "framing", pairs: int = 6) -> dict[str, Any]:
     """The catalog's best stored ``flavor`` match cuts, drawn side by side (a match-cut contact sheet)."""
-    import tempfile
-    from pathlib import Path
-
     from pyiceberg.expressions import And, EqualTo
 
     from reelhouse.pipeline import specs
     from reelhouse.search.match_cuts import MatchCut, top_pairs
-    from reelhouse.search.shot_lookup import shot_pictures
-    from reelhouse.viz.match_sheet import match_cut_sheet
+    from reelhouse.search.shot_lookup import cut_pictures
+    from reelhouse.viz.match_sheet import match_cut_sheet_png
 
     spec = specs.match_cuts_spec(settings, flavor)
     rows = store.read("match_cuts", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version))).to_pylist()
@@ -94,10 +91,5 @@ def match_cut_preview(store: FeatureStore, settings, flavor: str = "framing", pa
         return {}
     best = top_pairs([MatchCut(r["video_id"], r["shot_index"], r["other_video_id"], r["other_shot_index"], r["score"], r["rank"])
                       for r in rows], pairs)
-    outs = shot_pictures(store, settings, [(p.video_id, p.shot_index) for p in best], "last")
-    ins = shot_pictures(store, settings, [(p.other_video_id, p.other_shot_index) for p in best], "first")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = match_cut_sheet([(outs[(p.video_id, p.shot_index)], ins[(p.other_video_id, p.other_shot_index)], p.score)
-                                for p in best], Path(tmp) / "preview.png", f"best {flavor} match cuts in the catalog")
-        png = path.read_bytes()
+    png = match_cut_sheet_png(cut_pictures(store, settings, best), f"best {flavor} match cuts in the catalog")
     return {f"{flavor}_match_cuts": png_markdown(png, f"{flavor} match cuts")}

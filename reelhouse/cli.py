@@ -200,7 +200,7 @@ def _store(settings: Settings):
 
 def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.search.match_cuts import UnknownFlavor, find_match_cuts
-    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles, shot_pictures, shot_spans
+    from reelhouse.search.shot_lookup import UnknownTitle, cut_pictures, resolve_titles, shot_spans
 
     if not 1 <= args.k <= 1000:
         return _fail("match-cuts", "--k must be between 1 and 1000")
@@ -226,9 +226,7 @@ def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
     if args.sheet:
         from reelhouse.viz.match_sheet import match_cut_sheet
 
-        outs = shot_pictures(store, settings, [(p.video_id, p.shot_index) for p in found.pairs], "last")
-        ins = shot_pictures(store, settings, [(p.other_video_id, p.other_shot_index) for p in found.pairs], "first")
-        rows = [(outs[(p.video_id, p.shot_index)], ins[(p.other_video_id, p.other_shot_index)], p.score) for p in found.pairs]
+        rows = cut_pictures(store, settings, found.pairs)
         heading = f"{found.flavor} match cuts ({found.feature}) among {len(titles)} title(s), {found.shots_compared} shots"
         match_cut_sheet(rows, args.sheet, heading)
         print(f"contact sheet: {args.sheet}", file=sys.stderr)

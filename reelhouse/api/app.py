@@ -20,11 +20,9 @@ CLI calls (``reelhouse.search``), so the two always agree.
 from __future__ import annotations
 
 import math
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -339,16 +337,12 @@ def create_app(settings: Settings) -> FastAPI:
     def match_cut_sheet_png(state: State, titles: PickedTitles, flavor: Flavor = "framing",
                             k: SheetK = 20,
                             scope: Scope = "all", min_gap: MinGap = 1) -> Response:
-        from reelhouse.search.shot_lookup import shot_pictures
-        from reelhouse.viz.match_sheet import match_cut_sheet
+        from reelhouse.search.shot_lookup import cut_pictures
+        from reelhouse.viz.match_sheet import match_cut_sheet_png
 
         ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap)
-        outs = shot_pictures(state.store, state.settings, [(p.video_id, p.shot_index) for p in found.pairs], "last")
-        ins = shot_pictures(state.store, state.settings, [(p.other_video_id, p.other_shot_index) for p in found.pairs], "first")
-        rows = [(outs[(p.video_id, p.shot_index)], ins[(p.other_video_id, p.other_shot_index)], p.score) for p in found.pairs]
         heading = f"{found.flavor} match cuts ({found.feature}) among {len(ids)} title(s), {found.shots_compared} shots"
-        with tempfile.TemporaryDirectory(prefix="reelhouse-sheet-") as tmp:
-            png = match_cut_sheet(rows, Path(tmp) / "sheet.png", heading).read_bytes()
+        png = match_cut_sheet_png(cut_pictures(state.store, state.settings, found.pairs), heading)
         return Response(png, media_type="image/png")
 
     # subtitle search -----------------------------------------------------------------------

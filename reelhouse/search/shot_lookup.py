@@ -80,21 +80,37 @@ class ShotPicture:
     jpeg: bytes | None
 
 
-def shot_pictures(store: FeatureStore, settings: Settings, shots: Iterable[tuple[str, int]], which: str) -> dict[tuple[str, int], ShotPicture]:
-    """A picture per shot: its ``first`` or ``last`` representative frame (the frames nearest a cut)."""
-    wanted = set(shots)
+def _pictures(store: FeatureStore, settings: Settings,
+              wanted: set[tuple[tuple[str, int], str]]) -> dict[tuple[tuple[str, int], str], ShotPicture]:
+    """``((video_id, shot_index), "first"|"last") -> picture``, reading each title's names, shots and frames once."""
+    shots = {key for key, _ in wanted}
+    vids = sorted({v for v, _ in shots})
     names = title_names(store)
-    spans = shot_spans(store, settings, sorted({v for v, _ in wanted}))
+    spans = shot_spans(store, settings, vids)
     frames: dict[tuple[str, int], list[dict]] = {}
-    for vid in sorted({v for v, _ in wanted}):
+    for vid in vids:
         for r in shot_frame_rows(store, settings, vid, with_thumbnails=True):
-            if (vid, r["shot_index"]) in wanted:
+            if (vid, r["shot_index"]) in shots:
                 frames.setdefault((vid, r["shot_index"]), []).append(r)
     out = {}
-    for key in wanted:
+    for key, which in wanted:
         span = spans.get(key, {"start_s": float("nan"), "end_s": float("nan")})
         reps = sorted(frames.get(key, []), key=lambda r: r["rank"])
         pick = (reps[0] if which == "first" else reps[-1]) if reps else None
-        out[key] = ShotPicture(key[0], names.get(key[0], key[0][:12]), key[1], span["start_s"], span["end_s"],
-                               pick["t_s"] if pick else None, pick["thumbnail"] if pick else None)
+        out[(key, which)] = ShotPicture(key[0], names.get(key[0], key[0][:12]), key[1], span["start_s"], span["end_s"],
+                                        pick["t_s"] if pick else None, pick["thumbnail"] if pick else None)
     return out
+
+
+def shot_pictures(store: FeatureStore, settings: Settings, shots: Iterable[tuple[str, int]], which: str) -> dict[tuple[str, int], ShotPicture]:
+    """A picture per shot: its ``first`` or ``last`` representative frame (the frames nearest a cut)."""
+    return {key: pic for (key, _), pic in _pictures(store, settings, {(key, which) for key in shots}).items()}
+
+
+def cut_pictures(store: FeatureStore, settings: Settings, pairs: Sequence) -> list[tuple[ShotPicture, ShotPicture, float]]:
+    """For match-cut pairs (``MatchCut``-like: ``video_id``, ``shot_index``, ``other_video_id``,
+    ``other_shot_index``, ``score``): the outgoing shot's last frame, the incoming shot's first, the score."""
+    outs = [((p.video_id, p.shot_index), "last") for p in pairs]
+    ins = [((p.other_video_id, p.other_shot_index), "first") for p in pairs]
+    pics = _pictures(store, settings, set(outs) | set(ins))
+    return [(pics[o], pics[i], p.score) for o, i, p in zip(outs, ins, pairs)]

@@ -37,6 +37,14 @@ def _label(p: ShotPicture) -> str:
 
 def match_cut_sheet(pairs: Sequence[tuple[ShotPicture, ShotPicture, float]], out: str | Path, heading: str) -> Path:
     """Draw ``pairs`` (outgoing picture, incoming picture, score), best first, as a PNG at ``out``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(match_cut_sheet_png(pairs, heading))
+    return out
+
+
+def match_cut_sheet_png(pairs: Sequence[tuple[ShotPicture, ShotPicture, float]], heading: str) -> bytes:
+    """``match_cut_sheet`` as PNG bytes."""
     font = ImageFont.load_default()
     rows = [(_picture(a, 256), _picture(b, 256), a, b, score) for a, b, score in pairs]
     left_w = max((r[0].width for r in rows), default=256)
@@ -54,7 +62,6 @@ def match_cut_sheet(pairs: Sequence[tuple[ShotPicture, ShotPicture, float]], out
         sheet.paste(right, (_GAP + left_w + _GAP, y))
         draw.text((_GAP, y + PICTURE_HEIGHT + 3), f"#{i + 1}  score {score:.3f}   out: {_label(a)}", fill=(255, 220, 120), font=font)
         draw.text((_GAP, y + PICTURE_HEIGHT + 17), f"{'':>17}in:  {_label(b)}", fill=(200, 220, 255), font=font)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, format="PNG", optimize=True)
-    return out
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
