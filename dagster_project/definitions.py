@@ -3,7 +3,7 @@
 - assets: the per-title feature mesh (partitioned by content id) and the catalog-wide faiss index;
 - the landing sensor adds titles and requests their runs; the automation sensor keeps derived
   partitions current (upstream updates, bumped feature versions); the nightly schedule fills
-  anything still missing or stale;
+  anything still missing or stale, and ``nightly_compaction`` then merges the tables' small files;
 - asset checks (``dagster_project.checks``) run with each materialization: shots tile the title,
   one row per shot per feature, embedding dimensions and norms, current versions, a current index;
 - resources: Iceberg catalog, Spark, SQL engine and ANN store, each configured from the environment.
@@ -16,6 +16,7 @@ import dagster as dg
 from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS
 from dagster_project.checks import ASSET_CHECKS
 from dagster_project.jobs import JOBS
+from dagster_project.maintenance import compact_tables, nightly_compaction
 from dagster_project.resources import default_resources
 from dagster_project.schedules import SCHEDULES
 from dagster_project.sensors import SENSORS
@@ -35,8 +36,8 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
     assets=[*TITLE_ASSETS, *CATALOG_ASSETS],
     asset_checks=ASSET_CHECKS,
-    jobs=JOBS,
+    jobs=[*JOBS, compact_tables],
     sensors=[*SENSORS, feature_automation],
-    schedules=SCHEDULES,
+    schedules=[*SCHEDULES, nightly_compaction],
     resources=default_resources(),
 )

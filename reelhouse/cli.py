@@ -117,20 +117,41 @@ def run_sql(settings: Settings, sql: str, params: dict[str, object], fmt: str, o
     from reelhouse.query.engine import open_engine
     from reelhouse.query.output import write_result
 
-    store = FeatureStore.from_settings(settings)
-    store.ensure_tables()
-    with open_engine(settings, store.catalog) as engine:
+    catalog = None
+    if settings.sql_engine == "duckdb":  # Trino reads the catalog itself
+        store = FeatureStore.from_settings(settings)
+        store.ensure_tables()
+        catalog = store.catalog
+    with open_engine(settings, catalog) as engine:
         write_result(engine.stream(sql, params), fmt, out or sys.stdout)
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.query.errors import QueryError
 
+    if args.engine:
+        settings = settings.model_copy(update={"sql_engine": args.engine})
     try:
         run_sql(settings, _sql_text(args.query), _parse_params(args.param), args.format)
     except QueryError as exc:
         print(f"reelhouse sql: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+# compact -----------------------------------------------------------------------------------
+def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from reelhouse.lakehouse import FeatureStore
+
+    results = FeatureStore.from_settings(settings).compact_all()
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+    else:
+        for r in results:
+            what = f"{r.files_removed} files in {r.partitions} partitions -> {r.files_added}" if r.files_removed else "already compact"
+            print(f"{r.table}: {what}")
     return 0
 
 
@@ -405,7 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="SQL text, a .sql file, or the name of a query in sql/")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="bind :NAME to TEXT, or NAME:=JSON for numbers, booleans, null")
+    p.add_argument("--engine", choices=["duckdb", "trino"], help="embedded DuckDB (default) or the configured Trino (REELHOUSE_TRINO__HOST, ...)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("compact", help="merge the feature tables' small files (rows are unchanged)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compact)
 
     p = sub.add_parser("similar", help="shots most similar to a shot (faiss)")
     p.add_argument("video_id")

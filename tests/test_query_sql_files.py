@@ -10,6 +10,7 @@ import pytest
 
 from reelhouse.query import check_read_only, required_params
 from reelhouse.query.duckdb_engine import DuckDBEngine
+from tests.test_query_synthetic import sample_params, synthetic, synthetic_engine, tables  # noqa: F401  (fixtures)
 from tests.test_query_fixtures import (  # noqa: F401  (fixtures)
     LATEST_VERSION,
     MEDIA,
@@ -32,12 +33,11 @@ def _documented_params(text: str) -> list[str]:
     return re.findall(r":(\w+)", section)
 
 
-def _params_for(path: Path) -> dict[str, object]:
-    return {name: None for name in required_params(path.read_text())}
-
-
 def test_sql_folder_is_not_empty():
-    assert {p.name for p in SQL_FILES} >= {"shots_per_title.sql", "shot_length_distribution.sql"}
+    assert {p.stem for p in SQL_FILES} >= {
+        "shots_per_title", "shot_length_distribution", "feature_coverage", "top_match_cuts", "shots_in_time_range",
+        "near_duplicate_groups", "subtitle_search", "similar_shots",
+    }
 
 
 @pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: p.name)
@@ -51,9 +51,11 @@ def test_sql_file_is_documented_read_only_trino(path: Path):
 
 
 @pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: p.name)
-def test_sql_file_runs_embedded_with_documented_columns(path: Path, engine: DuckDBEngine):
+def test_sql_file_runs_embedded_with_documented_columns(path: Path, synthetic_engine: DuckDBEngine, sample_params):
+    """Each file runs on a catalog written by the real feature store, with rows in every documented column."""
     text = path.read_text()
-    result = engine.execute(text, _params_for(path))
+    params = {name: None for name in required_params(text)} | sample_params.get(path.stem, {})
+    result = synthetic_engine.execute(text, params)
     section = text.split("-- Output columns", 1)[1]
     documented = re.findall(r"^--\s{2,}(\w+)\s+\w+", section, flags=re.M)
     assert result.column_names == documented

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reelhouse.lakehouse.schemas import VIDEO_ID_PREFIX_CHARS
 from reelhouse.lakehouse.slices import FeatureSlice
 
 
@@ -51,15 +52,39 @@ class SliceFileWriter:
         """
         table = stamp_rows(rows, slice_, self.run_id, self.arrow_schema, written_at)
         path = (
-            f"{self.data_location.rstrip('/')}/feature={slice_.feature}/video_id={slice_.video_id}/"
+            f"{self.data_location.rstrip('/')}/feature={slice_.feature}/"
+            f"video_id_prefix={slice_.video_id[:VIDEO_ID_PREFIX_CHARS]}/"
             f"{self.run_id}-{uuid.uuid4().hex}.parquet"
         )
+        self._write(path, table)
+        return path
+
+
+    def write_compacted(self, rows: pa.Table) -> str:
+        """Write the already stamped rows of one partition, merged from several files, as one file.
+
+        Rows are sorted by ``(video_id, feature_version)`` and then by the table's first payload column
+        (``shot_index`` for per-shot tables), so column bounds let readers skip by title.
+        """
+        if rows.num_rows == 0:
+            raise ValueError("nothing to compact")
+        keys = [(c, "ascending") for c in ("feature", "video_id", "feature_version")]
+        if "shot_index" in rows.column_names:
+            keys.append(("shot_index", "ascending"))
+        rows = rows.sort_by(keys)
+        feature = rows.column("feature")[0].as_py()
+        prefix = rows.column("video_id")[0].as_py()[:VIDEO_ID_PREFIX_CHARS]
+        path = (f"{self.data_location.rstrip('/')}/feature={feature}/video_id_prefix={prefix}/"
+                f"{self.run_id}-{uuid.uuid4().hex}.parquet")
+        self._write(path, rows)
+        return path
+
+    def _write(self, path: str, rows: pa.Table) -> None:
         from pyiceberg.io import load_file_io
 
         io = load_file_io(self.io_properties, path)
         with io.new_output(path).create(overwrite=False) as out:
-            pq.write_table(table, out, compression="zstd")
-        return path
+            pq.write_table(rows, out, compression="zstd")
 
 
 def stamp_rows(

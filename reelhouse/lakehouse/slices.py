@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import reduce
 
 from pyiceberg.expressions import And, BooleanExpression, EqualTo, In, Or
+
+
+#: Titles per ``IN`` list in a delete filter. pyiceberg's metrics evaluators give up on longer lists
+#: (``IN_PREDICATE_LIMIT`` = 200): a file could then no longer be proven wholly inside the slices, and a
+#: delete would read and rewrite every candidate file instead of dropping it.
+IN_LIST_LIMIT = 200
 
 
 @dataclass(frozen=True, order=True)
@@ -43,7 +48,16 @@ def slices_filter(slices: Iterable[FeatureSlice]) -> BooleanExpression:
     for s in items:
         groups.setdefault((s.feature, s.feature_version), []).append(s.video_id)
     exprs = [
-        And(EqualTo("feature", f), And(EqualTo("feature_version", v), In("video_id", ids) if len(ids) > 1 else EqualTo("video_id", ids[0])))
+        And(EqualTo("feature", f), And(EqualTo("feature_version", v), In("video_id", chunk) if len(chunk) > 1 else EqualTo("video_id", chunk[0])))
         for (f, v), ids in groups.items()
+        for chunk in (ids[i:i + IN_LIST_LIMIT] for i in range(0, len(ids), IN_LIST_LIMIT))
     ]
-    return reduce(Or, exprs)
+    return _balanced_or(exprs)
+
+
+def _balanced_or(exprs: list[BooleanExpression]) -> BooleanExpression:
+    """``Or`` of ``exprs`` as a balanced tree: pyiceberg's visitors recurse, so a chain of thousands overflows."""
+    if len(exprs) == 1:
+        return exprs[0]
+    mid = len(exprs) // 2
+    return Or(_balanced_or(exprs[:mid]), _balanced_or(exprs[mid:]))

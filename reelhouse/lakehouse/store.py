@@ -21,7 +21,13 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NamespaceAlreadyExistsError,
+    TableAlreadyExistsError,
+    ValidationException,
+)
+from pyiceberg.io.pyarrow import parquet_file_to_data_file
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo
 from pyiceberg.table import Table
 
@@ -35,6 +41,12 @@ log = logging.getLogger(__name__)
 
 #: How often a commit that lost a race is retried on the refreshed table.
 COMMIT_ATTEMPTS = 12
+
+#: Snapshot summary property naming a maintenance operation (``compact``): such snapshots change no rows.
+OPERATION_PROPERTY = "reelhouse.operation"
+
+#: A partition with at least this many data files is rewritten as one by :meth:`FeatureStore.compact`.
+COMPACT_MIN_FILES = 2
 
 
 def new_run_id() -> str:
@@ -114,13 +126,23 @@ class FeatureStore:
         self._ensured.add(tdef.name)
 
     def _evolve(self, ident: str, tdef: TableDef) -> None:
-        """Add the optional columns a newer table definition has and the stored table lacks."""
+        """Bring a table created by older code up to its definition: add the optional columns it lacks,
+        and move it to the current partition spec (files already written keep theirs until compacted)."""
         table = self.catalog.load_table(ident)
         have = {f.name for f in table.schema().fields}
-        if all(f.name in have for f in tdef.schema.fields):
-            return
-        with table.update_schema() as update:
-            update.union_by_name(tdef.schema)
+        if not all(f.name in have for f in tdef.schema.fields):
+            with table.update_schema() as update:
+                update.union_by_name(tdef.schema)
+            table = self.catalog.load_table(ident)
+        if _spec_shape(table.spec(), table.schema()) != _spec_shape(tdef.partition_spec, tdef.schema):
+            try:
+                with table.update_spec() as update:
+                    for field in table.spec().fields:
+                        update.remove_field(field.name)
+                    for field in tdef.partition_spec.fields:
+                        update.add_field(tdef.schema.find_column_name(field.source_id), field.transform, field.name)
+            except CommitFailedException:
+                pass  # another process evolved it first
 
     def table(self, name: str) -> Table:
         """Load a table (creating it on first use)."""
@@ -169,7 +191,8 @@ class FeatureStore:
         if not slices:
             return WriteResult(name, None, 0, (), 0)
         paths = [p for s in slices for p in files_by_slice[s]]
-        rows = sum(_check_file(p, s, self.table(name)) for s in slices for p in files_by_slice[s])
+        target = self.table(name)
+        rows = sum(_check_file(p, s, target) for s in slices for p in files_by_slice[s])
         delete_filter = slices_filter(slices)
         props = {
             "reelhouse.run_id": run_id,
@@ -194,6 +217,66 @@ class FeatureStore:
                 continue
             snap = self.table(name).current_snapshot()
             return WriteResult(name, snap.snapshot_id if snap else None, rows, slices, attempt)
+        raise AssertionError("unreachable")
+
+    # Maintenance ------------------------------------------------------------------------
+    def compact_all(self, *, min_files: int = COMPACT_MIN_FILES) -> list[CompactionResult]:
+        """:meth:`compact` every reelhouse table that exists; see there."""
+        self.ensure_tables()
+        return [self.compact(name, min_files=min_files) for name in ALL_TABLES]
+
+    def compact(self, name: str, *, min_files: int = COMPACT_MIN_FILES) -> CompactionResult:
+        """Merge each partition's small data files into one file, sorted by ``(video_id, feature_version)``.
+
+        Every write adds one file per slice, so a catalog of many titles accumulates many small files,
+        and every reader (DuckDB, Trino, Spark, pyiceberg) pays per file. Compaction rewrites a
+        partition holding ``min_files`` or more files (or any file written under an older partition
+        spec) as one file, in one atomic commit that removes exactly the files it read: if a writer
+        replaced any of them meanwhile, the commit fails validation and is retried on the new state.
+        Rows, their values and their audit columns are unchanged.
+
+        Returns:
+            What was rewritten (nothing when every partition is already compact).
+
+        Raises:
+            ValueError: ``min_files`` is below 1.
+        """
+        if min_files < 1:
+            raise ValueError(f"min_files must be at least 1, got {min_files}")
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            table = self.table(name)
+            snap = table.current_snapshot()
+            if snap is None:
+                return CompactionResult(name, None, 0, 0, 0)
+            spec = table.spec()
+            groups: dict[tuple, list] = {}
+            for task in table.scan(snapshot_id=snap.snapshot_id).plan_files():
+                groups.setdefault(_current_partition(task.file, table, spec), []).append(task.file)
+            todo = [files for files in groups.values()
+                    if len(files) >= min_files or any(f.spec_id != spec.spec_id for f in files)]
+            if not todo:
+                return CompactionResult(name, snap.snapshot_id, 0, 0, 0)
+            writer = self.file_writer(name, f"compact-{snap.snapshot_id}")
+            tdef = table_def(name)
+            new_paths = [writer.write_compacted(_read_files(tdef, table, files)) for files in todo]
+            try:
+                with table.transaction() as tx:
+                    props = {OPERATION_PROPERTY: "compact", "reelhouse.partitions": str(len(todo))}
+                    with tx.update_snapshot(snapshot_properties=props).overwrite() as rewrite:
+                        for files in todo:
+                            for df in files:
+                                rewrite.delete_data_file(df)
+                        for path in new_paths:
+                            rewrite.append_data_file(parquet_file_to_data_file(table.io, tx.table_metadata, path))
+            except (CommitFailedException, ValidationException, _sqlite_locked_error()) as exc:
+                _delete_quietly(table, new_paths)
+                if attempt == COMMIT_ATTEMPTS:
+                    raise
+                log.info("compaction of %s conflicted (%s); retry %d", name, exc, attempt)
+                continue
+            after = self.table(name).current_snapshot()
+            return CompactionResult(name, after.snapshot_id if after else None, len(todo),
+                                    sum(len(f) for f in todo), len(new_paths))
         raise AssertionError("unreachable")
 
     # Reads and memoization ------------------------------------------------------------
@@ -231,8 +314,82 @@ class FeatureStore:
         return self.read(name, slice_.row_filter, snapshot_id=snapshot_id)
 
     def snapshot_id(self, name: str) -> int | None:
-        snap = self.table(name).current_snapshot()
+        """The snapshot holding the table's current rows (None while empty).
+
+        Compaction commits rewrite files without changing a row, so they are passed over: indexes and
+        stored match cuts built from the snapshot before a compaction stay current, and reading either
+        snapshot gives the same rows.
+        """
+        table = self.table(name)
+        snap = table.current_snapshot()
+        while snap is not None and snap.summary is not None and snap.summary.get(OPERATION_PROPERTY) == "compact":
+            if snap.parent_snapshot_id is None:
+                break
+            snap = table.snapshot_by_id(snap.parent_snapshot_id)
         return snap.snapshot_id if snap else None
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    """What :meth:`FeatureStore.compact` did to one table.
+
+    Attributes:
+        table: table name.
+        snapshot_id: the table's snapshot after compaction (None for an empty table).
+        partitions: partitions rewritten.
+        files_removed: small files replaced.
+        files_added: compacted files written (one per rewritten partition).
+    """
+
+    table: str
+    snapshot_id: int | None
+    partitions: int
+    files_removed: int
+    files_added: int
+
+
+def _read_files(tdef: TableDef, table: Table, files: list) -> pa.Table:
+    """The rows of ``files`` (data files of ``table``) in the definition's columns; columns added to the
+    table after a file was written read as null, as every Iceberg reader sees them."""
+    schema = tdef.arrow_schema
+    parts = []
+    for df in files:
+        with table.io.new_input(df.file_path).open() as f:
+            rows = pq.read_table(f)
+        columns = [rows.column(field.name).cast(field.type) if field.name in rows.column_names
+                   else pa.nulls(rows.num_rows, field.type) for field in schema]
+        parts.append(pa.Table.from_arrays(columns, schema=schema))
+    return pa.concat_tables(parts)
+
+
+def _current_partition(data_file, table: Table, spec) -> tuple:
+    """The partition ``data_file`` belongs to under ``spec`` (the current one).
+
+    A file written under an older spec is placed by its old partition values where the old spec keeps the
+    source column whole (``identity``); otherwise it stays in a group of its own.
+    """
+    if data_file.spec_id == spec.spec_id:
+        return (spec.spec_id, *data_file.partition)
+    old = table.specs()[data_file.spec_id]
+    identity = {f.source_id: data_file.partition[i] for i, f in enumerate(old.fields) if str(f.transform) == "identity"}
+    if all(f.source_id in identity for f in spec.fields):
+        schema = table.schema()
+        return (spec.spec_id, *(f.transform.transform(schema.find_field(f.source_id).field_type)(identity[f.source_id])
+                                for f in spec.fields))
+    return ("spec", data_file.spec_id, *data_file.partition)
+
+
+def _spec_shape(spec, schema) -> list[tuple[str, str]]:
+    """A partition spec as (source column, transform) pairs, comparable across tables."""
+    return [(schema.find_column_name(f.source_id), str(f.transform)) for f in spec.fields]
+
+
+def _delete_quietly(table: Table, paths: list[str]) -> None:
+    for path in paths:
+        try:
+            table.io.delete(path)
+        except OSError:
+            pass
 
 
 def keep_latest_versions(rows: pa.Table) -> pa.Table:

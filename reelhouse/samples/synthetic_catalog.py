@@ -1,0 +1,172 @@
+"""A synthetic feature store at catalog scale: rows shaped exactly like the pipeline's, no video needed.
+
+Used to measure the SQL surface on 10,000 titles (``benchmarks/sql.py``) and, at small scale, as the
+known data the analyst queries in ``sql/`` are checked against. Everything is written through
+:class:`reelhouse.lakehouse.FeatureStore` (the one write path) into the real table schemas, in chunks of
+titles per commit, then compacted as a maintained catalog would be.
+
+What is generated, per title (a content-id-like 32-hex id; deterministic in ``seed``):
+
+- ``media``: one row, ``ok`` or (``quarantined_share``) ``quarantined``; ``source_uri`` ``file:///library/title_<n>.mp4``;
+- ``shots``: ``shots_per_title`` ± 50 % shots tiling ``[0, duration)``, gamma-distributed lengths, 24 fps.
+  A ``stale_share`` of the ok titles hold an older version (``OLD_VERSION``) instead of ``CURRENT_VERSION``;
+- ``shot_embeddings`` (feature ``VISUAL_FEATURE``): one L2-normalized ``dim``-d vector per shot;
+- ``subtitle_cues``: ``cues_per_title`` cues of words from a fixed vocabulary;
+- ``shot_dedup``: near-duplicate groups of consecutive shots (every ``DUP_EVERY``-th shot repeats the previous);
+- ``match_cuts`` (feature ``MATCH_CUT_FEATURE``, flavor ``framing``): ``match_cuts_per_shot`` candidates per shot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelhouse.lakehouse import FeatureSlice, FeatureStore, new_run_id
+
+CURRENT_VERSION = "2-current0"
+OLD_VERSION = "1-previous"
+VISUAL_FEATURE = "visual_efficientnet_lite0"
+MATCH_CUT_FEATURE = "match_cuts_framing"
+FPS = 24.0
+DUP_EVERY = 10
+VOCABULARY = ("night", "door", "train", "river", "kitchen", "letter", "storm", "garden", "mirror", "bridge",
+              "coffee", "window", "forest", "city", "music", "stairs", "ocean", "candle", "clock", "road")
+
+
+class SyntheticCatalogSpec(BaseModel):
+    """Shape of the synthetic catalog."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    titles: int = Field(100, ge=1)
+    shots_per_title: int = Field(100, ge=2, description="mean shots per title")
+    dim: int = Field(64, ge=2, description="embedding dimension")
+    cues_per_title: int = Field(20, ge=0)
+    match_cuts_per_shot: int = Field(3, ge=0)
+    stale_share: float = Field(0.1, ge=0, le=1, description="ok titles whose shots are an older version")
+    quarantined_share: float = Field(0.01, ge=0, le=1)
+    seed: int = 0
+
+
+def video_id(n: int, seed: int = 0) -> str:
+    """The ``n``-th synthetic title's content id (32 hex characters, uniformly spread like sha256)."""
+    return hashlib.sha256(f"{seed}:{n}".encode()).hexdigest()[:32]
+
+
+def title_name(n: int) -> str:
+    return f"title_{n:05d}.mp4"
+
+
+@dataclass(frozen=True)
+class SyntheticCatalog:
+    """What was written: ids in title order, and counts."""
+
+    spec: SyntheticCatalogSpec
+    video_ids: list[str]
+    rows: dict[str, int]
+
+
+def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureSlice, pa.Table]]:
+    """The rows of title ``n``: table name -> (slice, rows without audit columns)."""
+    rng = np.random.default_rng([spec.seed, n])
+    vid = video_id(n, spec.seed)
+    quarantined = rng.random() < spec.quarantined_share
+    count = int(rng.integers(max(2, spec.shots_per_title // 2), spec.shots_per_title * 3 // 2 + 1))
+    frames = np.maximum(1, np.round(rng.gamma(2.0, 2.0, count) * FPS)).astype(np.int64)
+    ends = np.cumsum(frames)
+    starts = ends - frames
+    duration = float(ends[-1] / FPS)
+    out: dict[str, tuple[FeatureSlice, pa.Table]] = {}
+    out["media"] = (FeatureSlice(vid, "media", "1-media0000"), pa.table({
+        "source_uri": [f"file:///library/{title_name(n)}"], "size_bytes": [int(duration * 250_000)],
+        "status": ["quarantined" if quarantined else "ok"],
+        "error_code": ["truncated" if quarantined else None],
+        "error_message": ["file ends before its last frame" if quarantined else None],
+        "container": ["mp4"], "duration_s": [duration], "fps": [FPS], "is_vfr": [False], "frame_count": [int(ends[-1])],
+        "width": [1280], "height": [720], "display_width": [1280], "display_height": [720], "rotation": [0],
+        "sample_aspect_ratio": [1.0], "video_codec": ["h264"], "pix_fmt": ["yuv420p"], "has_audio": [True],
+        "audio_codec": ["aac"], "audio_streams": ["[]"], "subtitle_streams": ["[]"], "subtitle_uri": [None],
+    }))
+    if quarantined:
+        return out
+    index = np.arange(count, dtype=np.int32)
+    version = OLD_VERSION if rng.random() < spec.stale_share else CURRENT_VERSION
+    out["shots"] = (FeatureSlice(vid, "shots", version), pa.table({
+        "shot_index": index, "start_frame": starts, "end_frame": ends, "start_s": starts / FPS, "end_s": ends / FPS,
+        "fps": np.full(count, FPS), "transition": np.where(rng.random(count) < 0.05, "gradual", "cut"),
+        "confidence": rng.uniform(0.5, 1.0, count), "detector": np.full(count, "hybrid@1"),
+    }))
+    vectors = rng.standard_normal((count, spec.dim)).astype(np.float32)
+    dup = index % DUP_EVERY == DUP_EVERY - 1
+    vectors[dup] = vectors[np.flatnonzero(dup) - 1] + 0.01 * vectors[dup]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    out["shot_embeddings"] = (FeatureSlice(vid, VISUAL_FEATURE, "1-visual000"), pa.table({
+        "shot_index": index, "model": np.full(count, "synthetic@1"), "dim": np.full(count, spec.dim, np.int32),
+        "has_embedding": np.ones(count, bool),
+        "embedding": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), spec.dim).cast(pa.list_(pa.float32())),
+    }))
+    group = np.where(dup, index - 1, index).astype(np.int32)
+    sims = np.einsum("ij,ij->i", vectors, vectors[group])
+    out["shot_dedup"] = (FeatureSlice(vid, "shot_dedup", "1-dedup0000"), pa.table({
+        "shot_index": index, "group_shot_index": group, "is_kept": ~dup, "similarity": sims.astype(np.float64),
+        "threshold": np.full(count, 0.95), "source_feature": np.full(count, VISUAL_FEATURE),
+    }))
+    if spec.cues_per_title:
+        cue_starts = np.sort(rng.uniform(0, duration, spec.cues_per_title))
+        cue_ends = np.minimum(cue_starts + rng.uniform(1.0, 4.0, spec.cues_per_title), duration)
+        words = rng.integers(0, len(VOCABULARY), (spec.cues_per_title, 3))
+        out["subtitle_cues"] = (FeatureSlice(vid, "subtitles", "1-subs00000"), pa.table({
+            "cue_index": np.arange(spec.cues_per_title, dtype=np.int32), "start_s": cue_starts, "end_s": cue_ends,
+            "text": [" ".join(VOCABULARY[w] for w in row).capitalize() + "." for row in words],
+            "source": np.full(spec.cues_per_title, "sidecar"),
+        }))
+    k = spec.match_cuts_per_shot
+    if k:
+        others = rng.integers(0, spec.titles, count * k)
+        out["match_cuts"] = (FeatureSlice(vid, MATCH_CUT_FEATURE, "1-framing00"), pa.table({
+            "flavor": np.full(count * k, "framing"), "shot_index": np.repeat(index, k),
+            "other_video_id": [video_id(int(o), spec.seed) for o in others],
+            "other_shot_index": rng.integers(0, max(2, spec.shots_per_title // 2), count * k).astype(np.int32),
+            "score": np.sort(rng.uniform(0.3, 0.99, (count, k)), axis=1)[:, ::-1].reshape(-1),
+            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), count),
+            "source_snapshot_id": np.full(count * k, 1, np.int64),
+        }))
+    return out
+
+
+def _chunks(total: int, size: int) -> Iterator[range]:
+    for start in range(0, total, size):
+        yield range(start, min(total, start + size))
+
+
+def write_synthetic_catalog(
+    store: FeatureStore,
+    spec: SyntheticCatalogSpec,
+    *,
+    titles_per_commit: int = 1000,
+    progress: Callable[[str], None] | None = None,
+) -> SyntheticCatalog:
+    """Write ``spec``'s catalog into ``store`` (one commit per table per chunk of titles), then compact.
+
+    Returns:
+        The ids written (title order) and rows per table.
+    """
+    store.ensure_tables()
+    rows: dict[str, int] = {}
+    for chunk in _chunks(spec.titles, titles_per_commit):
+        by_table: dict[str, dict[FeatureSlice, pa.Table]] = {}
+        for n in chunk:
+            for table, (slice_, data) in title_tables(spec, n).items():
+                by_table.setdefault(table, {})[slice_] = data
+        run_id = new_run_id()
+        for table, slices in by_table.items():
+            rows[table] = rows.get(table, 0) + store.replace_slices(table, slices, run_id).rows
+        store.compact_all()
+        if progress:
+            progress(f"wrote titles {chunk.start}..{chunk.stop - 1} ({sum(rows.values()):,} rows so far)")
+    return SyntheticCatalog(spec, [video_id(n, spec.seed) for n in range(spec.titles)], rows)
