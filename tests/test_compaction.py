@@ -168,3 +168,31 @@ def test_compaction_does_not_move_the_data_snapshot(store: FeatureStore):
         map(str, store.read("shots").to_pylist()))
     write_titles(store, [vid(50, "9f")])
     assert store.snapshot_id("shots") == store.table("shots").current_snapshot().snapshot_id
+
+
+def test_reelhouse_compact_command(store: FeatureStore, settings, capsys, monkeypatch):
+    import json
+
+    from reelhouse import cli
+
+    for i in range(3):
+        write_titles(store, [vid(i, "77")])
+    monkeypatch.setenv("REELHOUSE_HOME", str(settings.home))
+    assert cli.main(["compact", "--json"]) == 0
+    report = {r["table"]: r for r in json.loads(capsys.readouterr().out)}
+    assert report["shots"]["files_removed"] == 3 and report["shots"]["files_added"] == 1
+    assert cli.main(["compact"]) == 0
+    assert "shots: already compact" in capsys.readouterr().out
+
+
+def test_compact_tables_job_runs_in_dagster(store: FeatureStore, settings):
+    from dagster_project.definitions import defs
+    from dagster_project.maintenance import compact_tables
+    from dagster_project.resources import resources_for
+
+    for i in range(2):
+        write_titles(store, [vid(i, "55")])
+    result = compact_tables.execute_in_process(resources=resources_for(settings))
+    assert result.success and result.output_for_node("compact_feature_tables") == 2
+    assert len(data_files(store)) == 1
+    assert defs.get_schedule_def("nightly_compaction").cron_schedule == "0 3 * * *"

@@ -148,3 +148,40 @@ def test_open_engine_picks_duckdb(tmp_path: Path, catalog):
         assert eng.execute("SELECT count(*) AS n FROM iceberg.features.shots").column("n")[0].as_py() > 0
     with pytest.raises(ValueError, match="needs the Iceberg catalog"):
         open_engine(settings)
+
+
+@pytest.mark.parametrize("path", sorted(SQL_DIR.glob("*.sql")), ids=lambda p: p.name)
+def test_every_sql_file_goes_to_trino_as_trino_sql(fake: FakeConnect, path: Path):
+    """With parameters bound, each analyst query is sent as one Trino statement that parses back as Trino,
+    keeping Trino's own functions (cosine_similarity, format, approx_percentile), not DuckDB's."""
+    import sqlglot
+
+    from reelhouse.query import required_params
+
+    text = path.read_text()
+    params = {name: None for name in required_params(text)}
+    with TrinoEngine(connect=fake) as eng:
+        eng.execute(text, params)
+    (sent, bound), = fake.connections[0].executed
+    assert bound is None
+    tree = sqlglot.parse_one(sent, read="trino")
+    assert tree.find(sqlglot.exp.Placeholder) is None  # every :name was bound
+    assert "list_cosine_similarity" not in sent.lower() and "printf" not in sent.lower()
+
+
+def test_cli_engine_trino_reports_an_unreachable_cluster(tmp_path: Path, capsys, monkeypatch):
+    """``reelhouse sql --engine trino`` uses the real trino client; with no server it fails clearly (exit 2)."""
+    import socket
+
+    from reelhouse import cli
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("REELHOUSE_HOME", str(tmp_path))
+    monkeypatch.setenv("REELHOUSE_TRINO__HOST", "127.0.0.1")
+    monkeypatch.setenv("REELHOUSE_TRINO__PORT", str(port))
+    assert cli.main(["sql", "SELECT 1", "--engine", "trino"]) == 2
+    err = capsys.readouterr().err
+    assert "reelhouse sql:" in err and str(port) in err
+    assert not (tmp_path / "catalog.db").exists()  # the Trino path never opens the local catalog
