@@ -107,7 +107,7 @@ class TitleShots:
     @property
     def n_shots(self) -> int:
         """Number of shots (rows)."""
-        return int(next(iter(self.embeddings.values())).shape[0]) if self.embeddings else 0
+        return int(np.shape(next(iter(self.embeddings.values())))[0]) if self.embeddings else 0
 
     def presence(self, name: str) -> np.ndarray:
         """Bool ``(n,)`` presence of modality ``name`` (all true when not given)."""
@@ -128,7 +128,7 @@ class TitleShots:
             raise ValueError(f"presence masks for unknown modalities {sorted(unknown)}")
         n = self.n_shots
         for name, dim in modality_dims.items():
-            x = self.embeddings[name]
+            x = np.asarray(self.embeddings[name])
             if x.ndim != 2 or x.shape[1] != dim:
                 raise ValueError(f"modality {name!r} has shape {x.shape}, expected (n, {dim})")
             if x.shape[0] != n:
