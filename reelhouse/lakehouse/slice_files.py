@@ -51,14 +51,7 @@ class SliceFileWriter:
             ValueError: if ``rows`` has columns the table does not, or rows of another title.
         """
         table = stamp_rows(rows, slice_, self.run_id, self.arrow_schema, written_at)
-        path = (
-            f"{self.data_location.rstrip('/')}/feature={slice_.feature}/"
-            f"video_id_prefix={slice_.video_id[:VIDEO_ID_PREFIX_CHARS]}/"
-            f"{self.run_id}-{uuid.uuid4().hex}.parquet"
-        )
-        self._write(path, table)
-        return path
-
+        return self._write(slice_.feature, slice_.video_id, table)
 
     def write_compacted(self, rows: pa.Table) -> str:
         """Write the already stamped rows of one partition, merged from several files, as one file.
@@ -72,19 +65,18 @@ class SliceFileWriter:
         if "shot_index" in rows.column_names:
             keys.append(("shot_index", "ascending"))
         rows = rows.sort_by(keys)
-        feature = rows.column("feature")[0].as_py()
-        prefix = rows.column("video_id")[0].as_py()[:VIDEO_ID_PREFIX_CHARS]
-        path = (f"{self.data_location.rstrip('/')}/feature={feature}/video_id_prefix={prefix}/"
-                f"{self.run_id}-{uuid.uuid4().hex}.parquet")
-        self._write(path, rows)
-        return path
+        return self._write(rows.column("feature")[0].as_py(), rows.column("video_id")[0].as_py(), rows)
 
-    def _write(self, path: str, rows: pa.Table) -> None:
+    def _write(self, feature: str, video_id: str, rows: pa.Table) -> str:
+        """Write ``rows`` to a new file in the folder of their partition; return its URI."""
         from pyiceberg.io import load_file_io
 
+        path = (f"{self.data_location.rstrip('/')}/feature={feature}/video_id_prefix={video_id[:VIDEO_ID_PREFIX_CHARS]}/"
+                f"{self.run_id}-{uuid.uuid4().hex}.parquet")
         io = load_file_io(self.io_properties, path)
         with io.new_output(path).create(overwrite=False) as out:
             pq.write_table(rows, out, compression="zstd")
+        return path
 
 
 def stamp_rows(
