@@ -94,7 +94,7 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
         # Every write adds a file per title; merge them so readers open a few files per partition.
         merged = [c for c in store.compact_all() if c.files_removed]
         if merged:
-            progress("compacted " + ", ".join(f"{c.table} ({c.files_removed} files -> {c.files_added})" for c in merged))
+            progress("compacted " + "; ".join(map(str, merged)))
     settings_index = resources["reelhouse"].index_root()
     index_features = [specs.visual_spec(settings).name, *(f(settings).name for f in FLAVOR_INDEX_FEATURES.values())]
     current = (all(ann.has_current_index(store, settings_index, f) for f in index_features)

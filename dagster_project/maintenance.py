@@ -17,7 +17,7 @@ def compact_feature_tables(context: dg.OpExecutionContext, reelhouse: ReelhouseR
     removed = sum(r.files_removed for r in results)
     for r in results:
         if r.files_removed:
-            context.log.info(f"{r.table}: {r.files_removed} files in {r.partitions} partitions -> {r.files_added}")
+            context.log.info(str(r))
     return dg.Output(removed, metadata={
         "files_removed": removed,
         "files_added": sum(r.files_added for r in results),

@@ -150,8 +150,7 @@ def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([asdict(r) for r in results], indent=2))
     else:
         for r in results:
-            what = f"{r.files_removed} files in {r.partitions} partitions -> {r.files_added}" if r.files_removed else "already compact"
-            print(f"{r.table}: {what}")
+            print(r)
     return 0
 
 

@@ -221,7 +221,7 @@ class FeatureStore:
 
     # Maintenance ------------------------------------------------------------------------
     def compact_all(self, *, min_files: int = COMPACT_MIN_FILES) -> list[CompactionResult]:
-        """:meth:`compact` every reelhouse table that exists; see there."""
+        """:meth:`compact` every reelhouse table (creating any that is missing, empty); see there."""
         self.ensure_tables()
         return [self.compact(name, min_files=min_files) for name in ALL_TABLES]
 
@@ -346,6 +346,11 @@ class CompactionResult:
     partitions: int
     files_removed: int
     files_added: int
+
+    def __str__(self) -> str:
+        if not self.files_removed:
+            return f"{self.table}: already compact"
+        return f"{self.table}: {self.files_removed} files in {self.partitions} partitions -> {self.files_added}"
 
 
 def _read_files(tdef: TableDef, table: Table, files: list) -> pa.Table:
