@@ -155,10 +155,6 @@ BASELINES: dict[str, Callable] = {
 }
 
 
-def expected_rows(name: str, result) -> int:
-    return len(result)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--titles", type=int, default=10_000)
