@@ -48,76 +48,18 @@ import argparse
 import json
 import os
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-LATENT = 64
-MOODS = 6
-SCENE_W, MOOD_W, STYLE_W, SHOT_W = 1.0, 0.5, 0.5, 1.4
-NOISE_W = 2.5
-AUDIO_MISSING = 0.15
-DIALOGUE_SCENE, TEXT_IN_DIALOGUE = 0.6, 0.8
+from reelhouse.samples.scene_catalog import MOODS, SceneTitle, unit_rows, make_scene_catalog
+
 K = 10
 TRAIN_FRACTION = 0.75
 SMOOTH_HALF_WIDTH = 3
 PROBE_C = (0.0001, 0.001, 0.01, 0.1, 1.0)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
-
-
-@dataclass
-class SyntheticTitle:
-    """One title's inputs and the labels used only for scoring."""
-
-    visual: np.ndarray
-    audio: np.ndarray
-    text: np.ndarray
-    audio_present: np.ndarray
-    text_present: np.ndarray
-    durations_s: np.ndarray
-    scene: np.ndarray  # int (n,): scene number within the title
-    mood: np.ndarray  # int (n,): the shot's scene's mood
-
-
-def make_catalog(n_titles: int, seed: int, dims: dict[str, int]) -> list[SyntheticTitle]:
-    """The catalog described in the module docstring."""
-    rng = np.random.default_rng(seed)
-    moods = _unit(rng.standard_normal((MOODS, LATENT)))
-    proj = {m: np.linalg.qr(rng.standard_normal((d, LATENT)))[0].astype(np.float32) for m, d in dims.items()}
-    titles = []
-    for _ in range(n_titles):
-        target = int(rng.integers(60, 201))
-        sizes = []
-        while sum(sizes) < target:
-            sizes.append(2 + int(rng.poisson(6)))
-        n = sum(sizes)
-        title_mood = int(rng.integers(MOODS))
-        style = _unit(rng.standard_normal(LATENT))
-        scene_mood = np.where(rng.random(len(sizes)) < 0.6, title_mood, rng.integers(MOODS, size=len(sizes)))
-        scene_vec = _unit(rng.standard_normal((len(sizes), LATENT)))
-        scene = np.repeat(np.arange(len(sizes)), sizes)
-        mood = scene_mood[scene]
-        latent = (SCENE_W * scene_vec[scene] + MOOD_W * moods[mood] + STYLE_W * style
-                  + SHOT_W * _unit(rng.standard_normal((n, LATENT))))
-        emb = {}
-        for m, d in dims.items():
-            noise = rng.standard_normal((n, d)).astype(np.float32) / np.sqrt(d)
-            emb[m] = _unit(latent @ proj[m].T + NOISE_W * np.linalg.norm(latent, axis=1, keepdims=True) * noise)
-        audio_present = rng.random(n) >= AUDIO_MISSING
-        dialogue = rng.random(len(sizes)) < DIALOGUE_SCENE
-        text_present = dialogue[scene] & (rng.random(n) < TEXT_IN_DIALOGUE)
-        emb["audio"][~audio_present] = 0.0
-        emb["text"][~text_present] = 0.0
-        durations = np.exp(rng.normal(np.log(3.0), 0.6, size=n))
-        titles.append(SyntheticTitle(emb["visual"], emb["audio"], emb["text"], audio_present, text_present,
-                                     durations, scene, mood))
-    return titles
-
-
-def to_inputs(titles: list[SyntheticTitle], modalities: tuple[str, ...]):
+def to_inputs(titles: list[SceneTitle], modalities: tuple[str, ...]):
     from models.contextual.titles import TitleShots, title_metadata
 
     out = []
@@ -128,9 +70,9 @@ def to_inputs(titles: list[SyntheticTitle], modalities: tuple[str, ...]):
     return out
 
 
-def concat_embeddings(t: SyntheticTitle) -> np.ndarray:
+def concat_embeddings(t: SceneTitle) -> np.ndarray:
     """Non-contextual baseline: the normalized inputs side by side (zeros where absent), normalized."""
-    return _unit(np.concatenate([t.visual, t.audio, t.text], axis=1))
+    return unit_rows(np.concatenate([t.visual, t.audio, t.text], axis=1))
 
 
 def moving_average(x: np.ndarray, half_width: int) -> np.ndarray:
@@ -138,7 +80,7 @@ def moving_average(x: np.ndarray, half_width: int) -> np.ndarray:
     c = np.concatenate([np.zeros((1, x.shape[1]), x.dtype), np.cumsum(x, axis=0, dtype=np.float64)])
     i = np.arange(len(x))
     lo, hi = np.maximum(0, i - half_width), np.minimum(len(x), i + half_width + 1)
-    return _unit((c[hi] - c[lo]).astype(np.float32))
+    return unit_rows((c[hi] - c[lo]).astype(np.float32))
 
 
 def probe_accuracy(x_train: np.ndarray, y_train: np.ndarray, groups: np.ndarray, x_test: np.ndarray,
@@ -203,7 +145,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cores {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()
-    catalog = make_catalog(args.titles, args.seed, dict(config.modality_dims))
+    catalog = make_scene_catalog(args.titles, args.seed, dict(config.modality_dims))
     n_train = int(round(TRAIN_FRACTION * len(catalog)))
     train, held = catalog[:n_train], catalog[n_train:]
     shots = sum(len(t.scene) for t in catalog)

@@ -18,12 +18,12 @@ import dagster as dg
 
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import audio, dedup, encode, landing, match_cuts, media, shot_frames, shots, specs, text, visual
+from reelhouse.pipeline import audio, contextual, dedup, encode, landing, match_cuts, media, shot_frames, shots, specs, text, visual
 from reelhouse.pipeline.outcome import StageOutcome
 from reelhouse.search import ann
 
 from dagster_project.instance import SPARK_POOL
-from dagster_project.metadata import match_cut_preview, outcome_metadata, shot_frames_metadata, shots_metadata
+from dagster_project.metadata import match_cut_preview, outcome_metadata, shot_frames_metadata, shots_metadata, training_metadata
 from dagster_project.resources import ReelhouseResource
 
 titles = dg.DynamicPartitionsDefinition(name="titles")
@@ -200,14 +200,68 @@ def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseRes
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
+def _contextual_code_version() -> str:
+    from models.contextual.config import ALGORITHM_VERSION
+    from reelhouse.features import params_hash
+
+    return f"{ALGORITHM_VERSION}-{params_hash(_S.contextual.model_dump())}"
+
+
+MODALITY_ASSETS = ["visual_embeddings", "audio_embeddings", "text_embeddings"]
+
+
+@dg.asset(deps=MODALITY_ASSETS, group_name="contextual", kinds={"pytorch"}, code_version=_contextual_code_version(),
+          pool=SPARK_POOL)
+def contextual_model(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+    """MediaFM-style contextual shot encoder trained on the catalog by masked shot modelling: a
+    transformer over each title's shots, fusing their visual, audio and text embeddings. The artifact
+    (weights, config, the Iceberg snapshots it read) is versioned by content; memoized on config and data.
+    Retrained weekly (``weekly_contextual_training``) or when materialized here."""
+    t0, settings = time.perf_counter(), reelhouse.settings()
+
+    def log_step(step: int, loss: float) -> None:
+        if step == 1 or step % 50 == 0:
+            context.log.info(f"step {step}: masked-shot loss {loss:.4f}")
+
+    try:
+        out = contextual.train_catalog_model(settings, reelhouse.store(), on_step=log_step)
+    except contextual.NoTrainingData as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    return dg.MaterializeResult(metadata=training_metadata(out, time.perf_counter() - t0))
+
+
+@dg.asset(deps=[contextual_model, *MODALITY_ASSETS], group_name="contextual", kinds={"spark", "pytorch", "iceberg"},
+          code_version=_contextual_code_version(), automation_condition=INDEX_AUTOMATION, pool=SPARK_POOL,
+          output_required=False)
+def contextual_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
+    """Contextual shot embeddings (Spark pandas UDF, one title per group) of every title holding visual,
+    audio and text embeddings, from the current contextual_model; a new model re-embeds every title.
+    Skipped (not failed) while no model is trained."""
+    t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
+    try:
+        outcomes = contextual.embed_catalog(settings, store, context.run.run_id, progress=context.log.info)
+    except contextual.NoContextualModel as exc:
+        context.log.warning(str(exc))
+        return
+    spec = specs.contextual_spec(settings)
+    computed = [o for o in outcomes if not o.memoized]
+    yield dg.MaterializeResult(metadata={
+        "feature": spec.name, "feature_version": spec.version, "model": spec.params["model"],
+        "titles": len(outcomes), "titles_embedded": len(computed), "memoized": not computed,
+        "rows_written": sum(o.rows for o in computed), "compute_s": round(time.perf_counter() - t0, 3),
+        "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id("shot_embeddings"))),
+    })
+
+
 #: Features with a catalog-wide faiss index besides the visual one (one index per modality and flavor).
 FLAVOR_INDEX_FEATURES = {"colour_descriptors": specs.colour_spec, "layout_descriptors": specs.layout_spec,
-                         "audio_embeddings": specs.audio_spec, "text_embeddings": specs.text_spec}
+                         "audio_embeddings": specs.audio_spec, "text_embeddings": specs.text_spec,
+                         "contextual_embeddings": specs.contextual_spec}
 
 
 @dg.asset(deps=list(FLAVOR_INDEX_FEATURES), group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
 def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """faiss indexes over the colour, layout, audio and text shot embeddings, each built from the current
+    """faiss indexes over the colour, layout, audio, text and contextual shot embeddings, each built from the current
     Iceberg snapshot (reloaded if already built): similar-shot and subtitle search per modality."""
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     meta: dict = {}
@@ -226,13 +280,15 @@ def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseR
 def _match_cuts_version() -> str:
     from reelhouse.features import params_hash
 
-    return params_hash({f: specs.match_cuts_spec(_S, f).version for f in specs.MATCH_CUT_FLAVORS})
+    return params_hash({f: specs.match_cuts_spec(_S, f).version for f in specs.MATCH_CUT_FLAVORS
+                        if f not in specs.TRAINED_FLAVORS})
 
 
-@dg.asset(deps=["visual_embeddings", "colour_descriptors", "layout_descriptors", "audio_embeddings"], group_name="serving",
+@dg.asset(deps=["visual_embeddings", "colour_descriptors", "layout_descriptors", "audio_embeddings", "contextual_embeddings"],
+          group_name="serving",
           kinds={"faiss", "iceberg"}, code_version=_match_cuts_version(), automation_condition=INDEX_AUTOMATION, pool=SPARK_POOL)
 def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Each shot's top match-cut candidates per flavor (framing, colour, visual, audio) over the whole
+    """Each shot's top match-cut candidates per flavor (framing, layout, colour, audio, contextual) over the whole
     catalog, stored in the ``match_cuts`` table; recomputed when ``shot_embeddings`` moves on."""
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     outcomes = match_cuts.store_match_cuts(settings, store, context.run.run_id)
@@ -248,7 +304,8 @@ def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: Reelhouse
 
 TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup,
                 audio_features, subtitles, text_embeddings]
-CATALOG_ASSETS = [visual_shot_index, flavor_shot_indexes, match_cut_candidates]
+CONTEXTUAL_ASSETS = [contextual_model, contextual_embeddings]
+CATALOG_ASSETS = [*CONTEXTUAL_ASSETS, visual_shot_index, flavor_shot_indexes, match_cut_candidates]
 
 #: Asset key of every per-title feature (feature name -> asset key).
 FEATURE_ASSET_KEYS = {

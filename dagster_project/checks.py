@@ -125,7 +125,15 @@ def visual_shot_index_is_current(reelhouse: ReelhouseResource) -> dg.AssetCheckR
                    q.ann_index_is_current(reelhouse.index_root(), reelhouse.store(), feature), WARN)
 
 
+@dg.asset_check(asset="contextual_embeddings", name="every_shot_embedded",
+                description="Every title with visual, audio and text embeddings holds the current encoder's "
+                            "embeddings: one unit vector per current shot.")
+def contextual_embeddings_complete(reelhouse: ReelhouseResource) -> dg.AssetCheckResult:
+    return _result("contextual_embeddings", "every_shot_embedded",
+                   q.contextual_embeddings_complete(reelhouse.store(), reelhouse.settings()), ERROR)
+
+
 #: Checks of the catalog-wide assets; materialize them with those assets.
-CATALOG_CHECKS = [visual_shot_index_is_current]
+CATALOG_CHECKS = [visual_shot_index_is_current, contextual_embeddings_complete]
 
 ASSET_CHECKS = [*TITLE_CHECKS, *CATALOG_CHECKS]

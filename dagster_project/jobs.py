@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, titles
+from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, contextual_model, titles
 
 #: Every per-title feature of one title (one partition), from probing the file to dedup.
 title_features = dg.define_asset_job(
@@ -29,4 +29,12 @@ serving_indexes = dg.define_asset_job(
     description="faiss indexes over the current shot-embedding snapshot (reloaded when already built).",
 )
 
-JOBS = [title_features, ingest_media, serving_indexes]
+#: Retrain the contextual encoder on the current catalog, then everything that reads its embeddings.
+contextual_training = dg.define_asset_job(
+    "contextual_training",
+    selection=dg.AssetSelection.assets(contextual_model).downstream(),
+    description="Train the contextual shot encoder on the current catalog (memoized when the data is unchanged), "
+                "re-embed every title, and rebuild its index and match cuts.",
+)
+
+JOBS = [title_features, ingest_media, serving_indexes, contextual_training]

@@ -14,10 +14,18 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import coverage, landing, match_cuts, media, specs
+from reelhouse.pipeline import contextual, coverage, landing, match_cuts, media, specs
 from reelhouse.search import ann
 
-from dagster_project.assets import CATALOG_ASSETS, FLAVOR_INDEX_FEATURES, TITLE_ASSETS, asset_keys_for, media_file, titles
+from dagster_project.assets import (
+    CATALOG_ASSETS,
+    FLAVOR_INDEX_FEATURES,
+    TITLE_ASSETS,
+    asset_keys_for,
+    contextual_model,
+    media_file,
+    titles,
+)
 from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
 from dagster_project.instance import dagster_instance
 from dagster_project.resources import resources_for
@@ -95,13 +103,30 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
         merged = [c for c in store.compact_all() if c.files_removed]
         if merged:
             progress("compacted " + "; ".join(map(str, merged)))
-    settings_index = resources["reelhouse"].index_root()
-    index_features = [specs.visual_spec(settings).name, *(f(settings).name for f in FLAVOR_INDEX_FEATURES.values())]
-    current = (all(ann.has_current_index(store, settings_index, f) for f in index_features)
-               and match_cuts.match_cuts_current(settings, store))
-    if report.ok and not current:
-        dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], instance=instance, resources=resources, run_config=QUIET)
+    if report.ok:
+        materialize_catalog(settings, store, instance, resources, progress)
     return report
+
+
+def materialize_catalog(settings: Settings, store, instance: dg.DagsterInstance, resources: dict,
+                        progress: Callable[[str], None]) -> None:
+    """Bring the catalog-wide assets up to date, running only when something is not current.
+
+    The contextual encoder is trained here only when none of the configured architecture exists;
+    retraining on a grown catalog is the ``contextual_training`` job's (weekly schedule, or the UI).
+    """
+    train = contextual.needs_training(settings)
+    if train:
+        progress("training the contextual shot encoder on the catalog")
+    index_features = [specs.visual_spec(settings).name, *(f(settings).name for f in FLAVOR_INDEX_FEATURES.values())]
+    index_root = resources["reelhouse"].index_root()
+    current = (not train and not contextual.embedding_todo(store, settings)[1]
+               and all(ann.has_current_index(store, index_root, f) for f in index_features)
+               and match_cuts.match_cuts_current(settings, store))
+    if current:
+        return
+    keys = [k for a in CATALOG_ASSETS if train or a is not contextual_model for k in a.keys]
+    dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], selection=keys, instance=instance, resources=resources, run_config=QUIET)
 
 
 def first_failure(result: dg.ExecuteInProcessResult) -> str:

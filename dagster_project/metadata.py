@@ -13,7 +13,7 @@ import dagster as dg
 from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.outcome import StageOutcome
-from reelhouse.viz.previews import histogram_png, thumbnail_grid_png
+from reelhouse.viz.previews import histogram_png, line_png, thumbnail_grid_png
 
 #: At most this many representative frames in a shot_frames preview.
 PREVIEW_FRAMES = 24
@@ -93,3 +93,18 @@ def match_cut_preview(store: FeatureStore, settings, flavor: str = "framing", pa
                       for r in rows], pairs)
     png = match_cut_sheet_png(cut_pictures(store, settings, best), f"best {flavor} match cuts in the catalog")
     return {f"{flavor}_match_cuts": png_markdown(png, f"{flavor} match cuts")}
+
+
+def training_metadata(outcome, compute_s: float) -> dict[str, Any]:
+    """What training the contextual encoder did (a ``reelhouse.pipeline.contextual.TrainingOutcome``),
+    with its loss curve when it trained now."""
+    meta: dict[str, Any] = {
+        "content_version": outcome.content_version, "memoized": outcome.memoized, "titles": outcome.titles,
+        "shots": outcome.shots, "steps": outcome.steps, "final_loss": round(outcome.final_loss, 5),
+        "train_shots_per_s": round(outcome.train_shots_per_s, 1), "device": outcome.device,
+        "compute_s": round(compute_s, 3),
+        "training_snapshots": dg.MetadataValue.json({k: str(v) for k, v in outcome.training_snapshots.items()}),
+    }
+    if outcome.losses:
+        meta["loss_curve"] = png_markdown(line_png(outcome.losses, "masked-shot loss", "steps"), "training loss")
+    return meta

@@ -1,4 +1,5 @@
-"""The nightly schedule: fill every title's missing and stale features.
+"""The schedules: the nightly fill of every title's missing and stale features, and the weekly
+retraining of the contextual shot encoder.
 
 At 02:00 UTC it asks the feature store which ``ok`` titles lack the current version of any per-title
 feature (``reelhouse.pipeline.coverage``) and requests, for each such title, one run of just those
@@ -14,7 +15,7 @@ import dagster as dg
 from reelhouse.pipeline import coverage, media
 
 from dagster_project.assets import asset_keys_for, titles
-from dagster_project.jobs import title_features
+from dagster_project.jobs import contextual_training, title_features
 from dagster_project.resources import ReelhouseResource
 
 def fill_requests(reelhouse: ReelhouseResource, known_partitions: Iterable[str], run_key_prefix: str) -> list[dg.RunRequest]:
@@ -44,4 +45,12 @@ def nightly_fill(context: dg.ScheduleEvaluationContext, reelhouse: ReelhouseReso
     return requests
 
 
-SCHEDULES = [nightly_fill]
+#: Weekly: retrain the contextual encoder on the catalog as it is now (Sundays 04:00 UTC, after the
+#: nightly fill and compaction). Training is memoized on its data, so an unchanged catalog trains nothing.
+weekly_contextual_training = dg.ScheduleDefinition(
+    name="weekly_contextual_training", cron_schedule="0 4 * * 0", execution_timezone="UTC", job=contextual_training,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Weekly: retrain the contextual shot encoder on the current catalog and re-embed every title.",
+)
+
+SCHEDULES = [nightly_fill, weekly_contextual_training]

@@ -157,7 +157,7 @@ def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
 # similar -----------------------------------------------------------------------------------
 def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.lakehouse import FeatureStore
-    from reelhouse.pipeline.specs import visual_spec
+    from reelhouse.pipeline.specs import SHOT_EMBEDDINGS
     from reelhouse.search.ann import load_or_build
 
     if args.k < 1 or args.k > 1000:
@@ -165,8 +165,9 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     store = FeatureStore.from_settings(settings)
     store.ensure_tables()
+    feature = SHOT_EMBEDDINGS[args.embedding](settings).name
     try:
-        index, _ = load_or_build(store, settings.index_root, visual_spec(settings).name)
+        index, _ = load_or_build(store, settings.index_root, feature)
         titles = args.titles.split(",") if args.titles else None
         hits = index.similar(args.video_id, args.shot_index, args.k, titles)
     except (KeyError, LookupError) as exc:
@@ -175,6 +176,8 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     doc = {
         "video_id": args.video_id,
         "shot_index": args.shot_index,
+        "embedding": args.embedding,
+        "feature": feature,
         "snapshot_id": index.snapshot_id,
         "results": [{"video_id": h.video_id, "shot_index": h.shot_index, "score": round(h.score, 6)} for h in hits],
     }
@@ -198,7 +201,8 @@ def _print_similar(settings: Settings, store, doc: dict) -> None:
         return f"{r['start_s']:.2f}-{r['end_s']:.2f}s" if r else ""
 
     table = Table("rank", "video_id", "shot", "time", "cosine",
-                  title=f"shots most like {doc['video_id'][:12]}… shot {doc['shot_index']} ({span(doc['video_id'], doc['shot_index'])})")
+                  title=f"shots most like {doc['video_id'][:12]}… shot {doc['shot_index']} ({span(doc['video_id'], doc['shot_index'])}), "
+                        f"by {doc['embedding']} embedding")
     for i, h in enumerate(doc["results"], 1):
         table.add_row(str(i), h["video_id"][:12] + "…", str(h["shot_index"]), span(h["video_id"], h["shot_index"]), f"{h['score']:.3f}")
     _console().print(table)
@@ -363,9 +367,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if good:
         shots = shot_rows(store, settings, good[0])
         probe_shot = shots[len(shots) // 2]["shot_index"]
-        console.print()
-        ns = argparse.Namespace(video_id=good[0], shot_index=probe_shot, k=5, titles=None, json=False)
-        cmd_similar(ns, settings)
+        for embedding in ("visual", "contextual"):
+            console.print()
+            ns = argparse.Namespace(video_id=good[0], shot_index=probe_shot, k=5, titles=None, json=False, embedding=embedding)
+            cmd_similar(ns, settings)
     return 0 if not report.failed else 1
 
 
@@ -437,12 +442,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("shot_index", type=int)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--titles", help="comma-separated video ids to search among")
+    p.add_argument("--embedding", choices=["visual", "colour", "layout", "audio", "text", "contextual"], default="visual",
+                   help="which shot embedding to compare: visual (EfficientNet, default), colour, layout, audio, text, "
+                        "or contextual (the encoder trained on the catalog: shots in similar context)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("match-cuts", help="match-cut candidates among the titles you pick (query time)")
     p.add_argument("--titles", required=True, help="comma-separated video ids, id prefixes or file names")
-    p.add_argument("--flavor", default="framing", help="framing (default: EfficientNet embeddings), layout (edge layout), colour or audio")
+    p.add_argument("--flavor", default="framing", help="framing (default: EfficientNet embeddings), layout (edge layout), "
+                   "colour, audio or contextual (the contextual encoder's embeddings)")
     p.add_argument("--k", type=int, default=20, help="pairs to return, best first")
     p.add_argument("--scope", choices=["all", "within", "across"], default="all", help="pairs within a title, across titles, or both")
     p.add_argument("--min-gap", type=int, default=1, help="within a title, shots at most this many apart never pair")

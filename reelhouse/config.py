@@ -66,6 +66,24 @@ class TrinoConfig(StrictModel):
     http_scheme: Literal["http", "https"] = "http"
 
 
+class ContextualTraining(StrictModel):
+    """How the platform trains its contextual shot encoder (``models.contextual``) on the catalog.
+
+    Attributes:
+        preset: ``cpu_small`` (tiny, seconds on a laptop), ``gpu_default`` (production size, bf16 on
+            CUDA) or ``auto``: ``gpu_default`` when CUDA is present, else ``cpu_small``.
+        overrides: ``ContextualConfig`` fields replacing the preset's (validated there), e.g.
+            ``{"steps": 5000}``.
+        min_titles: fewest titles holding every modality's embeddings before a model is trained.
+        checkpoint_every: optimizer steps between resumable checkpoints.
+    """
+
+    preset: Literal["auto", "cpu_small", "gpu_default"] = "auto"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    min_titles: int = Field(1, ge=1)
+    checkpoint_every: int = Field(100, ge=1)
+
+
 class Settings(BaseSettings):
     """All reelhouse settings.
 
@@ -83,6 +101,7 @@ class Settings(BaseSettings):
         spark_conf: extra Spark configuration passed verbatim.
         sql_engine: ``duckdb`` (embedded) or ``trino``.
         device: ``auto`` picks CUDA when present, else CPU.
+        contextual: training of the contextual shot encoder (``ContextualTraining``).
     """
 
     model_config = SettingsConfigDict(
@@ -106,6 +125,7 @@ class Settings(BaseSettings):
     trino: TrinoConfig = TrinoConfig()
     encode: EncodeRecipe = EncodeRecipe()
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    contextual: ContextualTraining = ContextualTraining()
 
     @field_validator("home", mode="after")
     @classmethod
@@ -145,6 +165,11 @@ class Settings(BaseSettings):
     def index_root(self) -> Path:
         """Local folder where faiss indexes are persisted."""
         return self.home / "indexes"
+
+    @property
+    def model_root(self) -> Path:
+        """Local folder where trained model artifacts (the contextual encoder) are kept."""
+        return self.home / "models"
 
     @property
     def dagster_home(self) -> Path:

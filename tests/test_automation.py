@@ -100,11 +100,14 @@ def test_the_index_follows_new_embeddings_even_when_a_quarantined_title_never_ha
     assets = _defs([*TITLE_ASSETS, *CATALOG_ASSETS])
     index = dg.AssetSelection.assets(*CATALOG_ASSETS)
     _materialize(instance, ["media", *DERIVED], "good")  # "quarantined" failed its media step: nothing else exists
-    _materialize(instance, ["visual_shot_index", "match_cut_candidates"], None)
+    _materialize(instance, ["contextual_embeddings", "visual_shot_index", "match_cut_candidates"], None)
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index)
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index, cursor=tick.cursor)
     assert _requested(tick) == {}
 
     _materialize(instance, ["visual_embeddings"], "good")  # new embeddings for one title
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index, cursor=tick.cursor)
-    assert sorted(r.key.to_user_string() for r in tick.results if r.true_subset.size) == ["match_cut_candidates", "visual_shot_index"]
+    # The contextual embeddings follow too (the new title's, with the current encoder), and so the
+    # flavor indexes over them.
+    assert (sorted(r.key.to_user_string() for r in tick.results if r.true_subset.size)
+            == ["contextual_embeddings", "flavor_shot_indexes", "match_cut_candidates", "visual_shot_index"])

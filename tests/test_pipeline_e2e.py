@@ -268,6 +268,33 @@ def test_similar_returns_other_shots_ranked(first_and_second_run, monkeypatch, c
     assert main(["similar", vid, "9999", "--json"]) == 2
 
 
+def test_the_main_job_trains_the_contextual_encoder_and_embeds_every_shot(first_and_second_run, monkeypatch, capsys):
+    from pyiceberg.expressions import EqualTo
+
+    from reelhouse.cli import main
+    from reelhouse.pipeline.contextual import eligible_titles
+    from reelhouse.pipeline.model_registry import current_model
+    from reelhouse.pipeline.specs import contextual_spec, shots_spec
+
+    settings, store, first, *_ = first_and_second_run
+    current = current_model(settings)
+    assert current is not None and current.n_titles == len(first.ok)
+    assert sorted(eligible_titles(store, settings)) == sorted(first.ok)
+    spec, shots = contextual_spec(settings), shots_spec(settings)
+    rows = store.read("shot_embeddings", EqualTo("feature_version", spec.version)).to_pylist()
+    shot_keys = {(r["video_id"], r["shot_index"]) for r in store.read("shots", EqualTo("feature_version", shots.version)).to_pylist()}
+    assert {(r["video_id"], r["shot_index"]) for r in rows} == shot_keys and len(rows) == len(shot_keys)
+    assert all(r["has_embedding"] and abs(sum(x * x for x in r["embedding"]) - 1) < 1e-3 for r in rows)
+    monkeypatch.setenv("REELHOUSE_HOME", str(settings.home))
+    from reelhouse.config import get_settings
+
+    get_settings.cache_clear()
+    vid = first.ok[0]
+    assert main(["similar", vid, "0", "--k", "3", "--embedding", "contextual", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["feature"] == "contextual_mediafm" and len(doc["results"]) == 3
+
+
 def test_definitions_load():
     from dagster_project.definitions import defs
 

@@ -3,7 +3,7 @@
 Endpoints (all ``GET``; any other method is answered 405):
 
 - ``/health``; ``/titles`` and ``/titles/{title}``; ``/titles/{title}/shots?start_s=&end_s=`` (shots-between);
-- ``/similar/{title}/{shot_index}?k=&titles=`` (faiss, the visual index);
+- ``/similar/{title}/{shot_index}?k=&titles=&embedding=`` (faiss: visual by default, or any shot embedding);
 - ``/match-cuts?titles=&flavor=&k=&scope=&min_gap=`` and ``/match-cuts/sheet.png`` (the contact sheet);
 - ``/search/text?q=&k=&mode=&titles=`` (subtitle search).
 
@@ -41,7 +41,7 @@ MAX_SHEET_PAIRS = 200
 
 
 class ApiState:
-    """What one app holds open: settings, the feature store and the visual index."""
+    """What one app holds open: settings, the feature store and the ANN indexes (visual warmed at start)."""
 
     def __init__(self, settings: Settings) -> None:
         from reelhouse.lakehouse import FeatureStore
@@ -49,27 +49,38 @@ class ApiState:
         self.settings = settings
         self.store = FeatureStore.from_settings(settings)
         self.store.ensure_tables()
-        self._visual = None
-        self._visual_lock = threading.Lock()
+        self._indexes: dict = {}  # feature name -> ShotIndex
+        self._index_lock = threading.Lock()
         self.text_lock = threading.Lock()  # semantic search may build and save the text index
 
-    def visual_index(self):
-        """The visual ANN index of the current ``shot_embeddings`` snapshot (reloaded when it moved on).
+    def index(self, embedding: str = "visual"):
+        """The ANN index of ``embedding`` (a key of ``specs.SHOT_EMBEDDINGS``) for the current
+        ``shot_embeddings`` snapshot, reloaded when the snapshot moved on.
 
         Raises:
-            LookupError: no visual embeddings are stored yet.
+            LookupError: no such embeddings are stored yet.
         """
-        from reelhouse.pipeline.specs import visual_spec
+        from reelhouse.pipeline.specs import SHOT_EMBEDDINGS
         from reelhouse.search import ann
 
-        with self._visual_lock:
-            if self._visual is None or ann.is_stale(self._visual, self.store):
-                self._visual, _ = ann.load_or_build(self.store, self.settings.index_root, visual_spec(self.settings).name)
-            return self._visual
+        feature = SHOT_EMBEDDINGS[embedding](self.settings).name
+        with self._index_lock:
+            index = self._indexes.get(feature)
+            if index is None or ann.is_stale(index, self.store):
+                index, _ = ann.load_or_build(self.store, self.settings.index_root, feature)
+                self._indexes[feature] = index
+            return index
+
+    def visual_index(self):
+        """The visual index (see :meth:`index`)."""
+        return self.index("visual")
 
     @property
     def visual_snapshot_id(self) -> int | None:
-        return self._visual.snapshot_id if self._visual is not None else None
+        from reelhouse.pipeline.specs import visual_spec
+
+        index = self._indexes.get(visual_spec(self.settings).name)
+        return index.snapshot_id if index is not None else None
 
 
 # Parameters --------------------------------------------------------------------------------
@@ -83,6 +94,9 @@ TitlesParam = Annotated[list[str] | None, Query(
 # Documented as an enum but checked by match_cuts.flavor_spec, so a bad flavor gets its message.
 Flavor = Annotated[str, Query(description=f"the similarity: {', '.join(FLAVORS)} (see reelhouse.search.match_cuts)",
                               json_schema_extra={"enum": list(FLAVORS)})]
+Embedding = Annotated[Literal["visual", "colour", "layout", "audio", "text", "contextual"], Query(
+    description="the shot embedding compared: visual (EfficientNet), colour, layout, audio, text, or contextual "
+                "(the encoder trained on the catalog)")]
 Scope = Annotated[Literal["all", "within", "across"], Query(description="pairs within a title, across titles, or both")]
 MinGap = Annotated[int, Query(ge=0, le=MAX_K, description="within a title, shots at most this many apart never pair")]
 PickedTitles = Annotated[list[str], Query(description="comma-separated and/or repeated video ids, id prefixes or file names")]
@@ -277,13 +291,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     # similar -------------------------------------------------------------------------------
     @app.get("/similar/{title}/{shot_index}", response_model=m.Similar, tags=["search"],
-             responses={**NOT_FOUND, **INVALID, **NOT_READY}, summary="Shots most like one shot (visual embedding, faiss)")
+             responses={**NOT_FOUND, **INVALID, **NOT_READY}, summary="Shots most like one shot (faiss over the chosen shot embedding)")
     def similar(state: State, title: TitleRef, shot_index: ShotIndex, k: K = 10,
-                titles: TitlesParam = None, limit: Limit = 100, offset: Offset = 0) -> m.Similar:
+                titles: TitlesParam = None, embedding: Embedding = "visual", limit: Limit = 100,
+                offset: Offset = 0) -> m.Similar:
         vid = _title_of(state, title)
         among = _resolve_optional(state, titles)
         try:
-            index = state.visual_index()
+            index = state.index(embedding)
         except LookupError as exc:
             raise HTTPException(503, str(exc)) from None
         try:
@@ -291,7 +306,8 @@ def create_app(settings: Settings) -> FastAPI:
         except KeyError as exc:
             raise _not_found(exc) from None
         chunk, page = _page(hits, offset, limit)
-        return m.Similar(video_id=vid, shot_index=shot_index, snapshot_id=index.snapshot_id,
+        return m.Similar(video_id=vid, shot_index=shot_index, embedding=embedding, feature=index.feature,
+                         snapshot_id=index.snapshot_id,
                          results=[m.Neighbour(video_id=h.video_id, shot_index=h.shot_index, score=round(h.score, 6))
                                   for h in chunk], **page)
 

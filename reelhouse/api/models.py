@@ -86,6 +86,8 @@ class Similar(Page):
 
     video_id: str
     shot_index: int
+    embedding: str = Field(description="the shot embedding compared (visual, colour, layout, audio, text, contextual)")
+    feature: str = Field(description="the feature name of that embedding in shot_embeddings")
     snapshot_id: int | None = Field(description="shot_embeddings snapshot the index was built from")
     results: list[Neighbour]
 

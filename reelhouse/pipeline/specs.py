@@ -103,10 +103,51 @@ def dedup_spec(settings: Settings) -> FeatureSpec:
     return FeatureSpec("shot_dedup", "shot_dedup", "1", {"threshold": DEFAULT_THRESHOLD}, (visual_spec(settings),))
 
 
+#: The contextual feature's model tag while no encoder has been trained on the catalog.
+UNTRAINED = "untrained"
+
+
+def contextual_modality_specs(settings: Settings) -> dict[str, FeatureSpec]:
+    """The per-shot embeddings the contextual encoder reads, by its modality names."""
+    return {"visual": visual_spec(settings), "audio": audio_spec(settings), "text": text_spec(settings)}
+
+
+def contextual_spec(settings: Settings, content_version: str | None = None) -> FeatureSpec:
+    """MediaFM-style contextual shot embeddings from the encoder trained on the catalog (``models.contextual``).
+
+    The version hashes the encoder artifact's content version (config, weights, algorithm), so a
+    retrained encoder makes every title's contextual embeddings stale at once: vectors of two
+    different encoders never share a version, and are never compared.
+
+    Args:
+        content_version: the artifact's; default the current one
+            (``reelhouse.pipeline.model_registry``), or ``UNTRAINED`` when none is trained.
+    """
+    from models.contextual.config import ALGORITHM_VERSION
+    from reelhouse.pipeline.model_registry import current_model
+
+    if content_version is None:
+        current = current_model(settings)
+        content_version = current.content_version if current else UNTRAINED
+    return FeatureSpec("contextual_mediafm", "shot_embeddings", ALGORITHM_VERSION, {"model": content_version},
+                       tuple(contextual_modality_specs(settings).values()))
+
+
+#: Shot embeddings searchable by similarity (``reelhouse similar --embedding``, the API's ``embedding``).
+SHOT_EMBEDDINGS = {"visual": visual_spec, "colour": colour_spec, "layout": layout_spec, "audio": audio_spec,
+                   "text": text_spec, "contextual": contextual_spec}
+
+
 #: Match-cut flavor -> the shot-embedding feature it compares.
 #: ``framing`` compares EfficientNet-Lite0 embeddings: on the labelled catalog of ``benchmarks/match_cuts.py``
 #: they rank shots that share framing far above the 16x9 edge layout (kept as the ``layout`` flavor).
-MATCH_CUT_FLAVORS = {"framing": visual_spec, "layout": layout_spec, "colour": colour_spec, "audio": audio_spec}
+#: ``contextual`` compares the contextual encoder's embeddings: shots that play the same part in their scenes.
+MATCH_CUT_FLAVORS = {"framing": visual_spec, "layout": layout_spec, "colour": colour_spec, "audio": audio_spec,
+                     "contextual": contextual_spec}
+
+#: Flavors whose feature comes from a model trained on the catalog: their version moves with the model,
+#: not with the code, so they stay out of the match-cut asset's code version.
+TRAINED_FLAVORS = frozenset({"contextual"})
 
 #: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``).
 MATCH_CUT_PARAMS = {"per_shot": 10, "min_gap": 1, "scope": "all"}

@@ -309,6 +309,58 @@ def ann_index_is_current(index_root: Path, store: FeatureStore, feature: str) ->
                               f"but the table is at snapshot {snapshot}", metadata)
 
 
+def contextual_embeddings_complete(store: FeatureStore, settings: Settings, tolerance: float = NORM_TOLERANCE) -> CheckResult:
+    """Every eligible title holds the current encoder's embeddings: one row per current shot, each a unit
+    vector of the encoder's output size (catalog-wide; one scan of each table).
+
+    Eligible titles are those ``reelhouse.pipeline.contextual.eligible_titles`` names (ok, with every
+    modality's embeddings at its current version).
+    """
+    from reelhouse.pipeline.contextual import current_model_config, eligible_titles
+    from reelhouse.pipeline.specs import contextual_spec
+    from reelhouse.search.ann import embedding_matrix
+
+    current, config = current_model_config(settings)
+    spec = contextual_spec(settings, current.content_version)
+    titles = set(eligible_titles(store, settings))
+    shots = shots_spec(settings)
+    shot_keys = {(r["video_id"], r["shot_index"]) for r in store.read(
+        "shots", And(EqualTo("feature", shots.name), EqualTo("feature_version", shots.version)),
+        selected_fields=("video_id", "shot_index")).to_pylist() if r["video_id"] in titles}
+    rows = store.read("shot_embeddings", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)),
+                      selected_fields=("video_id", "shot_index", "dim", "has_embedding", "embedding"))
+    keys = list(zip(rows.column("video_id").to_pylist(), rows.column("shot_index").to_pylist()))
+    problems: list[str] = []
+    counts = Counter(keys)
+    doubled = sorted(k for k, c in counts.items() if c > 1)
+    if doubled:
+        problems.append(f"{len(doubled)} shot(s) with more than one row, e.g. title {doubled[0][0]} shot {doubled[0][1]}")
+    missing = sorted(shot_keys - set(counts))
+    by_title = Counter(v for v, _ in missing)
+    problems += [f"title {v} lacks {n} shot(s) of {spec.name} {spec.version}" for v, n in sorted(by_title.items())]
+    extra = sorted(set(counts) - shot_keys)
+    if extra:
+        problems.append(f"{len(extra)} row(s) for shots that are not current shots of eligible titles, "
+                        f"e.g. title {extra[0][0]} shot {extra[0][1]}")
+    metadata: Metadata = {"feature": spec.name, "feature_version": spec.version, "model": current.content_version,
+                          "titles": len(titles), "rows": rows.num_rows, "dim": config.out_dim}
+    if rows.num_rows:
+        if not all(rows.column("has_embedding").to_pylist()):
+            problems.append("rows without a vector (every shot of an eligible title has one)")
+        dims = set(rows.column("dim").to_pylist())
+        vectors = embedding_matrix(rows.filter(rows.column("has_embedding")).column("embedding"))
+        if dims != {config.out_dim} or vectors.shape[1:] != (config.out_dim,):
+            problems.append(f"dimensions {sorted(dims)} / {vectors.shape[1:]}, the encoder outputs {config.out_dim}")
+        elif vectors.size:
+            norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+            bad = int(np.sum(~np.isfinite(norms) | (np.abs(norms - 1.0) > tolerance)))
+            metadata.update(min_norm=float(np.nanmin(norms)), max_norm=float(np.nanmax(norms)))
+            if bad:
+                problems.append(f"{bad} vector(s) without unit L2 norm (±{tolerance:g}) or with non-finite values")
+    return _verdict(problems, f"{len(titles)} title(s), {rows.num_rows} shots: one unit {config.out_dim}-d vector each "
+                              f"from encoder {current.content_version}", metadata)
+
+
 # Helpers ---------------------------------------------------------------------------------------------
 def _slice_table(store: FeatureStore, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
     """``fields`` of the title's rows of ``spec`` at its current version."""

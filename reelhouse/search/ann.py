@@ -355,12 +355,12 @@ def index_from_snapshot(store: FeatureStore, feature: str, snapshot_id: int | No
     if rows.num_rows == 0:
         raise LookupError(f"no {feature} embeddings stored yet; materialize the embeddings first")
     rows = rows.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
-    vectors = _embedding_matrix(rows.column("embedding"))
+    vectors = embedding_matrix(rows.column("embedding"))
     return ShotIndex(build_index(vectors), np.asarray(rows.column("video_id").to_pylist(), dtype=object),
                      rows.column("shot_index").to_numpy(), feature, snapshot_id)
 
 
-def _embedding_matrix(column: pa.ChunkedArray) -> np.ndarray:
+def embedding_matrix(column: pa.ChunkedArray) -> np.ndarray:
     """A list<float> column of equal-length embeddings as a float32 ``(rows, dim)`` matrix (no Python floats)."""
     emb = column.combine_chunks()
     lengths = pc.list_value_length(emb).to_numpy(zero_copy_only=False)

@@ -1,4 +1,4 @@
-"""Small PNG previews for the Dagster UI: a histogram and a grid of thumbnails.
+"""Small PNG previews for the Dagster UI: a histogram, a line plot and a grid of thumbnails.
 
 Drawn with Pillow (no plotting library); each returns PNG bytes small enough to embed in asset
 metadata as a data URI.
@@ -50,6 +50,34 @@ def histogram_png(values: Sequence[float], title: str, unit: str, bins: int = 20
     draw.text((4, bottom - 8), "0", fill=_INK, font=font)
     draw.text((left, bottom + 4), f"{edges[0]:.2f} {unit}", fill=_INK, font=font)
     last = f"{edges[-1]:.2f} {unit}"
+    draw.text((right - 6 * len(last), bottom + 4), last, fill=_INK, font=font)
+    return _png(img)
+
+
+def line_png(values: Sequence[float], title: str, x_label: str, size: tuple[int, int] = (480, 220)) -> bytes:
+    """``values`` against their position (e.g. a training loss per step), with the first, last, min and max labelled."""
+    w, h = size
+    img = Image.new("RGB", size, _BG)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    draw.text((8, 4), f"{title} (n={len(values)})", fill=_INK, font=font)
+    y = np.asarray(values, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        draw.text((8, h // 2), "no values", fill=_INK, font=font)
+        return _png(img)
+    left, right, top, bottom = 52, w - 8, 22, h - 22
+    lo, hi = float(y.min()), float(y.max())
+    span = (hi - lo) or 1.0
+    xs = left + (right - left) * np.arange(y.size) / max(y.size - 1, 1)
+    ys = bottom - (bottom - top) * (y - lo) / span
+    draw.line(list(zip(xs.tolist(), ys.tolist())) if y.size > 1 else [(left, ys[0]), (right, ys[0])], fill=_BAR, width=2)
+    draw.line([left, bottom, right, bottom], fill=_INK)
+    draw.line([left, top, left, bottom], fill=_INK)
+    draw.text((4, top - 4), f"{hi:.4g}", fill=_INK, font=font)
+    draw.text((4, bottom - 8), f"{lo:.4g}", fill=_INK, font=font)
+    draw.text((left, bottom + 4), f"1 {x_label}", fill=_INK, font=font)
+    last = f"{y.size} {x_label}; last {y[-1]:.4g}"
     draw.text((right - 6 * len(last), bottom + 4), last, fill=_INK, font=font)
     return _png(img)
 
