@@ -26,6 +26,14 @@ WITH dedup_slices AS (
     WHERE (:video_id IS NULL OR video_id = :video_id)
     GROUP BY video_id, feature_version
 ),
+-- Groups with a member besides the kept shot, i.e. of two or more shots (most shots are a group of
+-- one): only their rows are aggregated. With :min_size <= 1 every group counts.
+shared_groups AS (
+    SELECT DISTINCT video_id, feature_version, group_shot_index
+    FROM iceberg.features.shot_dedup
+    WHERE (:video_id IS NULL OR video_id = :video_id)
+      AND (NOT is_kept OR coalesce(:min_size, 2) <= 1)
+),
 groups AS (
     SELECT d.video_id,
            d.group_shot_index,
@@ -35,6 +43,8 @@ groups AS (
            max(d.threshold) AS threshold
     FROM iceberg.features.shot_dedup AS d
     JOIN dedup_slices AS l ON d.video_id = l.video_id AND d.feature_version = l.feature_version AND l.rn = 1
+    JOIN shared_groups AS g
+        ON d.video_id = g.video_id AND d.feature_version = g.feature_version AND d.group_shot_index = g.group_shot_index
     GROUP BY d.video_id, d.group_shot_index
     HAVING count(*) >= coalesce(:min_size, 2)
 ),

@@ -53,10 +53,18 @@ cuts AS (
           AND (:min_score IS NULL OR c.score >= :min_score)
     ) AS latest_cuts
 ),
-pairs AS (
-    SELECT flavor, a_video_id, a_shot_index, b_video_id, b_shot_index, max(score) AS score
+-- A pair is stored at most twice (once from each side), so the best :top_n pairs of a flavor are all
+-- among its rows scoring at least its (2 * :top_n)-th best row score: nothing below can reach the top.
+cut_floor AS (
+    SELECT flavor, array_min(max(score, 2 * coalesce(:top_n, 20))) AS floor_score
     FROM cuts
-    GROUP BY flavor, a_video_id, a_shot_index, b_video_id, b_shot_index
+    GROUP BY flavor
+),
+pairs AS (
+    SELECT c.flavor, c.a_video_id, c.a_shot_index, c.b_video_id, c.b_shot_index, max(c.score) AS score
+    FROM cuts AS c
+    JOIN cut_floor AS f ON c.flavor = f.flavor AND c.score >= f.floor_score
+    GROUP BY c.flavor, c.a_video_id, c.a_shot_index, c.b_video_id, c.b_shot_index
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY flavor ORDER BY score DESC, a_video_id, a_shot_index, b_video_id, b_shot_index) AS pair_rank

@@ -67,6 +67,42 @@ def test_table_written_after_open_is_visible_after_refresh(engine: DuckDBEngine,
     assert engine.execute("SELECT count(*) AS n FROM shots").column("n")[0].as_py() == N_SHOTS + 2
 
 
+def _view_sql(engine: DuckDBEngine, name: str) -> str:
+    return engine._connection().execute(
+        "SELECT sql FROM duckdb_views() WHERE database_name = 'iceberg' AND schema_name = 'features' AND view_name = ?",
+        [name]).fetchone()[0]
+
+
+def test_a_table_is_read_from_its_planned_files_after_first_use(engine: DuckDBEngine, catalog: Catalog):
+    assert "iceberg_scan" in _view_sql(engine, "shots")
+    before = engine.execute("SELECT * FROM shots ORDER BY video_id, shot_index")
+    view = _view_sql(engine, "shots")
+    assert "read_parquet" in view and "iceberg_scan" not in view
+    files = {t.file.file_path for t in catalog.load_table(f"{NAMESPACE}.shots").scan().plan_files()}
+    assert files and all(f in view for f in files)
+    again = engine.execute("SELECT * FROM shots ORDER BY video_id, shot_index")
+    assert again.equals(before) and again.schema == before.schema  # same rows, same column order and types
+    catalog.load_table(f"{NAMESPACE}.shots").append(shots_table().slice(0, 2))
+    assert engine.execute("SELECT count(*) AS n FROM shots").column("n")[0].as_py() == N_SHOTS  # still the served snapshot
+    engine.refresh()
+    assert engine.execute("SELECT count(*) AS n FROM shots").column("n")[0].as_py() == N_SHOTS + 2
+
+
+def test_a_table_with_an_evolved_schema_keeps_iceberg_scan(catalog: Catalog):
+    from pyiceberg.types import StringType
+
+    table = catalog.load_table(f"{NAMESPACE}.shots")
+    with table.update_schema() as update:
+        update.add_column("note", StringType())
+    table = catalog.load_table(f"{NAMESPACE}.shots")
+    added = shots_table().slice(0, 1)
+    table.append(added.append_column("note", pa.array(["new"], pa.string())).cast(table.schema().as_arrow()))
+    with DuckDBEngine(catalog) as eng:
+        notes = eng.execute("SELECT note, count(*) AS n FROM shots GROUP BY note ORDER BY note NULLS FIRST").to_pylist()
+        assert notes == [{"note": None, "n": N_SHOTS}, {"note": "new", "n": 1}]
+        assert "iceberg_scan" in _view_sql(eng, "shots")
+
+
 def test_time_travel_by_snapshot_id(catalog: Catalog):
     table = catalog.load_table(f"{NAMESPACE}.shots")
     first = table.current_snapshot().snapshot_id
