@@ -102,7 +102,7 @@ def training_metadata(outcome, compute_s: float) -> dict[str, Any]:
         "content_version": outcome.content_version, "memoized": outcome.memoized, "titles": outcome.titles,
         "shots": outcome.shots, "steps": outcome.steps, "final_loss": round(outcome.final_loss, 5),
         "train_shots_per_s": round(outcome.train_shots_per_s, 1), "device": outcome.device,
-        "compute_s": round(compute_s, 3),
+        "resumed_from_step": outcome.resumed_from_step, "compute_s": round(compute_s, 3),
         "training_snapshots": dg.MetadataValue.json({k: str(v) for k, v in outcome.training_snapshots.items()}),
     }
     if outcome.losses:

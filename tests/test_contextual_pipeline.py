@@ -228,6 +228,44 @@ def test_without_a_model_inference_is_skipped_and_training_without_titles_fails_
     assert "0 title(s) hold visual, audio and text shot embeddings" in failure.step_failure_data.error.message
 
 
+def test_a_killed_training_run_resumes_from_its_checkpoint(tmp_path):
+    from models.contextual.artifact import load_artifact
+    from models.contextual.config import DEFAULT_MODALITY_DIMS
+    from models.contextual.inference import embed_titles
+    from reelhouse.pipeline.contextual import read_catalog_shots, train_catalog_model
+    from reelhouse.pipeline.model_registry import artifact_dir, contextual_root, current_model
+    from reelhouse.samples.scene_catalog import make_scene_catalog, write_scene_catalog
+
+    def home(name: str) -> tuple[Settings, FeatureStore, list[str]]:
+        settings = Settings(home=tmp_path / name, contextual={"overrides": {"steps": 12}, "checkpoint_every": 4})
+        store = FeatureStore.from_settings(settings)
+        store.ensure_tables()
+        titles = make_scene_catalog(4, seed=8, dims=dict(DEFAULT_MODALITY_DIMS), shots_per_title=(12, 24))
+        return settings, store, write_scene_catalog(store, settings, titles, new_run_id(), seed=8)
+
+    def kill_at_8(step: int, loss: float) -> None:
+        if step == 8:
+            raise KeyboardInterrupt("killed")
+
+    settings, store, ids = home("killed")
+    with pytest.raises(KeyboardInterrupt):
+        train_catalog_model(settings, store, on_step=kill_at_8)
+    assert current_model(settings) is None  # nothing half-trained became current
+    assert [p.name for p in (contextual_root(settings) / "checkpoints").glob("*/checkpoint.pt")] == ["checkpoint.pt"]
+    resumed = train_catalog_model(settings, store)
+    assert resumed.resumed_from_step == 8 and resumed.steps == 12 and len(resumed.losses) == 4
+    straight_settings, straight_store, _ = home("straight")
+    straight = train_catalog_model(straight_settings, straight_store)
+    assert straight.resumed_from_step == 0
+    # The resumed model computes what the uninterrupted one does.
+    data = read_catalog_shots(store, settings, DEFAULT_MODALITY_DIMS, ids)
+    a, _ = load_artifact(artifact_dir(settings, resumed.content_version))
+    b, _ = load_artifact(artifact_dir(straight_settings, straight.content_version))
+    for x, y in zip(embed_titles(a, data.title_shots(a.config.modality_dims), device="cpu"),
+                    embed_titles(b, data.title_shots(b.config.modality_dims), device="cpu")):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+
+
 def test_the_graph_puts_the_model_downstream_of_every_modality():
     from dagster_project.definitions import defs
 

@@ -171,6 +171,8 @@ class TrainingOutcome:
 
     Attributes:
         memoized: the current artifact was trained with this config on this data; nothing was trained.
+        resumed_from_step: the step a checkpoint of an interrupted run of this config and data
+            resumed from (0: trained from scratch, or memoized).
         losses: the masked-shot loss of every step run now (empty when memoized or resumed at the end).
     """
 
@@ -183,6 +185,7 @@ class TrainingOutcome:
     train_shots_per_s: float
     device: str
     training_snapshots: dict[str, int | None]
+    resumed_from_step: int = 0
     losses: list[float] = field(default_factory=list)
 
 
@@ -235,7 +238,7 @@ def train_catalog_model(settings: Settings, store: FeatureStore,
         trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds")))
     shutil.rmtree(checkpoints, ignore_errors=True)
     return TrainingOutcome(meta.content_version, False, len(data.video_ids), data.n_shots, history.steps, history.final_loss,
-                           history.shots_per_s, str(device), data.snapshots, losses)
+                           history.shots_per_s, str(device), data.snapshots, history.resumed_from_step, losses)
 
 
 def needs_training(settings: Settings) -> bool:
@@ -272,7 +275,7 @@ def embedding_todo(store: FeatureStore, settings: Settings, video_ids: Sequence[
     return [v for v in titles if v in present], [v for v in titles if v not in present]
 
 
-def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+def _title_chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield list(items[i:i + size])
 
@@ -299,7 +302,7 @@ def embed_catalog(settings: Settings, store: FeatureStore, run_id: str, video_id
     artifact = model_registry.artifact_dir(settings, current.content_version)
     files: dict[FeatureSlice, list[str]] = {}
     rows: dict[str, int] = {}
-    for n, chunk in enumerate(chunks(todo, EMBED_CHUNK_TITLES), 1):
+    for n, chunk in enumerate(_title_chunks(todo, EMBED_CHUNK_TITLES), 1):
         data = read_catalog_shots(store, settings, config.modality_dims, chunk)
         written = embed_title_inputs(spark, writer, data, (spec.name, spec.version), str(artifact), settings.device)
         for vid, (path, shots) in written.items():
