@@ -131,8 +131,14 @@ def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.engine:
         settings = settings.model_copy(update={"sql_engine": args.engine})
+    from reelhouse.query import nullable_params
+
+    text = _sql_text(args.query)
+    params = _parse_params(args.param)
     try:
-        run_sql(settings, _sql_text(args.query), _parse_params(args.param), args.format)
+        # Parameters a query documents as "NULL for ..." may be left out (they mean "all" or a default).
+        params = {name: None for name in nullable_params(text)} | params
+        run_sql(settings, text, params, args.format)
     except QueryError as exc:
         print(f"reelhouse sql: {exc}", file=sys.stderr)
         return 2

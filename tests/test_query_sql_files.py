@@ -109,3 +109,22 @@ def test_shot_length_distribution_matches_python(engine: DuckDBEngine, video_id,
 def test_shot_length_distribution_unknown_title_is_empty(engine: DuckDBEngine):
     text = (SQL_DIR / "shot_length_distribution.sql").read_text()
     assert engine.execute(text, {"video_id": "f" * 32}).num_rows == 0
+
+
+def test_parameters_documented_as_null_for_something_are_optional_on_the_command_line(store, monkeypatch, capsys):
+    """A new user runs every sql/ file by name: parameters documented "NULL for ..." may be left out,
+    the others are asked for by name."""
+    from reelhouse.cli import main
+    from reelhouse.query import nullable_params
+
+    assert nullable_params((SQL_DIR / "top_match_cuts.sql").read_text()) == ["flavor", "video_id", "min_score", "top_n"]
+    assert nullable_params((SQL_DIR / "shots_in_time_range.sql").read_text()) == []
+    for path in SQL_FILES:
+        text = path.read_text()
+        needed = [p for p in required_params(text) if p not in nullable_params(text)]
+        code = main(["sql", path.stem, "--format", "json"])
+        out, err = capsys.readouterr()
+        if needed:
+            assert code == 2 and all(f":{p}" in err for p in needed), (path.name, err)
+        else:
+            assert code == 0 and out.startswith("["), (path.name, err)

@@ -20,7 +20,7 @@ from reelhouse.query.errors import (
     UnsupportedQueryError,
 )
 from reelhouse.query.output import write_result
-from reelhouse.query.params import bind_params, required_params
+from reelhouse.query.params import bind_params, nullable_params, required_params
 from reelhouse.query.readonly import Statement, check_read_only
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "UnknownTableError",
     "UnsupportedQueryError",
     "bind_params",
+    "nullable_params",
     "check_read_only",
     "open_engine",
     "prepare",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 from collections.abc import Mapping
 
 import sqlglot
@@ -31,7 +32,10 @@ from sqlglot import exp
 from reelhouse.query.errors import ParameterError, QueryError
 from reelhouse.query.readonly import DIALECT
 
-__all__ = ["bind_params", "required_params", "to_literal"]
+__all__ = ["bind_params", "nullable_params", "required_params", "to_literal"]
+
+#: A documented parameter line of a ``sql/`` file's header: ``--   :name  type  description``.
+_DOC_LINE = re.compile(r"^--\s+:(\w+)\s+\S+\s+(.*)$")
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -55,6 +59,21 @@ def required_params(sql: str) -> list[str]:
         if tree is not None:
             names.extend(n for n in _placeholder_names(tree) if n not in names)
     return names
+
+
+def nullable_params(sql: str) -> list[str]:
+    """Parameters that a query's header documents as optional: their description says ``NULL for ...``.
+
+    The files in ``sql/`` document each parameter on a line ``--   :name  type  description``; a
+    description containing ``NULL for`` (``NULL for every title``, ``NULL for 20``) means the query
+    treats NULL as "no restriction" or "the default", so callers may leave it unbound.
+    """
+    found = []
+    for line in sql.splitlines():
+        match = _DOC_LINE.match(line.strip())
+        if match and "NULL for" in match.group(2) and match.group(1) not in found:
+            found.append(match.group(1))
+    return found
 
 
 def bind_params(tree: exp.Expression, params: Mapping[str, object] | None) -> exp.Expression:
