@@ -7,6 +7,8 @@
 - **pools**: every step that runs a Spark job or a model is in the ``spark`` pool (``SPARK_POOL``),
   limited to one step at a time across all runs (``pools.default_limit``): Spark's local master
   already uses every core for one task;
+- **storage**: SQLite files under the instance folder, or PostgreSQL when ``dagster_storage_url`` is
+  set (what a deployment with a Dagster webserver and daemon on several machines uses);
 - telemetry off.
 
 Edit ``dagster.yaml`` by hand to change the limits: a file that no longer carries the
@@ -29,12 +31,21 @@ POOL_LIMIT = 1
 MANAGED_MARK = "# managed by reelhouse: delete this line to keep your own edits"
 
 
-def instance_yaml() -> str:
-    """The ``dagster.yaml`` reelhouse writes."""
+def instance_yaml(storage_url: str | None = None) -> str:
+    """The ``dagster.yaml`` reelhouse writes (PostgreSQL storage when ``storage_url`` is given)."""
+    storage = ""
+    if storage_url:
+        import json
+
+        from reelhouse.lakehouse.catalog import with_psycopg2
+
+        url = with_psycopg2(storage_url)
+        storage = f"storage:\n  postgres:\n    postgres_url: {json.dumps(url)}\n"
     return (
         f"{MANAGED_MARK}\n"
         "telemetry:\n"
         "  enabled: false\n"
+        f"{storage}"
         "concurrency:\n"
         "  runs:\n"
         f"    max_concurrent_runs: {MAX_CONCURRENT_RUNS}\n"
@@ -51,7 +62,7 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    text = instance_yaml()
+    text = instance_yaml(settings.dagster_storage_url)
     if not cfg.exists() or (cfg.read_text().startswith(MANAGED_MARK) and cfg.read_text() != text):
         cfg.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)

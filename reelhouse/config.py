@@ -102,6 +102,8 @@ class Settings(BaseSettings):
         sql_engine: ``duckdb`` (embedded) or ``trino``.
         device: ``auto`` picks CUDA when present, else CPU.
         contextual: training of the contextual shot encoder (``ContextualTraining``).
+        dagster_storage_url: PostgreSQL URL of Dagster's run, event and schedule storage (e.g.
+            ``postgresql://dagster@db:5432/dagster``); default: SQLite files under ``dagster_home``.
     """
 
     model_config = SettingsConfigDict(
@@ -126,6 +128,7 @@ class Settings(BaseSettings):
     encode: EncodeRecipe = EncodeRecipe()
     device: Literal["auto", "cpu", "cuda"] = "auto"
     contextual: ContextualTraining = ContextualTraining()
+    dagster_storage_url: str | None = None
 
     @field_validator("home", mode="after")
     @classmethod

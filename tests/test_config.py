@@ -55,3 +55,19 @@ def test_invalid_values_are_rejected():
         Settings(encode={"height": 0})
     with pytest.raises(ValidationError):
         Settings(sql_engine="mysql")
+
+
+def test_postgres_urls_use_the_shipped_driver_and_dagster_storage_goes_to_postgres():
+    import yaml
+
+    from dagster_project.instance import instance_yaml
+    from reelhouse.lakehouse.catalog import catalog_properties, with_psycopg2
+
+    assert with_psycopg2("postgresql://u@db:5432/x") == "postgresql+psycopg2://u@db:5432/x"
+    assert with_psycopg2("postgresql+psycopg2://u@db/x") == "postgresql+psycopg2://u@db/x"
+    assert with_psycopg2("sqlite:///tmp/c.db") == "sqlite:///tmp/c.db"
+    assert catalog_properties(Settings(catalog_uri="postgresql://u@db/cat"))["uri"] == "postgresql+psycopg2://u@db/cat"
+    plain = yaml.safe_load(instance_yaml())
+    assert "storage" not in plain and plain["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    pg = yaml.safe_load(instance_yaml("postgresql://dagster:s3cret@db:5432/dagster"))
+    assert pg["storage"] == {"postgres": {"postgres_url": "postgresql+psycopg2://dagster:s3cret@db:5432/dagster"}}

@@ -13,10 +13,16 @@ from pyiceberg.catalog import Catalog, load_catalog
 from reelhouse.config import Settings
 
 
+def with_psycopg2(url: str) -> str:
+    """``postgresql://...`` as ``postgresql+psycopg2://...``: SQLAlchemy 2.1 maps a bare ``postgresql://``
+    to psycopg 3, while reelhouse ships psycopg2 (what dagster-postgres uses). Other URLs are unchanged."""
+    return "postgresql+psycopg2://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+
+
 def catalog_properties(settings: Settings) -> dict[str, str]:
     """The pyiceberg properties for ``settings`` (uri, warehouse, plus ``catalog_properties``)."""
     props = {
-        "uri": settings.resolved_catalog_uri,
+        "uri": with_psycopg2(settings.resolved_catalog_uri),
         "warehouse": settings.resolved_warehouse_uri,
     }
     props.update(settings.catalog_properties)
