@@ -17,6 +17,11 @@ Defence in depth, after the read-only gate: once the views exist, the connection
 ``allowed_directories`` = the tables' own locations, ``enable_external_access = false``
 (no other file, no network, no ATTACH/INSTALL of anything else), Python replacement
 scans off, and ``lock_configuration = true`` so no statement can undo those settings.
+
+Tables in S3-compatible object storage (``s3://``, ``s3a://``) are read through DuckDB's httpfs
+extension (the pip-installed ``duckdb-extension-httpfs``), with a secret built from the catalog's
+pyiceberg FileIO properties (``s3.endpoint``, ``s3.access-key-id``, ``s3.secret-access-key``,
+``s3.session-token``, ``s3.region``, ``s3.path-style-access``): the same credentials the writers use.
 """
 
 from __future__ import annotations
@@ -230,6 +235,9 @@ class DuckDBEngine(SqlEngine):
         con = duckdb.connect(":memory:", config=config)
         try:
             _load_iceberg(con)
+            if any(urlparse(ref.location).scheme in _S3_SCHEMES for ref in tables.values()):
+                _load_extension(con, "httpfs")
+                con.execute(_s3_secret_sql(dict(self._catalog.properties)))
             cat = _quote(self._trino_catalog)
             con.execute(f"ATTACH ':memory:' AS {cat}")
             for ns in namespaces:
@@ -419,21 +427,61 @@ def _resolve(
 
 def _load_iceberg(con: duckdb.DuckDBPyConnection) -> None:
     """Load avro then iceberg from the pip-installed extension packages (never from the network)."""
-    paths = []
-    for module_name, ext in (("duckdb_extension_avro", "avro"), ("duckdb_extension_iceberg", "iceberg")):
-        try:
-            module = __import__(module_name)
-        except ImportError as err:
-            raise QueryError(
-                f"the embedded engine needs the {module_name.replace('_', '-')} package "
-                f"(pip install {module_name.replace('_', '-')}=={duckdb.__version__})"
-            ) from err
-        found = glob.glob(os.path.join(os.path.dirname(module.__file__ or ""), "extensions", "*", f"{ext}.duckdb_extension"))
-        if not found:
-            raise QueryError(f"{module_name} holds no {ext}.duckdb_extension file")
-        paths.append(found[0])
-    for path in paths:
-        con.execute(f"LOAD {_string(path)}")
+    for ext in ("avro", "iceberg"):
+        _load_extension(con, ext)
+
+
+def _load_extension(con: duckdb.DuckDBPyConnection, ext: str) -> None:
+    """Load the DuckDB extension ``ext`` from its pip package ``duckdb-extension-<ext>``.
+
+    Raises:
+        QueryError: the package is missing or holds no extension file for this DuckDB.
+    """
+    module_name = f"duckdb_extension_{ext}"
+    try:
+        module = __import__(module_name)
+    except ImportError as err:
+        raise QueryError(
+            f"the embedded engine needs the {module_name.replace('_', '-')} package "
+            f"(pip install {module_name.replace('_', '-')}=={duckdb.__version__})"
+        ) from err
+    found = glob.glob(os.path.join(os.path.dirname(module.__file__ or ""), "extensions", "*", f"{ext}.duckdb_extension"))
+    if not found:
+        raise QueryError(f"{module_name} holds no {ext}.duckdb_extension file")
+    con.execute(f"LOAD {_string(found[0])}")
+
+
+_S3_SCHEMES = ("s3", "s3a", "s3n")
+
+
+def _s3_secret_sql(props: Mapping[str, str]) -> str:
+    """``CREATE SECRET`` for DuckDB's httpfs from pyiceberg's S3 FileIO properties.
+
+    Without ``s3.access-key-id`` the secret uses the AWS credential chain (environment, profile, instance
+    role). An ``s3.endpoint`` URL gives the host DuckDB calls and, by its scheme, whether TLS is used.
+    """
+    options = ["TYPE s3"]
+    if props.get("s3.access-key-id"):
+        options += [f"KEY_ID {_string(props['s3.access-key-id'])}", f"SECRET {_string(props.get('s3.secret-access-key', ''))}"]
+        if props.get("s3.session-token"):
+            options.append(f"SESSION_TOKEN {_string(props['s3.session-token'])}")
+    else:
+        options.append("PROVIDER credential_chain")
+    if props.get("s3.region"):
+        options.append(f"REGION {_string(props['s3.region'])}")
+    endpoint = props.get("s3.endpoint")
+    if endpoint:
+        parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        options.append(f"ENDPOINT {_string(parsed.netloc + parsed.path.rstrip('/'))}")
+        options.append(f"USE_SSL {'true' if parsed.scheme == 'https' else 'false'}")
+    # pyiceberg's s3.force-virtual-addressing, else Iceberg/Trino's s3.path-style-access; an explicit
+    # endpoint (MinIO, Ceph, moto) defaults to path style, AWS itself to virtual hosts.
+    if "s3.force-virtual-addressing" in props:
+        path_style = str(props["s3.force-virtual-addressing"]).lower() != "true"
+    else:
+        path_style = str(props.get("s3.path-style-access", "true" if endpoint else "false")).lower() == "true"
+    options.append(f"URL_STYLE {_string('path' if path_style else 'vhost')}")
+    return f"CREATE SECRET reelhouse_s3 ({', '.join(options)})"
 
 
 def _scan_sql(metadata_location: str, snapshot_id: int | None) -> str:
