@@ -5,6 +5,10 @@ lacks at their current versions (``reelhouse.pipeline.coverage``); titles alread
 feature's current version are reported as memoized and start no run. Runs execute in this process
 against the persistent Dagster instance, so they appear in the UI like any other run, one title at a
 time (the instance's run and ``spark`` pool limits hold for the daemon's runs too).
+
+The contextual embeddings (``contextual_embeddings``) are catalog-wide: one run of that asset embeds
+every eligible title lacking the current encoder's version, in chunks of ``backfill_chunk_titles``
+titles with one commit each, so a killed backfill resumes after its last committed chunk.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import dagster as dg
 
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import coverage
+from reelhouse.pipeline import contextual, coverage, specs
 
-from dagster_project.assets import FEATURE_ASSET_KEYS, TITLE_ASSETS, asset_keys_for, titles
+from dagster_project.assets import CONTEXTUAL_ASSETS, FEATURE_ASSET_KEYS, TITLE_ASSETS, asset_keys_for, titles
 from dagster_project.checks import TITLE_CHECKS
 from dagster_project.instance import dagster_instance
 from dagster_project.library_run import QUIET, first_failure
+from dagster_project.run_liveness import launcher_tags, reap_dead_runs
 from dagster_project.resources import resources_for
 
 
@@ -60,8 +65,12 @@ def resolve_feature(settings: Settings, name: str, version: str | None = None) -
 def backfill_feature(settings: Settings, name: str, version: str | None = None, video_ids: Sequence[str] | None = None,
                      dry_run: bool = False, progress: Callable[[str], None] = print) -> BackfillReport:
     """Compute feature ``name`` (and its missing upstream features) for every ``ok`` title, or ``video_ids``."""
+    if name in ("contextual_embeddings", specs.contextual_spec(settings).name):
+        return backfill_contextual(settings, version, video_ids, dry_run, progress)
     spec = resolve_feature(settings, name, version)
     instance = dagster_instance(settings)
+    for run_id in reap_dead_runs(instance):
+        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
     resources = resources_for(settings)
     store = resources["reelhouse"].store()
     store.ensure_tables()
@@ -86,8 +95,50 @@ def backfill_feature(settings: Settings, name: str, version: str | None = None, 
         if dry_run:
             continue
         res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=vid, instance=instance, resources=resources,
-                             run_config=QUIET, raise_on_error=False, tags={"reelhouse/backfill": f"{spec.name}@{spec.version}"})
+                             run_config=QUIET, raise_on_error=False,
+                             tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
         if not res.success:
             report.failed[vid] = first_failure(res)
             progress(f"  failed: {report.failed[vid]}")
+    return report
+
+
+def backfill_contextual(settings: Settings, version: str | None = None, video_ids: Sequence[str] | None = None,
+                        dry_run: bool = False, progress: Callable[[str], None] = print) -> BackfillReport:
+    """Embed every eligible title lacking the current contextual encoder's embeddings, in one run of the
+    ``contextual_embeddings`` asset (chunked: see the module docstring).
+
+    Raises:
+        BackfillError: no encoder is trained yet, ``version`` is not the current encoder's, or titles were
+            named (the contextual embeddings are backfilled for the whole catalog).
+    """
+    if video_ids is not None:
+        raise BackfillError("contextual embeddings are backfilled for the whole catalog; leave --titles out")
+    try:
+        current, _config = contextual.current_model_config(settings)
+    except contextual.NoContextualModel as err:
+        raise BackfillError(str(err)) from None
+    spec = specs.contextual_spec(settings, current.content_version)
+    if version is not None and version != spec.version:
+        raise BackfillError(f"{spec.name} is at version {spec.version} (the current encoder); version {version} "
+                            "belongs to another encoder (make it current first, or leave --version out)")
+    instance = dagster_instance(settings)
+    for run_id in reap_dead_runs(instance):
+        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
+    resources = resources_for(settings)
+    store = resources["reelhouse"].store()
+    done, todo = contextual.embedding_todo(store, settings)
+    report = BackfillReport(spec.name, spec.version, memoized=done)
+    progress(f"{spec.name}@{spec.version}: {len(done) + len(todo)} eligible title(s), {len(done)} already current, "
+             f"{len(todo)} to compute in chunks of {settings.backfill_chunk_titles}")
+    if dry_run or not todo:
+        report.computed = {v: ["contextual_embeddings"] for v in todo}
+        return report
+    res = dg.materialize(CONTEXTUAL_ASSETS, selection=[dg.AssetKey("contextual_embeddings")], instance=instance,
+                         resources=resources, run_config=QUIET, raise_on_error=False,
+                         tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
+    _done, missing = contextual.embedding_todo(store, settings)
+    report.computed = {v: ["contextual_embeddings"] for v in todo}
+    why = "run failed" if res.success else first_failure(res)
+    report.failed = {v: why for v in missing}
     return report

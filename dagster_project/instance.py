@@ -9,6 +9,8 @@
   already uses every core for one task;
 - **storage**: SQLite files under the instance folder, or PostgreSQL when ``dagster_storage_url`` is
   set (what a deployment with a Dagster webserver and daemon on several machines uses);
+- **run monitoring** on: the daemon fails runs whose worker died and frees the pool slots of ended
+  runs (runs executed in-process by ``reelhouse run`` are reaped by ``run_liveness`` instead);
 - telemetry off.
 
 Edit ``dagster.yaml`` by hand to change the limits: a file that no longer carries the
@@ -51,6 +53,9 @@ def instance_yaml(storage_url: str | None = None) -> str:
         f"    max_concurrent_runs: {MAX_CONCURRENT_RUNS}\n"
         "  pools:\n"
         f"    default_limit: {POOL_LIMIT}\n"
+        "run_monitoring:\n"
+        "  enabled: true\n"
+        "  free_slots_after_run_end_seconds: 60\n"
     )
 
 

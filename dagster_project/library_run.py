@@ -8,12 +8,14 @@ quarantined or failing title never stops the others.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from reelhouse.config import Settings
+from reelhouse.lakehouse import probe_warehouse, storage_failure
 from reelhouse.pipeline import contextual, coverage, landing, match_cuts, media, specs
 from reelhouse.search import ann
 
@@ -29,6 +31,7 @@ from dagster_project.assets import (
 from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
 from dagster_project.instance import dagster_instance
 from dagster_project.resources import resources_for
+from dagster_project.run_liveness import launcher_tags, reap_dead_runs
 
 
 @dataclass
@@ -41,6 +44,7 @@ class LibraryRun:
     failed: dict[str, str] = field(default_factory=dict)  # video_id -> error
     memoized: list[str] = field(default_factory=list)  # ok titles already holding every feature (no run)
     failed_checks: dict[str, list[str]] = field(default_factory=dict)  # video_id -> "asset.check: why"
+    catalog_failed: str | None = None  # why the catalog-wide assets (model, indexes, match cuts) failed
 
 
 #: In-process runs log to the Dagster instance (visible in the UI, with stack traces); the terminal
@@ -49,8 +53,15 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_library(settings: Settings, progress: Callable[[str], None] = print) -> LibraryRun:
-    """Materialize every asset for every title in the landing location (memoized)."""
+    """Materialize every asset for every title in the landing location (memoized).
+
+    Raises:
+        WarehouseUnavailable: the warehouse cannot be written (checked before anything runs).
+    """
+    probe_warehouse(settings.resolved_warehouse_uri, settings.catalog_properties)
     instance = dagster_instance(settings)
+    for run_id in reap_dead_runs(instance):
+        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
     resources = resources_for(settings)
     files = landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
     store = resources["reelhouse"].store()
@@ -70,7 +81,7 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     for vid, path in report.titles.items():
         if vid not in statuses:
             res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources,
-                                 run_config=QUIET, raise_on_error=False)
+                                 run_config=QUIET, raise_on_error=False, tags=launcher_tags())
             row = media.media_row(store, vid)  # a quarantined file fails its media step on purpose
             if row is None:
                 report.failed[vid] = first_failure(res) if not res.success else "media probe failed"
@@ -90,7 +101,7 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
         keys = asset_keys_for(features)
         progress(f"[{n}/{len(todo)}] {os.path.basename(report.titles[vid])}: {', '.join(k.to_user_string() for k in keys)}")
         res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=vid, instance=instance, resources=resources,
-                             run_config=QUIET, raise_on_error=False)
+                             run_config=QUIET, raise_on_error=False, tags=launcher_tags())
         failed_checks = failed_check_messages(res)
         if failed_checks:
             report.failed_checks[vid] = failed_checks
@@ -104,13 +115,17 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
         if merged:
             progress("compacted " + "; ".join(map(str, merged)))
     if report.ok:
-        materialize_catalog(settings, store, instance, resources, progress)
+        report.catalog_failed = materialize_catalog(settings, store, instance, resources, progress)
+        if report.catalog_failed:
+            progress(f"  catalog assets failed: {report.catalog_failed}")
     return report
 
 
 def materialize_catalog(settings: Settings, store, instance: dg.DagsterInstance, resources: dict,
-                        progress: Callable[[str], None]) -> None:
+                        progress: Callable[[str], None]) -> str | None:
     """Bring the catalog-wide assets up to date, running only when something is not current.
+
+    Returns why the run failed (one line, see :func:`first_failure`), or None when it succeeded.
 
     The contextual encoder is trained here only when none of the configured architecture exists;
     retraining on a grown catalog is the ``contextual_training`` job's (weekly schedule, or the UI).
@@ -124,16 +139,45 @@ def materialize_catalog(settings: Settings, store, instance: dg.DagsterInstance,
                and all(ann.has_current_index(store, index_root, f) for f in index_features)
                and match_cuts.match_cuts_current(settings, store))
     if current:
-        return
+        return None
     keys = [k for a in CATALOG_ASSETS if train or a is not contextual_model for k in a.keys]
-    dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], selection=keys, instance=instance, resources=resources, run_config=QUIET)
+    res = dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], selection=keys, instance=instance, resources=resources,
+                         run_config=QUIET, raise_on_error=False, tags=launcher_tags())
+    return None if res.success else first_failure(res)
 
 
 def first_failure(result: dg.ExecuteInProcessResult) -> str:
+    """The run's first step failure in one line: the step's error and, after it, its innermost cause
+    (what went wrong in reelhouse's code: ``OSError: [Errno 28] No space left on device``, ...); a
+    storage failure (full disk, read-only or refused warehouse) says so."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return event.step_failure_data.error.message.strip().splitlines()[0]
+            error = event.step_failure_data.error
+            line = re.sub(r"^dagster\.[\w.]+: ", "", error.message.strip().splitlines()[0])
+            root = error
+            while root.cause is not None:
+                root = root.cause
+            if root is not error and root.message.strip():
+                line = f"{line.rstrip(':')}: {_error_line(root.message)}"
+            why = storage_failure(RuntimeError(line))
+            if why:
+                line += f" (the warehouse refused the write: {why}; nothing of this step was committed)"
+            return line
     return "run failed"
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+
+
+def _error_line(message: str) -> str:
+    """The telling line of an error message: for an error that carries a Python traceback (a Spark task's
+    ``PythonException``), the traceback's last ``SomeError: ...`` line; otherwise the first line."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    if any(ln.startswith("Traceback (most recent call last)") for ln in lines):
+        found = [ln for ln in lines if _EXCEPTION_LINE.match(ln)]
+        if found:
+            return found[-1] + " (in a Spark task)"
+    return lines[0]
 
 
 def failed_check_messages(result: dg.ExecuteInProcessResult) -> list[str]:

@@ -343,14 +343,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from rich.table import Table
 
     from dagster_project.library_run import run_library
-    from reelhouse.lakehouse import FeatureStore
+    from reelhouse.lakehouse import FeatureStore, WarehouseUnavailable
     from reelhouse.pipeline.media import media_row
     from reelhouse.pipeline.shots import shot_rows
 
     console = _console()
     if not args.no_samples:
         ensure_sample_library(settings, console)
-    report = run_library(settings, progress=lambda m: console.print(m))
+    try:
+        report = run_library(settings, progress=lambda m: console.print(m))
+    except WarehouseUnavailable as err:
+        console.print(f"[bold red]error:[/bold red] {err}")
+        return 2
     store = FeatureStore.from_settings(settings)
 
     titles = Table("video_id", "file", "status", "duration", "size", "shots", title="Titles")
@@ -365,6 +369,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     console.print(titles)
     for vid, reason in {**report.quarantined, **report.failed}.items():
         console.print(f"  {os.path.basename(report.titles[vid])}: {reason}")
+    if report.catalog_failed:
+        console.print(f"  catalog assets (contextual model, indexes, match cuts): {report.catalog_failed}")
 
     console.print("\n[bold]sql/shots_per_title.sql[/bold] (Trino dialect, embedded engine)")
     run_sql(settings, _sql_text("shots_per_title.sql"), {}, "table")
@@ -377,7 +383,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             console.print()
             ns = argparse.Namespace(video_id=good[0], shot_index=probe_shot, k=5, titles=None, json=False, embedding=embedding)
             cmd_similar(ns, settings)
-    return 0 if not report.failed else 1
+    return 0 if not report.failed and not report.catalog_failed else 1
 
 
 # backfill ----------------------------------------------------------------------------------

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         sql_engine: ``duckdb`` (embedded) or ``trino``.
         device: ``auto`` picks CUDA when present, else CPU.
         contextual: training of the contextual shot encoder (``ContextualTraining``).
+        backfill_chunk_titles: titles per chunk when a catalog-wide feature (the contextual
+            embeddings) is computed for many titles: per chunk, one Spark job and one commit, so memory
+            is bounded by the chunk and a killed backfill resumes after its last committed chunk.
         dagster_storage_url: PostgreSQL URL of Dagster's run, event and schedule storage (e.g.
             ``postgresql://dagster@db:5432/dagster``); default: SQLite files under ``dagster_home``.
     """
@@ -128,6 +131,7 @@ class Settings(BaseSettings):
     encode: EncodeRecipe = EncodeRecipe()
     device: Literal["auto", "cpu", "cuda"] = "auto"
     contextual: ContextualTraining = ContextualTraining()
+    backfill_chunk_titles: int = Field(256, ge=1, le=100_000)
     dagster_storage_url: str | None = None
 
     @field_validator("home", mode="after")

@@ -277,3 +277,49 @@ def test_the_graph_puts_the_model_downstream_of_every_modality():
     assert dg.AssetKey("contextual_embeddings") in graph.get(dg.AssetKey("flavor_shot_indexes")).parent_keys
     [schedule] = [s for s in defs.schedules if s.name == "weekly_contextual_training"]
     assert schedule.cron_schedule == "0 4 * * 0"
+
+
+def test_backfilling_a_new_encoder_version_commits_chunk_by_chunk_and_resumes(tmp_path, monkeypatch, capsys):
+    """`reelhouse backfill contextual_embeddings`: one commit per chunk of titles; titles a run already
+    committed are not computed again (what makes a killed backfill resume; benchmarks/backfill.py kills one)."""
+    from models.contextual.config import DEFAULT_MODALITY_DIMS
+    from reelhouse.cli import main
+    from reelhouse.config import get_settings
+    from reelhouse.pipeline import contextual, specs
+    from reelhouse.samples.scene_catalog import make_scene_catalog, write_scene_catalog
+
+    home = tmp_path / "backfill"
+    for key, value in {"REELHOUSE_HOME": str(home), "REELHOUSE_SPARK_MASTER": "local[2]",
+                       "REELHOUSE_BACKFILL_CHUNK_TITLES": "2",
+                       "REELHOUSE_CONTEXTUAL__OVERRIDES": json.dumps({"steps": 5})}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    store = FeatureStore.from_settings(settings)
+    store.ensure_tables()
+    ids = write_scene_catalog(store, settings, make_scene_catalog(5, 3, dict(DEFAULT_MODALITY_DIMS), shots_per_title=(8, 13)),
+                              new_run_id(), seed=3)
+    contextual.train_catalog_model(settings, store)  # trains and makes the encoder current
+    version = specs.contextual_spec(settings).version
+    # A run that got as far as its first chunk: those two titles are committed, the rest are not.
+    first_chunk = sorted(ids)[:2]
+    contextual.embed_catalog(settings, store, new_run_id(), video_ids=first_chunk)
+    before = len(list(store.table("shot_embeddings").snapshots()))
+
+    assert main(["backfill", "--feature", "contextual_embeddings", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["version"] == version and doc["failed"] == {}
+    assert sorted(doc["memoized"]) == first_chunk and sorted(doc["computed"]) == sorted(set(ids) - set(first_chunk))
+    # 3 titles left in chunks of 2: two commits, each naming only the contextual feature.
+    new = list(store.table("shot_embeddings").snapshots())[before:]
+    assert len(new) == 2 and all(s.summary.additional_properties["reelhouse.slices"] == f"contextual_mediafm@{version}"
+                                 for s in new)
+    rows = _contextual_rows(store, settings)
+    shots = store.read("shots", selected_fields=("video_id", "shot_index")).to_pylist()
+    assert sorted(rows) == sorted((r["video_id"], r["shot_index"]) for r in shots)
+
+    assert main(["backfill", "--feature", "contextual_embeddings", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["computed"] == {}
+    assert main(["backfill", "--feature", "contextual_embeddings", "--titles", ids[0]]) == 2
+    assert "whole catalog" in capsys.readouterr().err
+    get_settings.cache_clear()

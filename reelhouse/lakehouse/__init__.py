@@ -5,6 +5,7 @@ from reelhouse.lakehouse.schemas import ALL_TABLES, TableDef, table_def
 from reelhouse.lakehouse.slice_files import SliceFileWriter
 from reelhouse.lakehouse.slices import FeatureSlice, slices_filter
 from reelhouse.lakehouse.store import FeatureStore, WriteResult, new_run_id
+from reelhouse.lakehouse.warehouse import WarehouseUnavailable, probe_warehouse, storage_failure
 
 __all__ = [
     "ALL_TABLES",
@@ -12,10 +13,13 @@ __all__ = [
     "FeatureStore",
     "SliceFileWriter",
     "TableDef",
+    "WarehouseUnavailable",
     "WriteResult",
     "catalog_properties",
     "new_run_id",
     "open_catalog",
+    "probe_warehouse",
     "slices_filter",
+    "storage_failure",
     "table_def",
 ]

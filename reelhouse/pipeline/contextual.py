@@ -32,9 +32,6 @@ from reelhouse.lakehouse import FeatureSlice, FeatureStore, slices_filter
 from reelhouse.pipeline import coverage, model_registry, specs
 from reelhouse.pipeline.outcome import StageOutcome
 
-#: Titles whose inputs are read and shipped to Spark at once by :func:`embed_catalog` (bounds driver memory).
-EMBED_CHUNK_TITLES = 256
-
 
 class NoTrainingData(RuntimeError):
     """Too few titles hold every modality's embeddings to train the contextual encoder."""
@@ -283,7 +280,11 @@ def _title_chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 def embed_catalog(settings: Settings, store: FeatureStore, run_id: str, video_ids: Sequence[str] | None = None,
                   progress: Callable[[str], None] | None = None) -> list[StageOutcome]:
     """Contextual embeddings of the eligible titles (of ``video_ids``, default all) lacking the current
-    encoder's; one Spark job per chunk of titles, one Iceberg commit for all of them.
+    encoder's, in chunks of ``settings.backfill_chunk_titles`` titles: per chunk, one read of its inputs,
+    one Spark job and one Iceberg commit.
+
+    Memory is bounded by the chunk, not the catalog, and a killed run loses at most its chunk in flight:
+    the next run finds the committed titles current and embeds only the rest.
 
     Raises:
         NoContextualModel: no encoder is trained yet.
@@ -300,15 +301,14 @@ def embed_catalog(settings: Settings, store: FeatureStore, run_id: str, video_id
     spark = get_spark(settings.spark_master, settings.spark_conf)
     writer = store.file_writer("shot_embeddings", run_id)
     artifact = model_registry.artifact_dir(settings, current.content_version)
-    files: dict[FeatureSlice, list[str]] = {}
-    rows: dict[str, int] = {}
-    for n, chunk in enumerate(_title_chunks(todo, EMBED_CHUNK_TITLES), 1):
+    size = settings.backfill_chunk_titles
+    for n, chunk in enumerate(_title_chunks(todo, size), 1):
         data = read_catalog_shots(store, settings, config.modality_dims, chunk)
         written = embed_title_inputs(spark, writer, data, (spec.name, spec.version), str(artifact), settings.device)
-        for vid, (path, shots) in written.items():
-            files[FeatureSlice(vid, spec.name, spec.version)] = [path]
-            rows[vid] = shots
+        files = {FeatureSlice(vid, spec.name, spec.version): [path] for vid, (path, _shots) in written.items()}
+        result = store.commit_files("shot_embeddings", files, run_id)
+        outcomes += [StageOutcome(v, spec.name, spec.version, False, shots, result.snapshot_id)
+                     for v, (_path, shots) in written.items()]
         if progress is not None:
-            progress(f"contextual embeddings: {min(n * EMBED_CHUNK_TITLES, len(todo))}/{len(todo)} titles")
-    result = store.commit_files("shot_embeddings", files, run_id)
-    return outcomes + [StageOutcome(v, spec.name, spec.version, False, rows[v], result.snapshot_id) for v in todo]
+            progress(f"contextual embeddings: {min(n * size, len(todo))}/{len(todo)} titles committed")
+    return outcomes

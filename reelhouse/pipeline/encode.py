@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -46,11 +48,27 @@ def source_file(media: dict, settings: Settings) -> Path:
 
 
 def _publish(local: Path, uri: str, settings: Settings) -> None:
-    """Move a finished local encode to ``uri`` (a rename locally, an upload to object storage)."""
+    """Move a finished local encode to ``uri`` (a rename locally, an upload to object storage).
+
+    Readers never see a partial file under the final name: across file systems (a warehouse on another
+    mount) the encode is copied to a hidden temporary name beside the target, then renamed.
+    """
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
-        Path(parsed.path).parent.mkdir(parents=True, exist_ok=True)
-        local.replace(parsed.path)
+        target = Path(parsed.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            local.replace(target)
+        except OSError as err:
+            if err.errno != errno.EXDEV:
+                raise
+            partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+            try:
+                shutil.copyfile(local, partial)
+                partial.replace(target)
+            finally:
+                partial.unlink(missing_ok=True)
+            local.unlink()
         return
     from pyiceberg.io import load_file_io
 
