@@ -24,9 +24,8 @@ from reelhouse.pipeline import contextual, coverage, specs
 
 from dagster_project.assets import CONTEXTUAL_ASSETS, FEATURE_ASSET_KEYS, TITLE_ASSETS, asset_keys_for, titles
 from dagster_project.checks import TITLE_CHECKS
-from dagster_project.instance import dagster_instance
 from dagster_project.library_run import QUIET, first_failure
-from dagster_project.run_liveness import launcher_tags, reap_dead_runs
+from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 from dagster_project.resources import resources_for
 
 
@@ -68,9 +67,7 @@ def backfill_feature(settings: Settings, name: str, version: str | None = None, 
     if name in ("contextual_embeddings", specs.contextual_spec(settings).name):
         return backfill_contextual(settings, version, video_ids, dry_run, progress)
     spec = resolve_feature(settings, name, version)
-    instance = dagster_instance(settings)
-    for run_id in reap_dead_runs(instance):
-        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
+    instance = instance_for_new_runs(settings, progress)
     resources = resources_for(settings)
     store = resources["reelhouse"].store()
     store.ensure_tables()
@@ -122,23 +119,19 @@ def backfill_contextual(settings: Settings, version: str | None = None, video_id
     if version is not None and version != spec.version:
         raise BackfillError(f"{spec.name} is at version {spec.version} (the current encoder); version {version} "
                             "belongs to another encoder (make it current first, or leave --version out)")
-    instance = dagster_instance(settings)
-    for run_id in reap_dead_runs(instance):
-        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
+    instance = instance_for_new_runs(settings, progress)
     resources = resources_for(settings)
     store = resources["reelhouse"].store()
     done, todo = contextual.embedding_todo(store, settings)
-    report = BackfillReport(spec.name, spec.version, memoized=done)
+    report = BackfillReport(spec.name, spec.version, computed={v: ["contextual_embeddings"] for v in todo}, memoized=done)
     progress(f"{spec.name}@{spec.version}: {len(done) + len(todo)} eligible title(s), {len(done)} already current, "
              f"{len(todo)} to compute in chunks of {settings.backfill_chunk_titles}")
     if dry_run or not todo:
-        report.computed = {v: ["contextual_embeddings"] for v in todo}
         return report
     res = dg.materialize(CONTEXTUAL_ASSETS, selection=[dg.AssetKey("contextual_embeddings")], instance=instance,
                          resources=resources, run_config=QUIET, raise_on_error=False,
                          tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
     _done, missing = contextual.embedding_todo(store, settings)
-    report.computed = {v: ["contextual_embeddings"] for v in todo}
     why = "run failed" if res.success else first_failure(res)
     report.failed = {v: why for v in missing}
     return report

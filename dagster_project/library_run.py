@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse import probe_warehouse, storage_failure
+from reelhouse.lakehouse import probe_warehouse, storage_failure_in_text
 from reelhouse.pipeline import contextual, coverage, landing, match_cuts, media, specs
 from reelhouse.search import ann
 
@@ -29,9 +29,8 @@ from dagster_project.assets import (
     titles,
 )
 from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
-from dagster_project.instance import dagster_instance
 from dagster_project.resources import resources_for
-from dagster_project.run_liveness import launcher_tags, reap_dead_runs
+from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 
 
 @dataclass
@@ -59,9 +58,7 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
         WarehouseUnavailable: the warehouse cannot be written (checked before anything runs).
     """
     probe_warehouse(settings.resolved_warehouse_uri, settings.catalog_properties)
-    instance = dagster_instance(settings)
-    for run_id in reap_dead_runs(instance):
-        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
+    instance = instance_for_new_runs(settings, progress)
     resources = resources_for(settings)
     files = landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
     store = resources["reelhouse"].store()
@@ -159,7 +156,7 @@ def first_failure(result: dg.ExecuteInProcessResult) -> str:
                 root = root.cause
             if root is not error and root.message.strip():
                 line = f"{line.rstrip(':')}: {_error_line(root.message)}"
-            why = storage_failure(RuntimeError(line))
+            why = storage_failure_in_text(line)
             if why:
                 line += f" (the warehouse refused the write: {why}; nothing of this step was committed)"
             return line

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 
 import dagster as dg
+
+from reelhouse.config import Settings
 
 HOST_TAG = "reelhouse/host"
 PID_TAG = "reelhouse/pid"
@@ -70,3 +73,14 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         reaped.append(run.run_id)
     return reaped
+
+
+def instance_for_new_runs(settings: Settings, progress: Callable[[str], None]) -> dg.DagsterInstance:
+    """The persistent Dagster instance, with the dead runs of this host reaped (each reported to ``progress``)
+    so that the runs about to start get the pool slots."""
+    from dagster_project.instance import dagster_instance
+
+    instance = dagster_instance(settings)
+    for run_id in reap_dead_runs(instance):
+        progress(f"run {run_id} was left running by a process that is gone: marked failed, its pool slots freed")
+    return instance

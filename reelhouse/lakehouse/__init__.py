@@ -5,7 +5,7 @@ from reelhouse.lakehouse.schemas import ALL_TABLES, TableDef, table_def
 from reelhouse.lakehouse.slice_files import SliceFileWriter
 from reelhouse.lakehouse.slices import FeatureSlice, slices_filter
 from reelhouse.lakehouse.store import FeatureStore, WriteResult, new_run_id
-from reelhouse.lakehouse.warehouse import WarehouseUnavailable, probe_warehouse, storage_failure
+from reelhouse.lakehouse.warehouse import WarehouseUnavailable, probe_warehouse, storage_failure, storage_failure_in_text
 
 __all__ = [
     "ALL_TABLES",
@@ -21,5 +21,6 @@ __all__ = [
     "probe_warehouse",
     "slices_filter",
     "storage_failure",
+    "storage_failure_in_text",
     "table_def",
 ]

@@ -19,7 +19,6 @@ STORAGE_ERRNOS: dict[int, str] = {
     errno.EROFS: "it is on a read-only file system",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
-    errno.EXDEV: "it is on another file system and a rename across file systems failed",
 }
 
 #: Probe size in bytes: big enough that a full disk refuses it, small enough to cost nothing.
@@ -42,11 +41,20 @@ def storage_failure(exc: BaseException) -> str | None:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
             return STORAGE_ERRNOS[current.errno]
-        text = str(current).lower()
-        for code, why in STORAGE_ERRNOS.items():
-            if f"[errno {code}]" in text or (code == errno.EACCES and "access denied" in text):
-                return why
+        why = storage_failure_in_text(str(current))
+        if why:
+            return why
         current = current.__cause__ or current.__context__
+    return None
+
+
+def storage_failure_in_text(text: str) -> str | None:
+    """Why an error message (``... [errno 28] No space left on device``, ``Access Denied``) is a storage
+    failure, or None: for errors known only by their text (a Spark task's, a serialized Dagster error)."""
+    text = text.lower()
+    for code, why in STORAGE_ERRNOS.items():
+        if f"[errno {code}]" in text or (code == errno.EACCES and "access denied" in text):
+            return why
     return None
 
 
