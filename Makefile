@@ -27,6 +27,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Every benchmark, one at a time; writes benchmarks/RESULTS.md (`python -m benchmarks.run NAME` for one).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
 ui: $(STAMP)
 	$(BIN)/reelhouse ui
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -417,6 +418,11 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     exe = Path(sys.executable).with_name("dagster")
     cmd = [str(exe), "dev", "-m", "dagster_project.definitions", "-h", args.host, "-p", str(args.port)]
     os.chdir(REPO_ROOT)
+    # A shell's background job starts with SIGINT ignored, and exec keeps "ignored". `dagster dev` maps
+    # SIGTERM to its SIGINT handler, so it would then ignore both and only SIGKILL (leaving the webserver
+    # and daemon behind) could stop it. With the defaults restored, either signal shuts it down cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.execv(cmd[0], cmd)
     return 0  # pragma: no cover
 

@@ -294,7 +294,8 @@ def test_match_cuts_reject_bad_input_with_clear_messages(client, library):
         f"unknown flavor 'smell'; flavors: {', '.join(FLAVORS)}"
     assert _error(client, "/match-cuts", 404, titles=f"{vid},nope") == "title 'nope' matches no ingested ok title"
     assert _error(client, "/match-cuts", 422) == "query parameter 'titles' is required"
-    assert _error(client, "/match-cuts", 422, titles=" , ") == "titles names no title"
+    assert _error(client, "/match-cuts", 422, titles=" , ") == "query parameter 'titles' names no title (got ' , ')"
+    assert _error(client, "/search/text", 422, q="rain", titles="") == "query parameter 'titles' names no title (got '')"
     assert "between 1 and 1000" in _error(client, "/match-cuts", 422, titles=vid, k=5000)
     assert "'scope'" in _error(client, "/match-cuts", 422, titles=vid, scope="sideways")
     assert "'min_gap'" in _error(client, "/match-cuts", 422, titles=vid, min_gap=-1)

@@ -284,3 +284,40 @@ def test_daemon_dequeues_a_graphql_launched_partition_run(home: Path, title: str
     assert row["status"] == "ok", row
     assert row["source_uri"].endswith("/landing/tiny.mp4")
     assert row["duration_s"] == pytest.approx(3.0, abs=0.5)
+
+
+def _ignore_interrupts() -> None:
+    """What a shell's background job gives its children: SIGINT (and here SIGTERM too) ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_reelhouse_ui_stops_cleanly_on_a_signal_even_from_a_background_job(home: Path, tmp_path: Path, sig) -> None:
+    port = _free_port()
+    env = {**os.environ, "REELHOUSE_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    log = tmp_path / "ui.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([_bin("reelhouse"), "ui", "--port", str(port)], cwd=REPO_ROOT, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=_ignore_interrupts)
+    ui = Service("reelhouse ui", proc, log)
+    try:
+        _wait_for_webserver(port, [ui])
+        os.kill(proc.pid, sig)  # the dagster dev process itself (reelhouse ui execs it), not its group
+        try:
+            proc.wait(timeout=STOP_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"reelhouse ui ignored {sig.name} for {STOP_S:.0f} s:\n{ui.tail()}")
+        deadline = time.monotonic() + STOP_S  # its webserver, daemon and code servers go with it
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"processes of reelhouse ui outlived it by {STOP_S:.0f} s:\n{ui.tail()}")
+    finally:
+        _stop(ui)

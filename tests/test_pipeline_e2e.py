@@ -127,6 +127,86 @@ def test_every_shot_has_one_unit_vector_per_visual_feature(first_and_second_run,
         assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
 
 
+def _stored_vectors(store: FeatureStore, spec, video_id: str) -> dict[int, object]:
+    """``shot_index -> float32 vector or None`` of one title's stored slice of ``spec``."""
+    import numpy as np
+
+    from reelhouse.lakehouse import FeatureSlice
+
+    rows = store.read_slice("shot_embeddings", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
+    return {r["shot_index"]: np.asarray(r["embedding"], np.float32) if r["has_embedding"] else None for r in rows}
+
+
+def _assert_same_vectors(stored: dict, expected: dict, what: str) -> None:
+    """Same shots, same absent vectors, and every vector equal to float32 rounding (batching differs)."""
+    import numpy as np
+
+    assert sorted(stored) == sorted(expected), what
+    for shot, vec in expected.items():
+        if vec is None:
+            assert stored[shot] is None, f"{what} shot {shot}: stored a vector, expected none"
+            continue
+        assert stored[shot] is not None, f"{what} shot {shot}: stored none"
+        np.testing.assert_allclose(stored[shot], vec, atol=2e-4, err_msg=f"{what} shot {shot}")
+
+
+def test_spark_vectors_equal_the_models_predict_on_the_same_inputs(first_and_second_run):
+    """Each Spark-computed vector equals what the model computes in this process from the same stored
+    inputs: the shot's representative frames (visual, colour, layout), its span of the encode's audio,
+    its subtitle text. A shot/frame or shot/audio misalignment, or a wrong pooling, fails here."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from models.audio.embedding import AUDIO_RATE, is_silent, make_audio_predict
+    from models.text import make_text_predict
+    from models.visual import colour_histogram, layout_map, make_visual_predict
+    from reelhouse.media.audio import read_audio
+    from reelhouse.media.location import localize
+    from reelhouse.media.subtitles import shot_text
+    from reelhouse.pipeline.coverage import ok_titles
+    from reelhouse.pipeline.shot_frames import shot_frame_rows
+    from reelhouse.pipeline.shots import encoded_shots
+    from reelhouse.pipeline.specs import audio_spec, text_spec, visual_feature_specs
+    from reelhouse.pipeline.text import title_cues
+
+    settings, store, *_ = first_and_second_run
+    frame_models = {"visual_efficientnet_lite0": make_visual_predict(device="cpu"),
+                    "colour_hsv_histogram": colour_histogram, "layout_sobel_16x9": layout_map}
+    audio_predict, text_predict = make_audio_predict(device="cpu"), make_text_predict("cpu")
+    titles = ok_titles(store)
+    assert len(titles) >= 3
+    checked = {"frames": 0, "audio": 0, "text": 0}
+    for vid in titles:
+        enc, shots = encoded_shots(store, settings, vid)
+        frames: dict[int, list[np.ndarray]] = {}
+        for r in shot_frame_rows(store, settings, vid, with_thumbnails=True):
+            with Image.open(io.BytesIO(r["thumbnail"])) as img:
+                frames.setdefault(r["shot_index"], []).append(np.asarray(img.convert("RGB")))
+        for spec in visual_feature_specs(settings):
+            predict = frame_models[spec.name]
+            expected = {}
+            for shot, images in frames.items():  # one image at a time: other batches than Spark's
+                mean = np.mean([predict(image[None])[0] for image in images], axis=0)
+                expected[shot] = (mean / np.linalg.norm(mean)).astype(np.float32)
+            _assert_same_vectors(_stored_vectors(store, spec, vid), expected, f"{vid[:8]} {spec.name}")
+            checked["frames"] += len(expected)
+        audio = read_audio(localize(enc["uri"]), rate=AUDIO_RATE) if enc["has_audio"] else np.zeros(0, np.float32)
+        expected = {}
+        for s in shots:
+            clip = audio[int(round(s["start_s"] * AUDIO_RATE)):int(round(s["end_s"] * AUDIO_RATE))]
+            expected[s["shot_index"]] = None if is_silent(clip) else audio_predict([clip])[0]
+        _assert_same_vectors(_stored_vectors(store, audio_spec(settings), vid), expected, f"{vid[:8]} audio")
+        checked["audio"] += sum(v is not None for v in expected.values())
+        cues = title_cues(store, vid)
+        texts = {s["shot_index"]: shot_text(cues, s["start_s"], s["end_s"]) for s in shots}
+        expected = {shot: None if not text else text_predict([text])[0] for shot, text in texts.items()}
+        _assert_same_vectors(_stored_vectors(store, text_spec(settings), vid), expected, f"{vid[:8]} text")
+        checked["text"] += sum(v is not None for v in expected.values())
+    assert all(checked.values()), checked  # every modality had real vectors to compare
+
+
 def test_every_shot_has_representative_frames_inside_it(first_and_second_run):
     settings, store, *_ = first_and_second_run
     shots = {(r["video_id"], r["shot_index"]): r for r in store.read("shots").to_pylist()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -228,16 +227,6 @@ def test_fast_handles_short_and_empty_streams() -> None:
     assert detector.detect([], FPS) == []
     frames = _scene(np.random.default_rng(6), 3, FAST, COLOURS[0])
     assert detector.detect(frames, FPS) == []
-
-
-def test_fast_throughput(capsys: pytest.CaptureFixture[str]) -> None:
-    frames, _ = _cuts(FAST, np.random.default_rng(7))
-    frames = frames * 5
-    started = time.perf_counter()
-    FastShotDetector().detect(frames, FPS)
-    elapsed = time.perf_counter() - started
-    with capsys.disabled():
-        print(f"\nFastShotDetector: {len(frames) / elapsed:.0f} frames/s at {FAST[0]}x{FAST[1]}")
 
 
 @pytest.mark.parametrize(

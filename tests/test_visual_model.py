@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -49,11 +47,13 @@ def test_embeddings_shape_dtype_and_determinism(predict) -> None:
     assert embeddings.shape == (5, EMBEDDING_DIM)
     assert embeddings.dtype == np.float32
     assert np.isfinite(embeddings).all()
-    np.testing.assert_array_equal(embeddings[0], embeddings[1])  # same image, same batch
-    np.testing.assert_array_equal(embeddings[0], embeddings[4])  # same image, next batch
-    np.testing.assert_array_equal(predict(frames), embeddings)  # repeatable
-    # A batch of one may take other CPU kernels: equal up to float32 rounding.
+    # Equal up to float32 rounding, not bitwise: a batch of another size (the 5th image is a batch of
+    # one) or another row of a batch may take other CPU kernels and summation orders (seen: 9.5e-7).
+    np.testing.assert_allclose(embeddings[1], embeddings[0], rtol=1e-4, atol=1e-5)  # same image, same batch
+    np.testing.assert_allclose(embeddings[4], embeddings[0], rtol=1e-4, atol=1e-5)  # same image, next batch
+    np.testing.assert_allclose(predict(frames), embeddings, rtol=1e-4, atol=1e-5)  # repeatable
     np.testing.assert_allclose(predict(sunset[None])[0], embeddings[0], rtol=1e-4, atol=1e-5)
+    assert _cos(embeddings[0], embeddings[2]) < 0.999  # the tolerance is far below what tells images apart
     shifted, different = _cos(embeddings[0], embeddings[3]), _cos(embeddings[0], embeddings[2])
     assert shifted > different
     assert shifted > 0.8
@@ -88,16 +88,6 @@ def test_pool_shot_embeddings_are_unit_norm_means() -> None:
     np.testing.assert_allclose(pooled[1], mean / np.linalg.norm(mean), rtol=1e-5)
     with pytest.raises(ValueError):
         pool_shot_embeddings(frames, shot_ids[:-1])
-
-
-def test_efficientnet_throughput(predict, capsys: pytest.CaptureFixture[str]) -> None:
-    frames = np.stack([_scene("sunset", shift=i) for i in range(8)])
-    predict(frames[:2])  # warm up
-    started = time.perf_counter()
-    predict(frames)
-    elapsed = time.perf_counter() - started
-    with capsys.disabled():
-        print(f"\nEfficientNet-Lite0 CPU: {1000 * elapsed / len(frames):.1f} ms/image (batch 4, 360x200 input)")
 
 
 @pytest.mark.parametrize(

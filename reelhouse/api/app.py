@@ -29,6 +29,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import StringConstraints
 
 from reelhouse.api import models as m
 from reelhouse.config import Settings
@@ -88,8 +89,12 @@ Limit = Annotated[int, Query(ge=1, le=MAX_K, description="most items on this pag
 Offset = Annotated[int, Query(ge=0, description="position of the page's first item in the whole list")]
 K = Annotated[int, Query(ge=1, le=MAX_K, description=f"results to compute, best first (1-{MAX_K}); pages are cut from them")]
 TitleRef = Annotated[str, PathParam(description="video id, unique id prefix (6+ characters) or file name")]
-TitlesParam = Annotated[list[str] | None, Query(
-    description="titles to search among: comma-separated and/or repeated video ids, id prefixes or file names")]
+#: One ``titles`` value: at least one title reference (a character that is neither a comma nor a space),
+#: so ``titles=`` and ``titles=,`` are refused by the schema itself, as the OpenAPI document declares.
+TitleRefs = Annotated[str, StringConstraints(pattern=r"[^,\s]")]
+TitlesParam = Annotated[list[TitleRefs] | None, Query(
+    min_length=1, description="titles to search among: comma-separated and/or repeated video ids, id prefixes or "
+                              "file names; when given, it must name at least one title")]
 
 # Documented as an enum but checked by match_cuts.flavor_spec, so a bad flavor gets its message.
 Flavor = Annotated[str, Query(description=f"the similarity: {', '.join(FLAVORS)} (see reelhouse.search.match_cuts)",
@@ -99,7 +104,8 @@ Embedding = Annotated[Literal["visual", "colour", "layout", "audio", "text", "co
                 "(the encoder trained on the catalog)")]
 Scope = Annotated[Literal["all", "within", "across"], Query(description="pairs within a title, across titles, or both")]
 MinGap = Annotated[int, Query(ge=0, le=MAX_K, description="within a title, shots at most this many apart never pair")]
-PickedTitles = Annotated[list[str], Query(description="comma-separated and/or repeated video ids, id prefixes or file names")]
+PickedTitles = Annotated[list[TitleRefs], Query(
+    min_length=1, description="comma-separated and/or repeated video ids, id prefixes or file names (at least one)")]
 SheetK = Annotated[int, Query(ge=1, le=MAX_SHEET_PAIRS, description=f"pairs to draw (1-{MAX_SHEET_PAIRS})")]
 StartS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds of the standardized encode; default 0")]
 EndS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds, exclusive; default: the title's end")]
@@ -182,7 +188,7 @@ def _bounds(request: Request, name: str) -> tuple[float | None, float | None]:
 
 
 def _problem(request: Request, err: dict) -> str:
-    loc = [str(x) for x in err.get("loc", ())]
+    loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)]  # ("query", "titles", 0): the list item
     where, name = (loc[0], loc[-1]) if len(loc) >= 2 else ("request", loc[-1] if loc else "")
     kind = {"query": "query parameter", "path": "path parameter"}.get(where, where)
     got = err.get("input")
@@ -191,6 +197,8 @@ def _problem(request: Request, err: dict) -> str:
         lo, hi = _bounds(request, name)
         if lo is not None and hi is not None:
             return f"{kind} '{name}' must be between {lo:g} and {hi:g}{got_text}"
+    if err.get("type") == "string_pattern_mismatch" and name == "titles":
+        return f"{kind} 'titles' names no title{got_text}"
     if err.get("type") == "missing":
         return f"{kind} '{name}' is required"
     return f"{kind} '{name}': {err.get('msg', 'invalid')}{got_text}"
