@@ -1,35 +1,41 @@
 """faiss ANN indexes over shot embeddings, built from a named Iceberg snapshot.
 
 Conventions: shot vectors are float32 and L2-normalized, so the inner product the indexes rank by *is*
-the cosine similarity; every score returned is a cosine in ``[-1, 1]``, higher is more alike. A
-faiss id is the row position in the index's id map (rows ordered by ``(video_id, shot_index)``).
+the cosine similarity; every score returned is a cosine in ``[-1, 1]``, higher is more alike (exact
+for flat indexes; to about 1e-4 for IVF-SQ8, whose scores come from float16 copies). A faiss id is the
+row position in the index's id map (rows ordered by ``(video_id, shot_index)``).
 
 The index type is chosen by size (``build_index``):
 
 - up to ``EXACT_MAX`` vectors: exact, ``IndexFlatIP`` (kind ``"flat"``);
-- above: an inverted file, ``IndexIVFFlat`` over a flat inner-product coarse quantizer (kind
-  ``"ivf"``): about ``4 * sqrt(n)`` lists (a power of two; 4,096 at 1M vectors), k-means trained on
-  ``IVF_TRAIN_PER_LIST`` sampled vectors per list, vectors stored uncompressed (scores are exact
-  cosines; only which lists are scanned is approximate), ``nprobe`` lists scanned per query
-  (``ivf_nprobe``: 64 at 1M) nearest first, stopping early past ``IVF_MAX_CODES_FACTOR`` times
-  the vectors they hold on average (``max_codes``), and a direct map so stored vectors can be read
-  back by id.
+- above: IVF-SQ8 re-ranked from float16 (kind ``"ivf-sq8"``), a ``faiss.IndexRefine`` of
+  - an inverted file, ``IndexIVFScalarQuantizer`` over a flat inner-product coarse quantizer: about
+    ``IVF_LISTS_PER_SQRT * sqrt(n)`` lists (a power of two; 1,024 at 1M vectors), k-means
+    (``IVF_KMEANS_ITER`` iterations) on ``IVF_TRAIN_PER_LIST`` sampled vectors per list, each vector's
+    residual to its list centroid stored as 8-bit codes (1 byte per dimension); a query scans the
+    codes of its ``nprobe`` nearest lists (``ivf_nprobe``: 1/64 of them, 16 at 1M, about 16k vectors)
+    nearest first, stopping early past ``IVF_MAX_CODES_FACTOR`` times the vectors they hold on
+    average (``max_codes``: lists in crowded regions are longer);
+  - float16 copies of every vector (2 bytes per dimension), from which the best
+    ``IVF_REFINE_K_FACTOR * k`` candidates of the scan are re-scored and re-ranked (and from which
+    ``reconstruct`` reads vectors back).
+  Together 0.75x the raw float32 vectors. Indexes persisted as ``IndexIVFFlat`` (kind ``"ivf"``) or
+  HNSW (kind ``"hnsw"``) by earlier versions still load and search.
 
-Why IVF and not HNSW (measured by ``python -m benchmarks.ann --hnsw``: 1M clustered 144-d shots, 2
-shared cores): IVF-Flat builds in 16-40 s, holds 1.03x the raw vectors, and reaches recall@10 of
-0.986 against exact at about 1 ms (p50) / 1.3 ms (p99) per single query. HNSW (M=32,
-efConstruction=80, the previous choice) takes 2-2.5 minutes to build, holds 1.47x the raw vectors,
-and needs efSearch 256 for recall 0.97 (0.94 at its old default of 128), at 0.6 / 1.5 ms; and
-restricted to 10 of 500 titles with an ID selector its graph walk finds under half of the true
-top-10 (0.70 at efSearch 512), often fewer than 10 hits, where IVF with a selector keeps recall
-1.0. Indexes persisted as HNSW by earlier versions still load and search (kind ``"hnsw"``).
-
-Latency scales with the values scanned, about ``nprobe * n / nlist`` vectors of ``d`` floats per
-query, and build time with ``n * nlist * d`` (k-means and list assignment). Measured with the same
-benchmark at 1280-d (the visual embedding): 200k vectors build in 20 s and answer in 4.6 / 5.6 ms
-(p50 / p99, recall 1.0); 1M vectors (4.9 GB) build in 106 s and answer in 8.2 / 9.6 ms (recall
-0.989), within the 10 ms p99 target only thanks to the ``max_codes`` cap (16.6 ms p99 without it:
-1280-d k-means lists are 3x imbalanced). Batches run one query per OpenMP thread.
+Why this index (``python -m benchmarks.ann``: 1M x 1280-d, the EfficientNet-Lite0 visual embedding
+behind ``similar``, 2 shared CPU cores; constants chosen with ``--tune`` on a generator seed the
+evaluation does not use). A single query is memory-bound: it reads about ``nprobe * n / nlist`` stored
+vectors. Uncompressed IVF-Flat reads 5 KB per 1280-d vector, 80-100 MB per query at 1M, about 10 ms
+on one core (measured 8.2 / 9.6 ms p50 / p99 on a quiet machine, 16.6 ms p99 without the scan cap),
+with no margin for a busy machine; 8-bit codes read a quarter of that, and re-ranking 40 float16
+vectors restores the exact order: at 1M the 8-bit scan of 16 lists reaches recall@10 0.9993 where
+IVF-Flat over the same lists would reach 0.9996. The ``max_codes`` cap costs more there (0.970 with
+it: 1,024 lists are 2.7x imbalanced at 1280-d, so crowded lists get cut); measured on 2 cores shared
+with other jobs (load average 11): build 186 s, 0.75x the raw vectors, 9.3 / 29 ms p50 / p99. 1,024 lists rather than the 4,096 of earlier versions is 4x less assignment work
+(``n * nlist * d``) and 16x less k-means work (``nlist**2 * d``), with 10 k-means iterations rather
+than 25: the 1280-d build is minutes, not tens of minutes, on 2 cores. HNSW was ruled out earlier (measured at 144-d): 1.47x
+the raw vectors, 2-2.5 minutes to build at 1M, and restricted to a few titles with an ID selector its
+graph walk finds under half of the true top-10, where IVF with a selector keeps recall 1.0.
 
 An index is persisted under ``<index_root>/<feature>/<snapshot_id>/`` with the id map (row -> title,
 shot) and its provenance, and reloaded without a rebuild while the snapshot is current. Rows are ordered
@@ -62,14 +68,31 @@ from reelhouse.lakehouse.store import keep_latest_versions
 EXACT_MAX = 50_000
 #: k-means training vectors per IVF list (faiss wants at least 39; more only slows the build).
 IVF_TRAIN_PER_LIST = 40
-#: An IVF search scans at least this many vectors (sets ``nprobe`` for catalogs of modest size).
+#: k-means iterations (faiss's default is 25; the lists are only a coarse partition, and at 1280-d the
+#: iterations are most of the build).
+IVF_KMEANS_ITER = 10
+#: IVF lists: about this many times ``sqrt(n)`` (``ivf_nlist``). More lists cost build time
+#: (``n * nlist * d`` to assign, ``nlist**2 * d`` for k-means) for a finer partition.
+IVF_LISTS_PER_SQRT = 1.0
+#: An IVF search scans at least this share of the lists (``ivf_nprobe``) ...
+IVF_PROBE_FRACTION = 1 / 64
+#: ... and at least this many vectors (sets ``nprobe`` for catalogs of modest size) ...
 IVF_MIN_SCANNED = 10_000
+#: ... in at least this many lists.
+IVF_MIN_NPROBE = 8
+#: The IVF search keeps this many times ``k`` candidates by their 8-bit codes, then re-ranks them by
+#: their float16 vectors (faiss ``IndexRefine.k_factor``).
+IVF_REFINE_K_FACTOR = 4.0
+#: Vectors added to an index per call (bounds faiss's temporaries while building).
+ADD_CHUNK = 65_536
 #: Most IVF lists built, whatever the size.
 IVF_MAX_LISTS = 65_536
 #: An IVF query stops scanning lists (nearest first) once it has compared this many times the vectors
 #: its ``nprobe`` lists hold on average (``nprobe * n / nlist``). Lists in crowded regions of the space
-#: are longer; this bounds the tail latency they cause (faiss ``max_codes``).
-IVF_MAX_CODES_FACTOR = 1.25
+#: are longer; this bounds the tail latency they cause (faiss ``max_codes``). 2, not the 1.25 of the
+#: earlier IVF-Flat index: at 1M x 1280-d on the tuning seed (101), recall@10 at nprobe 16 was 0.976
+#: with 1.25, 0.990 with 2 and 0.999 uncapped (``benchmarks/ann.py --tune``).
+IVF_MAX_CODES_FACTOR = 2.0
 #: A title subset of a non-flat index is searched exactly over its gathered vectors when it holds at
 #: most this many values (rows x dimensions: 32 MiB of float32, 58k rows at 144-d, 6.5k at 1280-d).
 SUBSET_EXACT_VALUES = 1 << 23
@@ -88,9 +111,13 @@ class Neighbour:
 
 
 def index_kind(index: faiss.Index) -> str:
-    """``"flat"``, ``"ivf"``, ``"hnsw"``, or the faiss class name in lower case for anything else."""
+    """``"flat"``, ``"ivf-sq8"`` (IVF-SQ8 re-ranked, what ``build_index`` builds above ``EXACT_MAX``),
+    ``"ivf"`` (uncompressed IVF, built by earlier versions), ``"hnsw"``, or the faiss class name in lower
+    case for anything else."""
     if isinstance(index, faiss.IndexFlat):
         return "flat"
+    if isinstance(index, faiss.IndexRefine) and ivf_of(index) is not None:
+        return "ivf-sq8"
     if isinstance(index, faiss.IndexIVF):
         return "ivf"
     if isinstance(index, faiss.IndexHNSW):
@@ -228,11 +255,14 @@ class ShotIndex:
         explores as many more candidates (at least ``2 * k``, at most 2,048).
         """
         widen = math.sqrt(len(self) / max(selected, 1))
-        if isinstance(self.index, faiss.IndexIVF):
-            ivf = self.index
+        ivf = ivf_of(self.index)
+        if ivf is not None:
             nprobe = int(min(ivf.nlist, math.ceil(ivf.nprobe * widen)))
             max_codes = ivf_max_codes(len(self), ivf.nlist, nprobe) if ivf.max_codes else 0
-            return faiss.SearchParametersIVF(sel=sel, nprobe=nprobe, max_codes=max_codes)
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe, max_codes=max_codes)
+            if isinstance(self.index, faiss.IndexRefine):  # the selector filters the IVF scan; re-ranking keeps its hits
+                return faiss.IndexRefineSearchParameters(k_factor=self.index.k_factor, base_index_params=params)
+            return params
         if isinstance(self.index, faiss.IndexHNSW):
             ef = max(128, 2 * k, min(2048, math.ceil(self.index.hnsw.efSearch * widen)))
             return faiss.SearchParametersHNSW(sel=sel, efSearch=ef)
@@ -273,8 +303,9 @@ class ShotIndex:
         pq.write_table(pa.table({"video_id": self.video_ids.astype(str), "shot_index": self.shot_indices}), tmp / "ids.parquet")
         meta = {"feature": self.feature, "snapshot_id": self.snapshot_id, "kind": self.kind, "size": len(self),
                 "dim": self.index.d}
-        if isinstance(self.index, faiss.IndexIVF):  # faiss persists nprobe but not max_codes
-            meta.update(nlist=int(self.index.nlist), nprobe=int(self.index.nprobe), max_codes=int(self.index.max_codes))
+        ivf = ivf_of(self.index)
+        if ivf is not None:  # faiss persists nprobe (and k_factor) but not max_codes
+            meta.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe), max_codes=int(ivf.max_codes))
         (tmp / "meta.json").write_text(json.dumps(meta))
         for name in ("index.faiss", "ids.parquet", "meta.json"):
             (tmp / name).replace(folder / name)
@@ -285,24 +316,26 @@ class ShotIndex:
         meta = json.loads((folder / "meta.json").read_text())
         ids = pq.read_table(folder / "ids.parquet")
         index = faiss.read_index(str(folder / "index.faiss"))
-        if isinstance(index, faiss.IndexIVF):
-            index.max_codes = int(meta.get("max_codes", ivf_max_codes(index.ntotal, index.nlist, index.nprobe)))
+        ivf = ivf_of(index)
+        if ivf is not None:
+            ivf.max_codes = int(meta.get("max_codes", ivf_max_codes(ivf.ntotal, ivf.nlist, ivf.nprobe)))
         return cls(index, np.asarray(ids.column("video_id").to_pylist(), dtype=object),
                    ids.column("shot_index").to_numpy(), meta["feature"], meta["snapshot_id"])
 
 
 def ivf_nlist(n: int) -> int:
-    """IVF lists for ``n`` vectors: the power of two nearest ``4 * sqrt(n)``, at most ``n / IVF_TRAIN_PER_LIST``
-    (so k-means gets enough points per list) and ``IVF_MAX_LISTS``; 4,096 at 1M vectors."""
-    target = 2 ** round(math.log2(max(1.0, 4 * math.sqrt(n))))
+    """IVF lists for ``n`` vectors: the power of two nearest ``IVF_LISTS_PER_SQRT * sqrt(n)``, at most
+    ``n / IVF_TRAIN_PER_LIST`` (so k-means gets enough points per list) and ``IVF_MAX_LISTS``; 1,024 at 1M
+    vectors, 256 at 100k."""
+    target = 2 ** round(math.log2(max(1.0, IVF_LISTS_PER_SQRT * math.sqrt(n))))
     return int(max(1, min(target, n // IVF_TRAIN_PER_LIST, IVF_MAX_LISTS)))
 
 
 def ivf_nprobe(n: int, nlist: int) -> int:
-    """Lists scanned per query: 1/64 of the lists, at least 16 and at least ``IVF_MIN_SCANNED`` vectors'
-    worth, at most all of them; 64 of 4,096 (about 16k vectors) at 1M vectors."""
+    """Lists scanned per query: ``IVF_PROBE_FRACTION`` of them, at least ``IVF_MIN_NPROBE`` and at least
+    ``IVF_MIN_SCANNED`` vectors' worth, at most all of them; 16 of 1,024 (about 16k vectors) at 1M."""
     enough = math.ceil(IVF_MIN_SCANNED * nlist / max(n, 1))
-    return int(min(nlist, max(16, nlist // 64, enough)))
+    return int(min(nlist, max(IVF_MIN_NPROBE, math.ceil(IVF_PROBE_FRACTION * nlist), enough)))
 
 
 def ivf_max_codes(n: int, nlist: int, nprobe: int) -> int:
@@ -310,20 +343,31 @@ def ivf_max_codes(n: int, nlist: int, nprobe: int) -> int:
     return int(math.ceil(IVF_MAX_CODES_FACTOR * nprobe * n / max(nlist, 1)))
 
 
+def ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
+    """The inverted file inside ``index`` (itself, or the base of a re-ranking ``IndexRefine``), else None."""
+    if isinstance(index, faiss.IndexRefine):
+        index = faiss.downcast_index(index.base_index)
+    return index if isinstance(index, faiss.IndexIVF) else None
+
+
 def build_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, *, nlist: int | None = None,
-                nprobe: int | None = None, seed: int = 1234) -> faiss.Index:
+                nprobe: int | None = None, k_factor: float | None = None, seed: int = 1234) -> faiss.Index:
     """An inner-product (cosine, for L2-normalized rows) index over ``vectors``, its type chosen by size.
 
     Args:
         vectors: float32 ``(n, d)``, L2-normalized; row ``i`` gets faiss id ``i``.
-        exact_max: up to this many vectors the index is exact (``IndexFlatIP``); above, ``IndexIVFFlat``.
+        exact_max: up to this many vectors the index is exact (``IndexFlatIP``); above, IVF-SQ8 with
+            float16 re-ranking (module docstring).
         nlist: IVF lists (default ``ivf_nlist(n)``).
         nprobe: IVF lists scanned per query (default ``ivf_nprobe(n, nlist)``); change it later with
-            ``faiss.extract_index_ivf(index).nprobe`` (and ``max_codes``, see ``ivf_max_codes``; 0 lifts it).
+            ``ivf_of(index).nprobe`` (and ``max_codes``, see ``ivf_max_codes``; 0 lifts it).
+        k_factor: candidates re-ranked per requested neighbour (default ``IVF_REFINE_K_FACTOR``).
         seed: k-means seed and training-sample seed, so a build is reproducible.
 
     Returns:
-        ``faiss.IndexFlatIP`` or ``faiss.IndexIVFFlat`` (with a direct map, so ``reconstruct`` works).
+        ``faiss.IndexFlatIP``, or a ``faiss.IndexRefine`` whose base is an ``IndexIVFScalarQuantizer``
+        (8-bit codes of the residuals to the list centroids) and whose re-ranking index holds every
+        vector in float16 (``reconstruct`` reads them back).
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = vectors.shape
@@ -332,16 +376,24 @@ def build_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, *, nlist: int |
         flat.add(vectors)
         return flat
     nlist = int(nlist or ivf_nlist(n))
-    index = faiss.index_factory(d, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)  # an IndexIVFFlat owning its quantizer
-    index.cp.seed = seed
+    index = faiss.index_factory(d, f"IVF{nlist},SQ8,Refine(SQfp16)", faiss.METRIC_INNER_PRODUCT)  # owns its parts
+    ivf = ivf_of(index)
+    ivf.cp.seed = seed
+    ivf.cp.niter = IVF_KMEANS_ITER
     train_n = min(n, IVF_TRAIN_PER_LIST * nlist)
     sample = vectors if train_n == n else vectors[np.sort(np.random.default_rng(seed).choice(n, train_n, replace=False))]
     index.train(sample)
-    index.add(vectors)
-    index.make_direct_map()
-    index.nprobe = int(min(nlist, nprobe or ivf_nprobe(n, nlist)))
-    index.max_codes = ivf_max_codes(n, nlist, index.nprobe)
+    for lo in range(0, n, ADD_CHUNK):  # bounds the temporaries of list assignment and encoding
+        index.add(vectors[lo:lo + ADD_CHUNK])
+    index.k_factor = float(k_factor or IVF_REFINE_K_FACTOR)
+    ivf.nprobe = int(min(nlist, nprobe or ivf_nprobe(n, nlist)))
+    ivf.max_codes = ivf_max_codes(n, nlist, ivf.nprobe)
     return index
+
+
+class NoVectors(LookupError):
+    """The feature is materialized, but every shot's vector is absent (silent audio, no subtitles): a
+    search over it finds nothing, which is an answer, not a missing feature."""
 
 
 def index_from_snapshot(store: FeatureStore, feature: str, snapshot_id: int | None = None) -> ShotIndex:
@@ -351,9 +403,11 @@ def index_from_snapshot(store: FeatureStore, feature: str, snapshot_id: int | No
                       selected_fields=("video_id", "feature", "feature_version", "written_at", "shot_index", "has_embedding", "embedding"),
                       snapshot_id=snapshot_id)
     rows = keep_latest_versions(rows)
-    rows = rows.filter(pc.field("has_embedding"))
     if rows.num_rows == 0:
         raise LookupError(f"no {feature} embeddings stored yet; materialize the embeddings first")
+    rows = rows.filter(pc.field("has_embedding"))
+    if rows.num_rows == 0:
+        raise NoVectors(f"{feature} is stored, but no shot has a vector (e.g. no title has subtitles)")
     rows = rows.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
     vectors = embedding_matrix(rows.column("embedding"))
     return ShotIndex(build_index(vectors), np.asarray(rows.column("video_id").to_pylist(), dtype=object),

@@ -49,7 +49,8 @@ def search_text(store: FeatureStore, settings: Settings, index_root: Path, query
 
     Raises:
         ValueError: an empty query or ``k < 1``.
-        LookupError: ``semantic`` before any text embedding exists.
+        LookupError: ``semantic`` before the text embeddings are materialized (materialized with no
+            text anywhere is an empty answer, not an error).
     """
     words = re.findall(r"\w+", query.lower())
     if not words:
@@ -66,7 +67,10 @@ def search_text(store: FeatureStore, settings: Settings, index_root: Path, query
         return hits[:k]
     from models.text import make_text_predict
 
-    index, _ = ann.load_or_build(store, index_root, text_spec(settings).name)
+    try:
+        index, _ = ann.load_or_build(store, index_root, text_spec(settings).name)
+    except ann.NoVectors:
+        return []  # text embeddings are stored, and no shot has text
     vector = make_text_predict(settings.device)([query])
     found = index.search(np.asarray(vector, dtype=np.float32), k, titles)[0]
     texts: dict[str, dict[int, tuple[dict, str | None]]] = {}
