@@ -73,7 +73,11 @@ moving average wins both metrics by a wide margin (``whole``: probe 0.85 vs 0.73
 0.37 at ``2``, 0.09 at ``1``, below concat) and the encoder degrades less, but the title mean, which
 ignores order, then wins (probe 0.75, recall 0.41 vs the encoder's 0.70-0.73 and 0.26-0.29). The
 encoder's embedding of an unmasked shot is never trained directly (only masked positions are
-scored), and 300 CPU steps are a small budget; a larger grid or longer training did not fit here.
+scored). More training does not help, it hurts: on an H200 (``--device cuda``, the same settings, 3,000
+steps per point, 60k shots/s) the masked-shot loss fell further (0.999 -> 0.716) while the embeddings
+got worse (``whole``: probe 0.62, recall@10 0.13, against 0.73 and 0.49 after 300 CPU steps), so the
+representation of visible shots drifts while the model learns to fill in hidden ones. BERT's remedy,
+scoring some chosen positions that are left visible (its 80/10/10 rule), is the next thing to try.
 
 Last line: one JSON object; keys, in order: ``probe_acc_contextual``, ``probe_acc_concat``,
 ``probe_acc_moving_average``, ``probe_acc_title_mean``, ``recall10_contextual``, ``recall10_concat``,
@@ -259,20 +263,25 @@ def encoder_config(steps: int, batch: int, seed: int, **overrides: float | int):
                      weight_decay=0.05, dropout=0.0, seed=seed)
 
 
+#: Where the encoder trains and embeds (``--device``): ``cpu`` by default, ``cuda`` on a GPU machine.
+DEVICE = "cpu"
+
+
 def train_and_embed(train: Sequence[SceneTitle], held: Sequence[SceneTitle], config, check: bool = False):
     """Train on ``train`` and embed ``held``. Returns (embeddings, history, train seconds)."""
     from models.contextual.inference import embed_titles
     from models.contextual.training import train_contextual
 
     t0 = time.perf_counter()
-    model, history = train_contextual(to_inputs(train, config.modalities), config, device="cpu")
+    model, history = train_contextual(to_inputs(train, config.modalities), config, device=DEVICE)
     train_s = time.perf_counter() - t0
     held_inputs = to_inputs(held, config.modalities)
-    emb = embed_titles(model, held_inputs, batch_size=8, device="cpu")
+    emb = embed_titles(model, held_inputs, batch_size=8, device=DEVICE)
     if check:  # a title embedded alone gives the rows it got in the batched pass
-        alone = embed_titles(model, held_inputs[-1:], batch_size=1, device="cpu")[0]
+        alone = embed_titles(model, held_inputs[-1:], batch_size=1, device=DEVICE)[0]
         err = float(np.abs(alone - emb[-1]).max())
-        assert err < 1e-4, f"batched and single-title embeddings differ by {err}"
+        tolerance = 1e-4 if DEVICE == "cpu" else 3e-2  # bf16 autocast on CUDA rounds to 3 significant digits
+        assert err < tolerance, f"batched and single-title embeddings differ by {err}"
     return emb, history, train_s
 
 
@@ -388,7 +397,11 @@ def main() -> None:
                         help=f"choose these settings on seed {VALIDATION_SEED} and exit (no evaluation)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (2 helps only on an otherwise idle 2-core machine)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the encoder trains and embeds (cuda: bf16 autocast, as the GPU preset)")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
 
     import torch
 

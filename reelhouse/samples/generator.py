@@ -1,6 +1,6 @@
 """Generated test videos with exact ground truth: procedurally drawn scenes joined by cuts, fades
-and dissolves, with flashes and fast pans that are *not* shot boundaries, tones and silences on
-the audio track, and an ``.srt`` sidecar.
+and dissolves, with flashes and fast pans that are *not* shot boundaries, tones (or other sounds:
+harmonic tones, pulses, noises) and silences on the audio track, and an ``.srt`` sidecar.
 
 Frame ranges are ``[start, end)`` in the clip's frame numbering (constant ``fps``); times are seconds.
 """
@@ -79,12 +79,47 @@ class Shot(_Spec):
         return self
 
 
+#: Sounds an ``AudioSegment`` can play: ``sine`` (a pure tone, the default), ``harmonic`` (a
+#: sawtooth-like tone: partials 1-8 of ``freq_hz`` at ``1/h`` amplitude), ``pulses`` (a sine tone
+#: gated on and off ``rate_hz`` times a second, half the time on), ``white`` and ``brown`` noise
+#: (flat, and -6 dB/octave: integrated white noise; neither uses ``freq_hz``).
+SOUNDS = ("sine", "harmonic", "pulses", "white", "brown")
+_NOISES = ("white", "brown")
+
+
 class AudioSegment(_Spec):
-    """A tone of ``freq_hz`` (or silence when ``None``) over ``[start_s, end_s)``; gaps are silent."""
+    """A sound over ``[start_s, end_s)``; gaps are silent.
+
+    By default a sine tone of ``freq_hz`` at ``TONE_AMPLITUDE`` (silence when ``freq_hz`` is ``None``).
+
+    Attributes:
+        sound: one of ``SOUNDS``; the noises play without ``freq_hz``, the tones are silent without it.
+        amplitude: peak amplitude (full scale 1.0); noises are scaled so their peak is this.
+        phase: starting phase of the tone's fundamental, radians.
+        rate_hz: on/off cycles per second of ``pulses``.
+        seed: random seed of a noise.
+    """
 
     start_s: float = Field(ge=0)
     end_s: float
     freq_hz: float | None = None
+    sound: Literal["sine", "harmonic", "pulses", "white", "brown"] = "sine"
+    amplitude: float = Field(TONE_AMPLITUDE, gt=0, le=1)
+    phase: float = 0.0
+    rate_hz: float = Field(4.0, gt=0)
+    seed: int = 0
+
+    @property
+    def audible(self) -> bool:
+        """True when the segment plays a sound (a noise, or a tone with a frequency)."""
+        return self.sound in _NOISES or bool(self.freq_hz)
+
+    @property
+    def kind(self) -> str:
+        """Ground-truth kind: ``"silence"``, ``"tone"`` (a sine) or the sound's name."""
+        if not self.audible:
+            return "silence"
+        return "tone" if self.sound == "sine" else self.sound
 
 
 class Cue(_Spec):
@@ -102,7 +137,7 @@ class ClipSpec(_Spec):
         width, height: frame size in pixels (even).
         fps: constant frame rate.
         shots: the shots in order.
-        audio: tone segments (non-overlapping); ``[]`` still writes a silent track unless ``with_audio`` is False.
+        audio: sound segments (non-overlapping); ``[]`` still writes a silent track unless ``with_audio`` is False.
         subtitles: cues written to the ``.srt`` sidecar.
         audio_rate: sample rate (Hz) of the stereo AAC track.
         with_audio: write an audio track at all.
@@ -208,8 +243,7 @@ def ground_truth(spec: ClipSpec) -> GroundTruth:
     for seg in sorted(spec.audio, key=lambda a: a.start_s):
         if seg.start_s > t:
             truth.audio_segments.append({"start_s": t, "end_s": seg.start_s, "kind": "silence", "freq": None})
-        kind = "tone" if seg.freq_hz else "silence"
-        truth.audio_segments.append({"start_s": seg.start_s, "end_s": seg.end_s, "kind": kind, "freq": seg.freq_hz})
+        truth.audio_segments.append({"start_s": seg.start_s, "end_s": seg.end_s, "kind": seg.kind, "freq": seg.freq_hz})
         t = seg.end_s
     if spec.with_audio and t < spec.duration_s:
         truth.audio_segments.append({"start_s": t, "end_s": spec.duration_s, "kind": "silence", "freq": None})
@@ -355,19 +389,39 @@ class _Renderer:
 
 
 def _tone_track(spec: ClipSpec) -> np.ndarray:
-    """Stereo float32 ``(2, samples)`` for the whole clip: tones with 5 ms ramps, silence elsewhere."""
+    """Stereo float32 ``(2, samples)`` for the whole clip: sounds with 5 ms ramps, silence elsewhere."""
     rate = spec.audio_rate
     n = round(spec.duration_s * rate)
     mono = np.zeros(n, dtype=np.float32)
     ramp = max(1, round(0.005 * rate))
     for seg in spec.audio:
-        if not seg.freq_hz:
+        if not seg.audible:
             continue
         a, b = round(seg.start_s * rate), min(n, round(seg.end_s * rate))
         t = np.arange(a, b) / rate
         env = np.minimum(1.0, np.minimum(np.arange(b - a) + 1, np.arange(b - a)[::-1] + 1) / ramp)
-        mono[a:b] = TONE_AMPLITUDE * env * np.sin(2 * np.pi * seg.freq_hz * t)
+        mono[a:b] = seg.amplitude * env * _sound(seg, t)
     return np.stack([mono, mono])
+
+
+def _sound(seg: AudioSegment, t: np.ndarray) -> np.ndarray:
+    """The segment's waveform at times ``t`` (seconds), peak 1 (before ``amplitude`` and the ramps)."""
+    if seg.sound in _NOISES:
+        x = np.random.default_rng(seg.seed).standard_normal(len(t))
+        if seg.sound == "brown":
+            x = np.cumsum(x)
+            x -= np.linspace(x[0], x[-1], len(x)) if len(x) > 1 else x  # no drift: starts and ends at 0
+        return x / max(float(np.abs(x).max()), 1e-12) if len(x) else x
+    w = 2 * np.pi * seg.freq_hz * t
+    if seg.phase:
+        w = w + seg.phase
+    if seg.sound == "harmonic":
+        x = sum(np.sin(h * w) / h for h in range(1, 9))
+        return x / max(float(np.abs(x).max()), 1e-12)
+    x = np.sin(w)
+    if seg.sound == "pulses":
+        x = x * (np.mod((t - t[0]) * seg.rate_hz, 1.0) < 0.5) if len(t) else x
+    return x
 
 
 def generate_clip(
