@@ -6,7 +6,10 @@ on it and made current: its embeddings are a feature version no title holds yet.
 user's command, ``reelhouse backfill --feature contextual_embeddings`` (one Dagster run, chunks of
 ``backfill_chunk_titles`` titles, one Spark job and one commit per chunk), in its own process:
 
-1. killed with SIGKILL (the whole process group) once some chunks have committed;
+1. killed with SIGKILL (every process of its session: driver, Spark JVM, PySpark daemon, Python workers)
+   once half the chunks have committed. The kill is verified: the process died of SIGKILL, and the
+   chunks committed by then are at least half and fewer than all (the benchmark exits non-zero
+   otherwise);
 2. run again: it must resume after the last committed chunk, not start over;
 3. checked: every title holds exactly one embedding per shot, nothing twice.
 
@@ -16,8 +19,11 @@ same catalog as one chunk of every title: a chunked backfill's peak should not g
 
     .venv/bin/python -m benchmarks.backfill [--titles 1000] [--chunk 100]
 
+About 4 minutes with the defaults on 2 idle cores (much longer when they are shared). Exits non-zero when the kill did not land half-way, the
+resumed backfill failed, or it did not say what it computes.
+
 Last line: {"titles", "shots", "chunks", "killed_after_chunks", "titles_redone", "rows_lost",
-"rows_duplicated", "backfill_s", "titles_per_s", "peak_rss_mb", "peak_rss_one_chunk_mb"}.
+"rows_duplicated", "backfill_s", "titles_per_s", "peak_rss_mb", "peak_rss_one_chunk_mb", "load_avg"}.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from benchmarks.faults import kill_session
 
 BATCH_TITLES = 100
 
@@ -110,8 +118,9 @@ def committed_chunks(home: Path, version: str) -> int:
 
 def run_backfill(home: Path, chunk: int, kill_after_chunks: int | None = None, version: str = "",
                  timeout: float = 3600.0) -> dict:
-    """``reelhouse backfill --feature contextual_embeddings`` in a new process group; SIGKILL it once
-    ``kill_after_chunks`` chunks have committed. Returns exit code, seconds, peak RSS and output."""
+    """``reelhouse backfill --feature contextual_embeddings`` in a new session; SIGKILL every process of
+    it once ``kill_after_chunks`` chunks have committed (polled every second). Returns the exit code
+    (``-9`` when killed), whether the kill was sent, seconds, peak RSS (MiB) and output."""
     cli = str(Path(sys.executable).with_name("reelhouse"))
     out = tempfile.TemporaryFile(mode="w+")
     t0 = time.perf_counter()
@@ -123,13 +132,10 @@ def run_backfill(home: Path, chunk: int, kill_after_chunks: int | None = None, v
         if kill_after_chunks is not None and time.perf_counter() - last_check > 1.0:
             last_check = time.perf_counter()
             if committed_chunks(home, version) >= kill_after_chunks:
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill_session(proc.pid)
                 killed = True
         time.sleep(0.2)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    kill_session(proc.pid)  # nothing of it (Spark JVM, PySpark daemon, workers) outlives it
     proc.wait()
     out.seek(0)
     return {"exit": proc.returncode, "killed": killed, "seconds": time.perf_counter() - t0, "peak_rss_mb": peak,
@@ -176,11 +182,17 @@ def main() -> None:
             f"feature version {version}, held by no title")
         chunks = -(-args.titles // args.chunk)
         kill_at = max(1, chunks // 2)
+        if chunks < 2:
+            raise SystemExit(f"{args.titles} titles in chunks of {args.chunk} make {chunks} chunk: nothing to kill half-way")
         first = run_backfill(home, args.chunk, kill_after_chunks=kill_at, version=version)
         before = committed_chunks(home, version)
         titles_done_before = min(args.titles, before * args.chunk)
-        say(f"backfill 1: SIGKILL after {before} of {chunks} chunks had committed ({first['seconds']:.1f} s, "
-            f"peak RSS {first['peak_rss_mb']:.0f} MiB)")
+        say(f"backfill 1: SIGKILL sent {first['killed']}, exit {first['exit']}, {before} of {chunks} chunks committed "
+            f"before it died ({first['seconds']:.1f} s, peak RSS {first['peak_rss_mb']:.0f} MiB)")
+        if not (first["killed"] and first["exit"] == -signal.SIGKILL and kill_at <= before < chunks):
+            raise SystemExit(f"the kill did not land half-way: meant after {kill_at} of {chunks} chunks, got "
+                             f"killed={first['killed']}, exit {first['exit']}, {before} chunks committed:\n"
+                             + first["output"][-3000:])
         second = run_backfill(home, args.chunk)
         if second["exit"] != 0:
             raise SystemExit("the resumed backfill failed:\n" + second["output"][-3000:])
@@ -206,7 +218,7 @@ def main() -> None:
             "titles_redone": redone, "rows_lost": lost, "rows_duplicated": duplicated,
             "backfill_s": round(total_s, 1), "titles_per_s": round(args.titles / total_s, 1),
             "peak_rss_mb": round(max(first["peak_rss_mb"], second["peak_rss_mb"])),
-            "peak_rss_one_chunk_mb": round(one["peak_rss_mb"]),
+            "peak_rss_one_chunk_mb": round(one["peak_rss_mb"]), "load_avg": round(os.getloadavg()[0], 2),
         }))
     finally:
         shutil.rmtree(work, ignore_errors=True)
