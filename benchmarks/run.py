@@ -179,6 +179,8 @@ def render(results: dict[str, dict]) -> str:
         rows = target_rows(n, r["json"])
         if rows:
             lines += ["| target | |", "| --- | --- |", *[f"| {t} | {v} |" for t, v in rows], ""]
+        if r.get("note"):
+            lines += [f"Note: {r['note']}", ""]
         lines += ["```json", json.dumps(r["json"], indent=1) if r["json"] is not None else "(no JSON last line)", "```"]
     return "\n".join(lines) + "\n"
 
@@ -188,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and their targets")
     parser.add_argument("--render", action="store_true", help="only re-render RESULTS.md from results.json")
+    parser.add_argument("--note", nargs=2, metavar=("NAME", "TEXT"),
+                        help="attach a note to NAME's stored result (what else ran beside it, say) and re-render")
     args = parser.parse_args(argv)
     if args.list:
         for n, targets in BENCHMARKS.items():
@@ -197,6 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    if args.note:
+        name, text = args.note
+        if name not in results:
+            parser.error(f"no stored result for {name!r}")
+        results[name]["note"] = text
+        RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
+        args.render = True
     failed = []
     for name in ([] if args.render else args.names or list(BENCHMARKS)):
         entry = run_one(name)
