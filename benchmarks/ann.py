@@ -620,7 +620,7 @@ def main() -> None:
     met = head["recall_at_10"] >= 0.95 and head["p99_ms"] <= 10 and head["vectors"] >= 1_000_000 and head["dim"] == 1280
     print(f"\ntargets (headline): dim 1280: {head['dim']}; vectors >= 1M: {head['vectors']:,}; recall@10 >= 0.95: "
           f"{head['recall_at_10']:.4f}; p99 <= 10 ms: {head['p99_ms']:.2f} ms -> {'met' if met else 'MISSED'}")
-    print(f"seeds: " + "; ".join(f"{s['seed']} ({s['vectors']:,}): recall {s['recall_at_10']:.4f}, p99 {s['p99_ms']:.2f} ms"
+    print("seeds: " + "; ".join(f"{s['seed']} ({s['vectors']:,}): recall {s['recall_at_10']:.4f}, p99 {s['p99_ms']:.2f} ms"
                                  for s in per_seed)
           + (f"; real-derived ({real['vectors']:,}): recall {real['recall_at_10']:.4f}, p99 {real['p99_ms']:.2f} ms" if real else ""))
     print(f"total {total:.0f} s; peak RSS {peak_rss_bytes() / 2**30:.1f} GiB; load average {load()}")

@@ -42,6 +42,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.faults import kill_session
+from benchmarks.procfs import all_stat_fields
 
 BATCH_TITLES = 100
 
@@ -86,15 +87,7 @@ def tree_rss_mb(root_pid: int) -> float:
     """Resident memory of ``root_pid`` and all its descendants, in MiB (Linux /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry)
+    for pid, fields in all_stat_fields():
         children.setdefault(int(fields[1]), []).append(pid)
         rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
     total, todo = 0, [root_pid]

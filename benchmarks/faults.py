@@ -78,6 +78,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 
+from benchmarks.procfs import all_stat_fields, stat_fields
+
 #: Columns that differ between two correct runs: who wrote a row, when, and from which snapshot.
 VOLATILE = ("run_id", "written_at", "source_snapshot_id")
 
@@ -127,19 +129,15 @@ def session_processes(session: int) -> list[Proc]:
     """The live processes of session ``session`` (a run started with ``start_new_session``: its driver,
     Spark JVM, PySpark daemon (which makes its own process group) and Python workers)."""
     out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid, fields in all_stat_fields():
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
             if int(fields[3]) != session or fields[0] == "Z":
                 continue
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = tuple(f.read().decode(errors="replace").split("\0"))
         except (OSError, IndexError, ValueError):
             continue
-        out.append(Proc(int(entry), int(fields[1]), int(fields[3]), int(fields[11]) + int(fields[12]), argv))
+        out.append(Proc(pid, int(fields[1]), int(fields[3]), int(fields[11]) + int(fields[12]), argv))
     return out
 
 
@@ -318,11 +316,11 @@ def _children_cpu(pid: int) -> dict[int, int]:
         return {}
     out = {}
     for kid in kids:
+        fields = stat_fields(kid)
         try:
-            with open(f"/proc/{kid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            out[kid] = int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
+            if fields is not None:
+                out[kid] = int(fields[11]) + int(fields[12])
+        except (IndexError, ValueError):
             pass
     return out
 

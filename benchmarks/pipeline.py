@@ -23,6 +23,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from benchmarks.procfs import all_stat_fields
+
 
 class TreeRssSampler:
     """Samples the memory of this process and all its descendants (Linux /proc), two ways:
@@ -44,14 +46,11 @@ class TreeRssSampler:
     @staticmethod
     def _children() -> dict[int, list[int]]:
         kids: dict[int, list[int]] = defaultdict(list)
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                    kids[ppid].append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    continue
+        for pid, fields in all_stat_fields():
+            try:
+                kids[int(fields[1])].append(pid)
+            except (ValueError, IndexError):
+                continue
         return kids
 
     @staticmethod

@@ -160,12 +160,8 @@ def _resolve(state: ApiState, refs: Sequence[str]) -> list[str]:
 
 
 def _resolve_optional(state: ApiState, titles: Sequence[str] | None) -> list[str] | None:
-    refs = _refs(titles)
-    if refs is None:
-        return None
-    if not refs:
-        raise HTTPException(422, "titles names no title")
-    return _resolve(state, refs)
+    refs = _refs(titles)  # never empty: each value names a title (``TitleRefs``)
+    return None if refs is None else _resolve(state, refs)
 
 
 def _title_of(state: ApiState, ref: str) -> str:
@@ -327,10 +323,7 @@ def create_app(settings: Settings) -> FastAPI:
             flavor_spec(state.settings, flavor)
         except UnknownFlavor as exc:
             raise HTTPException(422, str(exc)) from None
-        refs = _refs(titles) or []
-        if not refs:
-            raise HTTPException(422, "titles names no title")
-        ids = _resolve(state, refs)
+        ids = _resolve(state, _refs(titles) or [])  # PickedTitles: at least one value, each naming a title
         found = find_match_cuts(state.store, state.settings, ids, flavor, n_pairs=k, per_shot=max(k, 10),
                                 scope=scope, min_gap=min_gap)
         return ids, found

@@ -102,7 +102,7 @@ class DuckDBEngine(SqlEngine):
         self._workdir = tempfile.mkdtemp(prefix="reelhouse-duckdb-")
         self._con: duckdb.DuckDBPyConnection | None = None
         self._tables: dict[tuple[str, str], IcebergTableRef] = {}
-        self._planned: set[tuple[str, str]] = set()  # tables whose view reads planned files
+        self._viewed: set[tuple[str, str]] = set()  # tables whose view exists (made on first use)
         self._plan_lock = threading.Lock()
         self._namespaces: list[str] = []
         try:
@@ -130,7 +130,7 @@ class DuckDBEngine(SqlEngine):
         con = self._connect(tables, namespaces)
         with self._plan_lock:
             old, self._con, self._tables, self._namespaces = self._con, con, tables, namespaces
-            self._planned = set()
+            self._viewed = set()
         if old is not None:
             old.close()
 
@@ -319,7 +319,7 @@ class DuckDBEngine(SqlEngine):
         read as written, else over ``iceberg_scan`` (see the module docstring)."""
         key = (ns, name)
         with self._plan_lock:
-            if key in self._planned:
+            if key in self._viewed:
                 return
             ref = self._tables[key]
             view = f"CREATE OR REPLACE VIEW {_quote(self._trino_catalog)}.{_quote(ns)}.{_quote(name)} AS "
@@ -328,7 +328,7 @@ class DuckDBEngine(SqlEngine):
                 self._connection().execute(f"{view}SELECT * FROM {_scan_sql(ref.metadata_location, ref.snapshot_id)}")
             else:
                 self._connection().execute(f"{view}SELECT {columns} FROM read_parquet([{files}])")
-            self._planned.add(key)
+            self._viewed.add(key)
 
     def _planned_files(self, ref: IcebergTableRef) -> tuple[str | None, str]:
         """``(quoted data file list, quoted column list)`` at the served snapshot, or ``(None, "")`` when the
