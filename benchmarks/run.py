@@ -168,6 +168,9 @@ def render(results: dict[str, dict]) -> str:
         verdicts = [v for _, v in target_rows(n, r["json"])]
         summary = f"{verdicts.count('met')}/{len(verdicts)} met" if verdicts else "none set"
         lines.append(f"| `{n}` | {r['date'][:16].replace('T', ' ')} | {r['wall_s']:.0f} | {r['exit_code']} | {summary} |")
+    never = [n for n in BENCHMARKS if n not in results]
+    if never:
+        lines += ["", "Not run here yet (no stored result): " + ", ".join(f"`{n}`" for n in never) + "."]
     for n in names:
         r = results[n]
         m = r["machine"]
