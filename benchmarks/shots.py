@@ -1,59 +1,136 @@
-"""Shot-detection benchmark: accuracy and throughput of every detector on the same clips, same run.
+"""Shot-detection benchmark: accuracy of every detector on three separately reported groups of
+clips, and the default detector's speed against PySceneDetect, all in one run.
 
-Run: ``python -m benchmarks.shots`` (about 5 minutes on 2 CPU cores; ``--quick`` for a smoke run).
+Run: ``nice -n 5 .venv/bin/python -m benchmarks.shots`` (``--split tuning`` scores the composed
+tuning split instead of the evaluation split; ``--quick``: a smoke run on 2 composed clips of
+10-15 s, bikes and bigbuckbunny, and 2 generated titles of 12 s). Run time: about 31,000 frames
+(composed evaluation ~21,100, annotated 5,683, generated 4,320) go through every pipeline, and
+the per-process speed section runs the default detector over the composed clips once more. The two
+full-network pipelines (reelhouse transnetv2, the reference) and the hybrid dominate: at the
+network's ~6.5 ms/frame on 2 idle CPU cores roughly 3.5 min each, about 20 min in all; on the
+shared 2-core machine at load average 5.5 they ran at ~13-30 frames/s (about 2 h in all). The first run also builds the
+composed clips (about 3 min once the sources are analysed). ``--quick`` took 7 min at load 5.5.
+Peak memory about 1.5 GB (``--quick``: 1.4 GB).
 
-Clips:
-- a generated evaluation set (``build_sample_library``, seed ``--seed``, default 2024) with exact
-  ground truth: hard cuts, a dissolve and a fade per title, plus flashes and fast pans that are
-  not boundaries. Detector parameters were chosen on other seeds (11), never on these.
-- the real clips that installed packages ship (``reelhouse.samples.real_clips``), with cut
-  annotations made by eye and committed in ``benchmarks/annotations/`` (videos are not committed).
+Groups (scored and printed separately, never pooled):
 
-Metric: predicted boundaries are matched one-to-one to the truth, nearest first. A hard cut
-matches within +-2 frames of its frame; a gradual transition matches a prediction inside its
-span widened by 2 frames on each side. Matching is by position only (PySceneDetect and the
-reference TransNetV2 pipeline do not label transition types). "hard" scores the cut truth
-against the predictions left after matching the gradual truth; "all" scores every transition.
-"false cuts in flash/motion" counts unmatched predictions inside a flash or camera-motion range.
+(a) composed-real: real footage joined at known frames by ``reelhouse.samples.composed_real``
+    (``build_composed_set``): hard cuts and gradual transitions (dissolve, fade through black,
+    fade through white, dip, wipe) with exact spans, plus stretches that are *not* boundaries
+    (flash, strobe, pan, zoom, fill); 8 clips of 60-75 s per split at 23.976-60 fps and one
+    variable-frame-rate clip, H.264, MPEG-4, VP9 and HEVC, 320x180 to 854x480. The splits are
+    cut from different source footage (``TUNING_SOURCES`` / ``EVALUATION_SOURCES``): tuning from
+    transnetv2_test, Megamind, Megamind_bugy and tree; evaluation from bikes, bigbuckbunny,
+    carphone_pristine, dagster_world, vtest, box and cup. Detector parameters may be chosen on
+    the tuning split only; the headline figures are for the evaluation split (the default; the
+    output names the split that ran). Clips are built once under ``--composed-dir`` (default
+    ``.reelhouse/cache/composed-real``; the first build analyses the sources and needs Debian's
+    ``opencv-doc`` package, which ``composed_real`` fetches with ``apt-get download`` once).
+(b) hand-annotated real: the real clips installed packages ship (``reelhouse.samples.real_clips``:
+    bikes, bigbuckbunny, transnetv2_test) with the cuts marked by eye in
+    ``benchmarks/annotations/``. Those labels were drawn up looking at detectors' candidates
+    (reelhouse fast, TransNetV2, PySceneDetect), so they are not independent of the detectors;
+    transnetv2_test is also a composed-real tuning source, bikes and bigbuckbunny evaluation ones.
+(c) generated: ``build_sample_library`` titles (seed ``--seed``, default 2024; detector
+    parameters were chosen on seed 11, never on these): cuts, one dissolve and one fade per title, a flash and a fast
+    pan that are not boundaries. Their kinds come from ``title_spec``.
 
-Throughput: frames / wall seconds, decoding included, each detector through its own natural
-pipeline: reelhouse detectors decode with ``iter_frames`` at their analysis size, skipping the
-H.264 loop filter (``skip_loop_filter``: about 15% faster decoding, the same per-clip F1 for
-the fast and hybrid detectors; ``reelhouse.pipeline.shots.segment_file`` is meant to decode the
-same way); PySceneDetect uses ``open_video`` + ``SceneManager`` (OpenCV backend, and PyAV); the
-reference TransNetV2 is the package's ``predict_frames`` on every frame decoded at 48x27 with
-PyAV (its ``predict_video`` needs an ffmpeg binary); decode-only is ``iter_frames`` at 64x36
-(loop filter on) doing nothing. Cheap pipelines take the best of ``--repeats`` passes; the
-network pipelines and PySceneDetect's PyAV backend run once. Timings on a shared machine are
-noisy: compare ratios within one run.
+Pipelines, on the same clips in the same run: every detector ``models.shot_detection``
+registers (fast, hybrid, transnetv2; the shots pipeline's default,
+``reelhouse.pipeline.specs.DEFAULT_DETECTOR``, is marked), decoded as
+``reelhouse.pipeline.shots.segment_file`` does (``iter_frames`` at the detector's analysis
+size, H.264 loop filter skipped); the reference TransNetV2 (the package's ``predict_frames``
+on every frame decoded at 48x27 with PyAV, ``predictions_to_scenes`` at threshold 0.5, a
+boundary mid-way between one scene's end and the next one's start); PySceneDetect
+``ContentDetector`` and ``AdaptiveDetector`` at their defaults (``open_video`` + ``SceneManager``,
+OpenCV backend); and decode-only (``iter_frames`` at 64x36, nothing else). All are scored with
+the same metric.
 
-The last line printed is one JSON object; its headline figures are for the default detector of
-the shots pipeline (``reelhouse.pipeline.specs.DEFAULT_DETECTOR``).
+Metric (``score_clip``; pinned by ``tests/test_shots_benchmark_metric.py``): predicted boundary
+frames are matched one-to-one to the truth, nearest first. A hard cut matches a prediction
+within +-2 frames of its frame (the new shot's first frame); a gradual transition matches a
+prediction inside its span ``[start, end)`` widened by 2 frames on each side. Matching is by
+position only (PySceneDetect and the reference do not label transition types). A fade
+(``fade`` / ``fade_white``: out to black or white, then in) may be reported as one boundary or
+two (end of the old shot, start of the new one): once a fade is matched, one more unmatched
+prediction inside its widened span is neither a match nor a false positive. "all" scores every
+transition against every prediction; "hard" scores the cut truth against the predictions no
+gradual transition claimed (matched or a fade's second); "gradual" scores the gradual truth
+against the predictions no cut claimed; a per-kind row scores that kind's truth against the
+predictions no other truth claimed (so every false positive counts against every row). P = R =
+1 when there is nothing to predict or find. "false in no-cut" counts unmatched predictions
+within 2 frames of a no-cut range, once per kind (and once in the total however many ranges
+hold it). Composed-real clips are also scored per nominal frame rate, and variable-frame-rate
+files apart.
+
+Speed (composed-real clips of the split that ran): the default detector's pipeline and
+PySceneDetect ``detect-content`` each run as their own process per file, alternating which goes
+first: ``.venv/bin/reelhouse shots FILE --json`` and ``.venv/bin/scenedetect -i FILE -m 15
+detect-content list-scenes -n`` (``-m 15``: the library's default minimum scene length in
+frames, so the command line gives the in-process answers; nothing is written). Start-up is the
+median wall time of 3 runs (after one warm-up) on a 2-frame clip cut from the first file (same
+codec and size): interpreter, imports, probing, building the detector. The hybrid loads the
+TransNetV2 weights only when a candidate needs them, so in the per-file runs that load falls
+in the throughput part. Throughput = frames / (sum of wall times - files x start-up).
+``speed_ratio_vs_pyscenedetect`` = reelhouse fps / PySceneDetect fps. The boundaries both
+commands print are checked against the in-process runs of the same detectors. In-process fps
+per pipeline are printed too (decode included, model loading not). Timings on a shared machine
+are noisy: the load average is printed with them.
+
+Last line: one JSON object. First ``f1_all_real``, ``f1_gradual_real``, ``f1_hard_real``,
+``false_cuts_no_cut_ranges`` (default detector, composed-real split that ran),
+``f1_transnetv2_reference_real`` (the reference's F1 over all transitions on the same clips),
+``speed_ratio_vs_pyscenedetect`` and ``startup_s`` (reelhouse's start-up, s); then ``split``,
+``clips``, ``detector``, per-group and per-pipeline F1s, speed details and load averages.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
+import re
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ANNOTATIONS = Path(__file__).parent / "annotations"
+VENV_BIN = Path(sys.executable).parent
 CUT_TOLERANCE = 2
 GRADUAL_TOLERANCE = 2
+#: Fades that go out then in: a detector may report them as one boundary or as two.
+FADE_KINDS = frozenset({"fade", "fade_white"})
+GRADUAL_KINDS = ("dissolve", "fade", "fade_white", "dip", "wipe")
 THREADS = 2
+GROUPS = ("composed-real", "annotated-real", "generated")
 
 
 @dataclass(frozen=True)
 class Clip:
-    """A benchmark clip and its truth (frame numbers in decoded-frame order)."""
+    """A benchmark clip and its truth (frame numbers 0-based in decoded-frame order).
+
+    Attributes:
+        name: unique across groups.
+        path: the video file.
+        fps: nominal frame rate (frames/s).
+        frames: decoded frame count.
+        boundaries: ``{frame, type, start, end}`` (+ ``kind`` where known) per transition.
+        flash_ranges, motion_ranges: ``[start, end)`` not-a-boundary ranges (generated clips).
+        no_cut_ranges: ``(start, end, kind)`` not-a-boundary ranges; when empty, the flash
+            ranges (kind ``flash``) and motion ranges (kind ``pan``) stand in.
+        vfr: the file has variable frame durations.
+        group: one of ``GROUPS``.
+    """
 
     name: str
     path: Path
@@ -62,21 +139,35 @@ class Clip:
     boundaries: list[dict[str, Any]]
     flash_ranges: list[list[int]] = field(default_factory=list)
     motion_ranges: list[list[int]] = field(default_factory=list)
+    no_cut_ranges: list[tuple[int, int, str]] = field(default_factory=list)
+    vfr: bool = False
+    group: str = ""
+
+    @property
+    def no_cut(self) -> list[tuple[int, int, str]]:
+        """The clip's not-a-boundary ranges ``(start, end, kind)``."""
+        if self.no_cut_ranges:
+            return list(self.no_cut_ranges)
+        return [(a, b, "flash") for a, b in self.flash_ranges] + [(a, b, "pan") for a, b in self.motion_ranges]
+
+    @property
+    def rate_label(self) -> str:
+        """``"vfr"`` or the nominal rate, e.g. ``"25 fps"``, ``"29.97 fps"``."""
+        return "vfr" if self.vfr else f"{round(self.fps, 3):g} fps"
 
 
 @dataclass
 class Result:
-    """One pipeline's predictions (boundary frames per clip) and timing."""
+    """One pipeline's predictions (boundary frames per clip) and wall seconds per clip."""
 
     name: str
     predictions: dict[str, list[int]] = field(default_factory=dict)
-    seconds: float = 0.0
-    frames: int = 0
-    note: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds else 0.0
+    def fps(self, clips: Sequence[Clip]) -> float:
+        """Frames per wall second over ``clips``."""
+        s = sum(self.seconds[c.name] for c in clips)
+        return sum(c.frames for c in clips) / s if s else 0.0
 
 
 # --- clips -----------------------------------------------------------------------------------
@@ -87,44 +178,76 @@ def load_annotation(name: str) -> dict[str, Any]:
     return json.loads((ANNOTATIONS / f"{name}.json").read_text())
 
 
-def generated_clips(workdir: Path, titles: int, seconds: float, seed: int) -> list[Clip]:
-    from reelhouse.samples import build_sample_library
+def composed_clips(root: Path, split: str, quick: bool) -> list[Clip]:
+    """The composed-real clips of ``split`` (``"tuning"`` or ``"evaluation"``), built (or reused)
+    under ``root`` with the source analyses cached in ``root/cache``; ``quick``: 2 clips of 10-15 s."""
+    from reelhouse.samples.composed_real import build_composed_set
 
+    kwargs: dict[str, Any] = {"clips": 2, "seconds": (10.0, 15.0)} if quick else {}
+    out_dir = root / "quick" if quick else root
+    built = build_composed_set(out_dir, split, cache_dir=root / "cache", **kwargs)  # type: ignore[arg-type]
     clips = []
-    for title in build_sample_library(workdir / f"generated-{seed}-{seconds:g}s", seconds, titles, seed):
-        t = title.truth
+    for c in built:
+        t = c.truth
+        if t.split != split:
+            raise RuntimeError(f"{c.path} belongs to the {t.split} split, not {split}")
         clips.append(
-            Clip(f"gen{seed}/{title.name}", title.path, t.fps, t.frame_count, t.boundaries, t.flash_ranges, t.motion_ranges)
+            Clip(
+                f"{split}/{c.name}", Path(c.path), float(t.fps), int(t.frame_count), [dict(b) for b in t.boundaries],
+                [list(r) for r in t.flash_ranges], [list(r) for r in t.motion_ranges],
+                [(int(r["start"]), int(r["end"]), str(r["kind"])) for r in t.no_cut_ranges], bool(t.vfr), "composed-real",
+            )
         )
     return clips
 
 
-def real_clips_annotated() -> list[Clip]:
+def generated_clips(workdir: Path, titles: int, seconds: float, seed: int) -> list[Clip]:
+    """``build_sample_library`` titles; each gradual boundary gets its ``kind`` from ``title_spec``."""
+    from reelhouse.samples import build_sample_library, title_spec
+
+    clips = []
+    for i, title in enumerate(build_sample_library(workdir / f"generated-{seed}-{seconds:g}s", seconds, titles, seed)):
+        t = title.truth
+        spec = title_spec(i, seconds, seed)
+        starts = np.cumsum([0] + [s.frames for s in spec.shots]).tolist()
+        kind_at = {starts[k]: shot.transition_in for k, shot in enumerate(spec.shots) if k > 0}
+        boundaries = [{**b, "kind": kind_at[b["frame"]]} for b in t.boundaries]
+        clips.append(
+            Clip(f"gen{seed}/{title.name}", title.path, t.fps, t.frame_count, boundaries, t.flash_ranges,
+                 t.motion_ranges, group="generated")
+        )
+    return clips
+
+
+def real_clips_annotated(quick: bool = False) -> list[Clip]:
+    """The real clips present here that have a committed annotation (``--quick``: not transnetv2_test)."""
     from reelhouse.samples import real_clips
 
     clips = []
     for name, path in sorted(real_clips().items()):
-        if not (ANNOTATIONS / f"{name}.json").exists():
+        if not (ANNOTATIONS / f"{name}.json").exists() or (quick and name == "transnetv2_test"):
             continue
         a = load_annotation(name)
-        clips.append(Clip(name, path, float(a["fps"]), int(a["frames"]), a["boundaries"]))
+        clips.append(Clip(name, path, float(a["fps"]), int(a["frames"]), a["boundaries"], group="annotated-real"))
     return clips
 
 
 # --- metric ----------------------------------------------------------------------------------
 
 
-def _matches(truth: Sequence[dict[str, Any]], predicted: Sequence[int]) -> list[tuple[int, int]]:
-    """One-to-one (truth index, prediction index) pairs, nearest first."""
+def _window(t: Mapping[str, Any]) -> tuple[int, int]:
+    """Prediction frames ``[lo, hi)`` that may match truth ``t``."""
+    if t["type"] == "cut":
+        return t["frame"] - CUT_TOLERANCE, t["frame"] + CUT_TOLERANCE + 1
+    return t["start"] - GRADUAL_TOLERANCE, t["end"] + GRADUAL_TOLERANCE
+
+
+def _matches(truth: Sequence[Mapping[str, Any]], predicted: Sequence[int]) -> list[tuple[int, int]]:
+    """One-to-one (truth index, prediction index) pairs, nearest to the truth's frame first."""
     pairs = []
     for i, t in enumerate(truth):
-        for j, f in enumerate(predicted):
-            if t["type"] == "cut":
-                ok = abs(f - t["frame"]) <= CUT_TOLERANCE
-            else:
-                ok = t["start"] - GRADUAL_TOLERANCE <= f < t["end"] + GRADUAL_TOLERANCE
-            if ok:
-                pairs.append((abs(f - t["frame"]), i, j))
+        lo, hi = _window(t)
+        pairs += [(abs(f - t["frame"]), i, j) for j, f in enumerate(predicted) if lo <= f < hi]
     used_t: set[int] = set()
     used_p: set[int] = set()
     out = []
@@ -136,8 +259,31 @@ def _matches(truth: Sequence[dict[str, Any]], predicted: Sequence[int]) -> list[
     return out
 
 
+def _fade_seconds(
+    truth: Sequence[Mapping[str, Any]], predicted: Sequence[int], pairs: Sequence[tuple[int, int]]
+) -> dict[int, int]:
+    """Prediction index -> truth index of the one extra prediction each matched fade may have.
+
+    For each matched fade (``kind`` in ``FADE_KINDS``), the unmatched prediction nearest its
+    frame inside its widened span is a fade's second boundary: not a false positive.
+    """
+    used = {j for _, j in pairs}
+    extra: dict[int, int] = {}
+    for i, _ in sorted(pairs):
+        t = truth[i]
+        if t.get("kind") not in FADE_KINDS:
+            continue
+        lo, hi = _window(t)
+        free = [(abs(f - t["frame"]), j) for j, f in enumerate(predicted) if lo <= f < hi and j not in used and j not in extra]
+        if free:
+            extra[min(free)[1]] = i
+    return extra
+
+
 @dataclass
 class Counts:
+    """True positives, predictions and truth counted for one P/R/F1."""
+
     tp: int = 0
     n_pred: int = 0
     n_true: int = 0
@@ -145,7 +291,11 @@ class Counts:
     def add(self, tp: int, n_pred: int, n_true: int) -> None:
         self.tp, self.n_pred, self.n_true = self.tp + tp, self.n_pred + n_pred, self.n_true + n_true
 
+    def merge(self, other: Counts) -> None:
+        self.add(other.tp, other.n_pred, other.n_true)
+
     def prf(self) -> tuple[float, float, float]:
+        """Precision, recall, F1 (1.0 when there is nothing to predict / find)."""
         p = self.tp / self.n_pred if self.n_pred else 1.0
         r = self.tp / self.n_true if self.n_true else 1.0
         return p, r, (2 * p * r / (p + r) if p + r else 0.0)
@@ -153,53 +303,113 @@ class Counts:
 
 @dataclass
 class Score:
+    """Counts for one clip or a sum of clips.
+
+    Attributes:
+        all, hard, gradual: P/R/F1 counts (see the module docstring for what each scores).
+        kinds: counts per gradual kind present in the truth.
+        no_cut: false boundaries per no-cut kind.
+        false_no_cut: false boundaries inside any no-cut range (each prediction once).
+        fade_seconds: predictions excused as a fade's second boundary.
+    """
+
     hard: Counts = field(default_factory=Counts)
     all: Counts = field(default_factory=Counts)
-    false_flash_motion: int = 0
+    gradual: Counts = field(default_factory=Counts)
+    kinds: dict[str, Counts] = field(default_factory=dict)
+    no_cut: dict[str, int] = field(default_factory=dict)
+    false_no_cut: int = 0
+    fade_seconds: int = 0
+
+    @property
+    def false_flash_motion(self) -> int:
+        """Former name of ``false_no_cut``."""
+        return self.false_no_cut
+
+    def merge(self, other: Score) -> None:
+        self.hard.merge(other.hard)
+        self.all.merge(other.all)
+        self.gradual.merge(other.gradual)
+        for k, c in other.kinds.items():
+            self.kinds.setdefault(k, Counts()).merge(c)
+        for k, n in other.no_cut.items():
+            self.no_cut[k] = self.no_cut.get(k, 0) + n
+        self.false_no_cut += other.false_no_cut
+        self.fade_seconds += other.fade_seconds
+
+
+def score_subset(
+    truth: Sequence[Mapping[str, Any]],
+    predicted: Sequence[int],
+    select: Callable[[Mapping[str, Any]], bool],
+    pairs: Sequence[tuple[int, int]] | None = None,
+    seconds: Mapping[int, int] | None = None,
+) -> Counts:
+    """The selected truth against the predictions that no unselected truth claimed.
+
+    ``pairs`` and ``seconds`` are the full matching (``_matches`` / ``_fade_seconds`` over all
+    of ``truth``); they are computed when not given.
+    """
+    if pairs is None:
+        pairs = _matches(truth, predicted)
+    if seconds is None:
+        seconds = _fade_seconds(truth, predicted, pairs)
+    claimed = {j for i, j in pairs if not select(truth[i])} | {j for j, i in seconds.items() if not select(truth[i])}
+    rest = [f for j, f in enumerate(predicted) if j not in claimed]
+    sub = [t for t in truth if select(t)]
+    sub_pairs = _matches(sub, rest)
+    return Counts(len(sub_pairs), len(rest) - len(_fade_seconds(sub, rest, sub_pairs)), len(sub))
 
 
 def score_clip(clip: Clip, predicted: Sequence[int], into: Score) -> Score:
-    """Add one clip's counts to ``into`` and return this clip's own score."""
-    own = Score()
-    matched = _matches(clip.boundaries, predicted)
-    own.all.add(len(matched), len(predicted), len(clip.boundaries))
-    # Hard cuts: the cut truth against the predictions that no gradual transition claimed.
-    gradual_claimed = {j for i, j in matched if clip.boundaries[i]["type"] != "cut"}
-    rest = [f for j, f in enumerate(predicted) if j not in gradual_claimed]
-    cuts = [b for b in clip.boundaries if b["type"] == "cut"]
-    own.hard.add(len(_matches(cuts, rest)), len(rest), len(cuts))
-    unmatched = [f for j, f in enumerate(predicted) if j not in {j for _, j in matched}]
-    ranges = clip.flash_ranges + clip.motion_ranges
-    own.false_flash_motion = sum(
-        any(lo - CUT_TOLERANCE <= f < hi + CUT_TOLERANCE for lo, hi in ranges) for f in unmatched
-    )
-    into.hard.add(own.hard.tp, own.hard.n_pred, own.hard.n_true)
-    into.all.add(own.all.tp, own.all.n_pred, own.all.n_true)
-    into.false_flash_motion += own.false_flash_motion
+    """Score one clip's predictions, add them to ``into`` and return this clip's own score."""
+    truth = clip.boundaries
+    pairs = _matches(truth, predicted)
+    seconds = _fade_seconds(truth, predicted, pairs)
+    own = Score(fade_seconds=len(seconds))
+    own.all = score_subset(truth, predicted, lambda t: True, pairs, seconds)
+    own.hard = score_subset(truth, predicted, lambda t: t["type"] == "cut", pairs, seconds)
+    own.gradual = score_subset(truth, predicted, lambda t: t["type"] != "cut", pairs, seconds)
+    for kind in sorted({t["kind"] for t in truth if t["type"] != "cut" and "kind" in t}):
+        own.kinds[kind] = score_subset(truth, predicted, lambda t, k=kind: t.get("kind") == k, pairs, seconds)
+    taken = {j for _, j in pairs} | set(seconds)
+    unmatched = [f for j, f in enumerate(predicted) if j not in taken]
+    ranges = clip.no_cut
+    for kind in sorted({k for _, _, k in ranges}):
+        own.no_cut[kind] = sum(
+            any(lo - CUT_TOLERANCE <= f < hi + CUT_TOLERANCE for lo, hi, k in ranges if k == kind) for f in unmatched
+        )
+    own.false_no_cut = sum(any(lo - CUT_TOLERANCE <= f < hi + CUT_TOLERANCE for lo, hi, _ in ranges) for f in unmatched)
+    into.merge(own)
     return own
+
+
+def score_clips(clips: Iterable[Clip], result: Result) -> Score:
+    """The summed score of ``result`` over ``clips``."""
+    total = Score()
+    for clip in clips:
+        score_clip(clip, result.predictions[clip.name], total)
+    return total
 
 
 # --- pipelines -------------------------------------------------------------------------------
 
 
-def _timed(name: str, clips: Sequence[Clip], run_clip: Callable[[Clip], list[int]], repeats: int, note: str = "") -> Result:
-    best: Result | None = None
+def _timed(name: str, clips: Sequence[Clip], run_clip: Callable[[Clip], list[int]], repeats: int) -> Result:
+    """Run ``run_clip`` over ``clips`` ``repeats`` times; keep the fastest time per clip."""
+    result = Result(name)
     for _ in range(repeats):
-        result = Result(name, note=note)
         for clip in clips:
             t0 = time.perf_counter()
             result.predictions[clip.name] = sorted(run_clip(clip))
-            result.seconds += time.perf_counter() - t0
-            result.frames += clip.frames
-        if best is None or result.seconds < best.seconds:
-            best = result
-    assert best is not None
-    return best
+            dt = time.perf_counter() - t0
+            result.seconds[clip.name] = min(dt, result.seconds.get(clip.name, dt))
+    return result
 
 
 def reelhouse_pipeline(detector_name: str, **params: Any) -> Callable[[Clip], list[int]]:
     """Probe, then one streaming ``iter_frames`` decode at the detector's analysis size without
-    the loop filter (as ``reelhouse.pipeline.shots.segment_file`` is meant to)."""
+    the loop filter, as ``reelhouse.pipeline.shots.segment_file`` does."""
     from models.shot_detection import get_detector
     from reelhouse.media.frames import iter_frames
     from reelhouse.media.probe import probe
@@ -213,7 +423,9 @@ def reelhouse_pipeline(detector_name: str, **params: Any) -> Callable[[Clip], li
     return run
 
 
-def pyscenedetect_pipeline(detector: str, backend: str) -> Callable[[Clip], list[int]]:
+def pyscenedetect_pipeline(detector: str, backend: str = "opencv") -> Callable[[Clip], list[int]]:
+    """PySceneDetect's ``SceneManager`` with one detector at its defaults; boundaries are the
+    first frames of scenes 2..n."""
     from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, open_video
 
     make = {"content": ContentDetector, "adaptive": AdaptiveDetector}[detector]
@@ -266,6 +478,7 @@ def transnetv2_reference_pipeline(device: Any) -> Callable[[Clip], list[int]]:
 
 
 def decode_only_pipeline() -> Callable[[Clip], list[int]]:
+    """``iter_frames`` at 64x36 doing nothing with the frames (loop filter on)."""
     from reelhouse.media.frames import iter_frames
 
     def run(clip: Clip) -> list[int]:
@@ -276,169 +489,310 @@ def decode_only_pipeline() -> Callable[[Clip], list[int]]:
     return run
 
 
-def decode_reused_scaler_pipeline() -> Callable[[Clip], list[int]]:
-    """PyAV decode to 64x36 RGB with one scaler reused across frames (what ``iter_frames``
-    would cost if it did not build a new swscale context per frame)."""
+# --- speed: each tool as its own process -----------------------------------------------------
+
+
+def _tiny_clip(src: Path, dst: Path, frames: int = 2) -> Path:
+    """The first ``frames`` frames of ``src`` re-encoded with the same codec, size and rate."""
     import av
-    from av.video.reformatter import VideoReformatter
 
-    def run(clip: Clip) -> list[int]:
-        scaler = VideoReformatter()
-        with av.open(str(clip.path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                scaler.reformat(frame, width=64, height=36, format="rgb24").to_ndarray()
-        return []
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        codec = {"h264": "libx264", "hevc": "libx265"}.get(vin.codec_context.name, vin.codec_context.name)
+        vout = out.add_stream(codec, rate=Fraction(vin.average_rate or 25).limit_denominator(1001))
+        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        for k, frame in enumerate(inp.decode(vin)):
+            if k >= frames:
+                break
+            frame.pts = None
+            for packet in vout.encode(frame.reformat(format="yuv420p")):
+                out.mux(packet)
+        for packet in vout.encode():
+            out.mux(packet)
+    return dst
 
-    return run
+
+def reelhouse_command(path: Path) -> list[str]:
+    """The shots CLI with the default detector, printing shots as JSON (nothing is stored)."""
+    return [str(VENV_BIN / "reelhouse"), "shots", str(path), "--json"]
+
+
+def scenedetect_command(path: Path) -> list[str]:
+    """PySceneDetect's CLI: content detector, scene list printed only (``-n``: no file written)."""
+    return [str(VENV_BIN / "scenedetect"), "-i", str(path), "-m", "15", "detect-content", "list-scenes", "-n"]
+
+
+def parse_reelhouse(stdout: str) -> list[int]:
+    """Boundary frames (first frames of shots 2..n) from ``reelhouse shots --json``."""
+    return [int(s["start"]) for s in json.loads(stdout)["shots"][1:]]
+
+
+_SCENE_ROW = re.compile(r"^\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|")
+
+
+def parse_scenedetect(stdout: str) -> list[int]:
+    """Boundary frames (0-based) from ``list-scenes``' table, whose start frames are 1-based."""
+    starts = [int(m.group(2)) - 1 for m in map(_SCENE_ROW.match, stdout.splitlines()) if m]
+    return starts[1:]
+
+
+def _wall(cmd: Sequence[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return wall, done.stdout
+
+
+@dataclass
+class Speed:
+    """One tool's per-process timing over the speed clips."""
+
+    name: str
+    startup_s: float = 0.0
+    startup_runs: list[float] = field(default_factory=list)
+    walls: dict[str, float] = field(default_factory=dict)
+    predictions: dict[str, list[int]] = field(default_factory=dict)
+
+    def fps(self, clips: Sequence[Clip]) -> float:
+        """Frames / (wall - files x start-up) over ``clips`` (frames/s)."""
+        net = sum(self.walls[c.name] for c in clips) - len(clips) * self.startup_s
+        return sum(c.frames for c in clips) / net if net > 0 else float("inf")
+
+
+def speed_section(clips: Sequence[Clip], workdir: Path, repeats: int = 3) -> dict[str, Speed]:
+    """Run both command lines on every clip (alternating which goes first) and on a tiny clip."""
+    tiny = _tiny_clip(clips[0].path, workdir / "speed-tiny.mp4")
+    tools: dict[str, tuple[Callable[[Path], list[str]], Callable[[str], list[int]]]] = {
+        "reelhouse": (reelhouse_command, parse_reelhouse),
+        "pyscenedetect": (scenedetect_command, parse_scenedetect),
+    }
+    speeds = {name: Speed(name) for name in tools}
+    for name, (command, _) in tools.items():  # warm-up (page cache), then start-up runs
+        _wall(command(tiny))
+    for _ in range(repeats):
+        for name, (command, _) in tools.items():
+            speeds[name].startup_runs.append(_wall(command(tiny))[0])
+    for s in speeds.values():
+        s.startup_s = statistics.median(s.startup_runs)
+    for k, clip in enumerate(clips):
+        order = list(tools) if k % 2 == 0 else list(reversed(tools))
+        for name in order:
+            command, parse = tools[name]
+            wall, out = _wall(command(clip.path))
+            speeds[name].walls[clip.name] = wall
+            speeds[name].predictions[clip.name] = parse(out)
+    return speeds
+
+
+def _canonical(frames: Iterable[int], frame_count: int) -> list[int]:
+    """Boundaries as the shots tiling keeps them: distinct, inside ``(0, frame_count)``, sorted."""
+    return sorted({f for f in frames if 0 < f < frame_count})
 
 
 # --- report ----------------------------------------------------------------------------------
 
 
-def _fmt(p: float, r: float, f: float) -> str:
-    return f"{p:6.3f} {r:6.3f} {f:6.3f}"
+def _prf(c: Counts) -> str:
+    p, r, f = c.prf()
+    return f"{p:5.3f} {r:5.3f} {f:5.3f}"
 
 
-def report(clips: Sequence[Clip], results: Sequence[Result]) -> dict[str, Score]:
-    scores: dict[str, Score] = {}
-    per_clip: dict[str, dict[str, float]] = {}
-    for result in results:
-        if result.name.startswith("decode-only"):
-            continue
-        total = Score()
-        per_clip[result.name] = {}
-        for clip in clips:
-            own = score_clip(clip, result.predictions[clip.name], total)
-            per_clip[result.name][clip.name] = own.all.prf()[2]
-        scores[result.name] = total
-    n_hard = sum(b["type"] == "cut" for c in clips for b in c.boundaries)
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def report_group(group: str, clips: Sequence[Clip], results: Sequence[Result], note: str = "") -> dict[str, Score]:
+    """Print one group's tables; return each scored pipeline's summed score."""
+    scored = [r for r in results if not r.name.startswith("decode-only")]
+    scores = {r.name: score_clips(clips, r) for r in scored}
+    n_cut = sum(b["type"] == "cut" for c in clips for b in c.boundaries)
     n_all = sum(len(c.boundaries) for c in clips)
-    print(
-        f"\n{len(clips)} clips, {sum(c.frames for c in clips)} frames, {n_all} transitions ({n_hard} hard cuts), "
-        f"{sum(len(c.flash_ranges) for c in clips)} flash and {sum(len(c.motion_ranges) for c in clips)} motion ranges"
-    )
-    header = f"{'pipeline':<36} {'P_hard':>6} {'R_hard':>6} {'F1_hard':>6} {'P_all':>6} {'R_all':>6} {'F1_all':>6} {'flash/motion':>12} {'frames':>7} {'sec':>7} {'fps':>7}"
+    kinds = [k for k in GRADUAL_KINDS if any(k in s.kinds for s in scores.values())]
+    kinds += sorted({k for s in scores.values() for k in s.kinds} - set(kinds))
+    no_cut_kinds = sorted({k for c in clips for _, _, k in c.no_cut})
+    print(f"\n=== {group}: {len(clips)} clips, {sum(c.frames for c in clips)} frames, {n_all} transitions "
+          f"({n_cut} hard cuts, {n_all - n_cut} gradual), "
+          f"{sum(len(c.no_cut) for c in clips)} no-cut ranges" + (f" -- {note}" if note else ""))
+    header = (f"{'pipeline':<32} {'P_all R_all F1_all':>17} {'P_hrd R_hrd F1_hrd':>17} {'P_grd R_grd F1_grd':>17} "
+              f"{'no-cut':>6} {'fade2':>5} {'fps':>6}")
     print(header)
     print("-" * len(header))
-    for result in results:
-        s = scores.get(result.name)
-        acc = (
-            f"{_fmt(*s.hard.prf())} {_fmt(*s.all.prf())} {s.false_flash_motion:>12d}"
-            if s
-            else f"{'':>20} {'':>20} {'':>12}"
-        )
-        print(f"{result.name:<36} {acc} {result.frames:>7d} {result.seconds:>7.2f} {result.fps:>7.0f}")
-    print("\nF1 (all transitions) per clip")
-    names = [c.name for c in clips]
-    short = [n.split("/")[-1][:15] for n in names]
-    print(f"{'pipeline':<36} " + " ".join(f"{s:>15}" for s in short))
-    for name, row in per_clip.items():
-        print(f"{name:<36} " + " ".join(f"{row[n]:>15.3f}" for n in names))
-    notes = [r for r in results if r.note]
-    if notes:
-        print()
-        for r in notes:
-            print(f"{r.name}: {r.note}")
+    for r in results:
+        s = scores.get(r.name)
+        acc = (f"{_prf(s.all):>17} {_prf(s.hard):>17} {_prf(s.gradual):>17} {s.false_no_cut:>6d} {s.fade_seconds:>5d}"
+               if s else " " * 72)
+        print(f"{r.name:<32} {acc} {r.fps(clips):>6.0f}")
+    if kinds:
+        print(f"\n  per gradual kind: P R F1 (truth count) [{group}]")
+        print(f"  {'pipeline':<32} " + " ".join(f"{k:>24}" for k in kinds))
+        for name, s in scores.items():
+            print(f"  {name:<32} " + " ".join(
+                f"{_prf(s.kinds[k]) + f' ({s.kinds[k].n_true})':>24}" if k in s.kinds else f"{'-':>24}" for k in kinds))
+    if no_cut_kinds:
+        counts = {k: sum(1 for c in clips for *_, kk in c.no_cut if kk == k) for k in no_cut_kinds}
+        print(f"\n  false boundaries inside no-cut ranges, per kind (ranges) [{group}]")
+        print(f"  {'pipeline':<32} " + " ".join(f"{f'{k} ({counts[k]})':>14}" for k in no_cut_kinds))
+        for name, s in scores.items():
+            print(f"  {name:<32} " + " ".join(f"{s.no_cut.get(k, 0):>14d}" for k in no_cut_kinds))
+    rates = sorted({c.rate_label for c in clips}, key=lambda x: (x == "vfr", float(x.split()[0]) if x != "vfr" else 0))
+    if group == "composed-real" and rates:
+        print(f"\n  per nominal frame rate: P R F1 over all transitions (clips, transitions) [{group}]")
+        subsets = {rate: [c for c in clips if c.rate_label == rate] for rate in rates}
+        print(f"  {'pipeline':<32} " + " ".join(
+            f"{f'{rate} ({len(cs)}, {sum(len(c.boundaries) for c in cs)})':>20}" for rate, cs in subsets.items()))
+        for r in scored:
+            print(f"  {r.name:<32} " + " ".join(f"{_prf(score_clips(cs, r).all):>20}" for cs in subsets.values()))
     return scores
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=("evaluation", "tuning"), default="evaluation",
+                        help="composed-real split to score (parameters may be tuned on 'tuning' only)")
     parser.add_argument("--titles", type=int, default=6, help="generated titles")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each generated title (s)")
-    parser.add_argument("--seed", type=int, default=2024, help="seed of the generated evaluation set")
-    parser.add_argument("--repeats", type=int, default=2, help="passes of each cheap pipeline (best is kept)")
-    parser.add_argument("--device", default="auto", help="torch device for TransNetV2 and the hybrid")
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "reelhouse-bench-shots")
-    parser.add_argument("--quick", action="store_true", help="2 short titles, real clips but test.mp4, 1 pass")
-    parser.add_argument("--ablation", action="store_true", help="also run the hybrid verifying every candidate")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the generated set")
+    parser.add_argument("--repeats", type=int, default=1, help="passes of each in-process pipeline (fastest kept)")
+    parser.add_argument("--device", default="auto", help="torch device for TransNetV2 and the hybrid (in-process runs)")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "reelhouse-bench-shots",
+                        help="generated titles and the speed section's tiny clip")
+    parser.add_argument("--composed-dir", type=Path, default=None,
+                        help="composed-real clips and their source cache (default: <settings home>/cache/composed-real)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 2 composed clips, 2 short generated titles, no transnetv2_test")
     args = parser.parse_args()
     if args.quick:
         args.titles, args.seconds, args.repeats = 2, 12.0, 1
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
 
     import cv2
     import torch
 
     from models.device import select_device
+    from models.shot_detection import available_detectors, detector_class
     from models.shot_detection.transnetv2 import load_transnetv2
+    from reelhouse.config import get_settings
     from reelhouse.pipeline.specs import DEFAULT_DETECTOR
+    from reelhouse.samples import composed_real
 
     torch.set_num_threads(THREADS)
     cv2.setNumThreads(THREADS)
     device = select_device(args.device)
+    composed_dir = args.composed_dir or get_settings().home / "cache" / "composed-real"
 
     t0 = time.perf_counter()
-    clips = generated_clips(args.workdir, args.titles, args.seconds, args.seed) + real_clips_annotated()
-    if args.quick:
-        clips = [c for c in clips if c.name != "transnetv2_test"]
-    print(f"clips ready in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{c.name} ({c.frames})" for c in clips))
-    print(f"threads: torch {torch.get_num_threads()}, opencv {cv2.getNumThreads()}; network device: {device}; cores: {os.cpu_count()}")
-    load_transnetv2(device)  # model loading is not part of any pipeline's time
+    groups: dict[str, list[Clip]] = {
+        "composed-real": composed_clips(composed_dir, args.split, args.quick),
+        "annotated-real": real_clips_annotated(args.quick),
+        "generated": generated_clips(args.workdir, args.titles, args.seconds, args.seed),
+    }
+    clips = [c for g in groups.values() for c in g]
+    print(f"clips ready in {time.perf_counter() - t0:.1f} s")
+    for name, g in groups.items():
+        print(f"  {name}: " + ", ".join(f"{c.name} ({c.frames}, {c.rate_label})" for c in g))
+    print(f"composed-real split: {args.split}; " + _split_sources(composed_real))
+    print(f"threads: torch {torch.get_num_threads()}, opencv {cv2.getNumThreads()}; network device: {device}; "
+          f"cores: {os.cpu_count()}; load average {_load()}")
+    load_transnetv2(device)  # model loading is not part of any in-process pipeline's time
 
-    from scenedetect.backends import AVAILABLE_BACKENDS
-
-    cheap, once = args.repeats, 1
-    plan: list[tuple[str, Callable[[Clip], list[int]], int, str]] = [
-        ("decode-only (iter_frames 64x36)", decode_only_pipeline(), cheap, ""),
-        ("decode-only (PyAV, reused scaler)", decode_reused_scaler_pipeline(), cheap,
-         "not a detector: iter_frames' decode cost if its converter reused one swscale context"),
-        ("reelhouse fast", reelhouse_pipeline("fast"), cheap, ""),
-        ("reelhouse hybrid", reelhouse_pipeline("hybrid", device=str(device)), once, ""),
-        ("reelhouse transnetv2", reelhouse_pipeline("transnetv2", device=str(device)), once, ""),
-        ("transnetv2 reference (predict_frames)", transnetv2_reference_pipeline(device), once, ""),
-        ("pyscenedetect content (opencv)", pyscenedetect_pipeline("content", "opencv"), cheap, ""),
-        ("pyscenedetect adaptive (opencv)", pyscenedetect_pipeline("adaptive", "opencv"), cheap, ""),
+    plan: list[tuple[str, Callable[[Clip], list[int]]]] = [("decode-only (iter_frames 64x36)", decode_only_pipeline())]
+    for name in available_detectors():
+        params = {"device": str(device)} if "device" in inspect.signature(detector_class(name)).parameters else {}
+        label = f"reelhouse {name}" + (" (default)" if name == DEFAULT_DETECTOR else "")
+        plan.append((label, reelhouse_pipeline(name, **params)))
+    plan += [
+        ("transnetv2 reference", transnetv2_reference_pipeline(device)),
+        ("pyscenedetect content", pyscenedetect_pipeline("content")),
+        ("pyscenedetect adaptive", pyscenedetect_pipeline("adaptive")),
     ]
-    if "pyav" in AVAILABLE_BACKENDS:
-        plan += [
-            ("pyscenedetect content (pyav)", pyscenedetect_pipeline("content", "pyav"), once, ""),
-            ("pyscenedetect adaptive (pyav)", pyscenedetect_pipeline("adaptive", "pyav"), once, ""),
-        ]
-    if args.ablation:
-        plan.append(
-            ("reelhouse hybrid (verify all)", reelhouse_pipeline("hybrid", device=str(device), accept_score=1.0), once,
-             "ablation: every candidate goes through TransNetV2")
-        )
-    results = []
-    for name, run_clip, repeats, note in plan:
+    results: list[Result] = []
+    for name, run_clip in plan:
         t = time.perf_counter()
-        results.append(_timed(name, clips, run_clip, repeats, note))
-        print(f"  {name}: {results[-1].fps:.0f} fps ({time.perf_counter() - t:.1f} s)", flush=True)
-
-    scores = report(clips, results)
+        results.append(_timed(name, clips, run_clip, args.repeats))
+        print(f"  {name}: {results[-1].fps(clips):.0f} fps in process ({time.perf_counter() - t:.1f} s; "
+              f"load {_load()})", flush=True)
     by_name = {r.name: r for r in results}
-    default = f"reelhouse {DEFAULT_DETECTOR}"
-    psd = by_name["pyscenedetect content (opencv)"]
-    ref = scores["transnetv2 reference (predict_frames)"]
-    print("\nratios (fps / fps)")
-    for name in ("reelhouse fast", "reelhouse hybrid", "reelhouse transnetv2", "decode-only (iter_frames 64x36)"):
-        print(f"  {name} vs pyscenedetect content (opencv): {by_name[name].fps / psd.fps:.2f}x")
-    decode = by_name["decode-only (iter_frames 64x36)"]
-    for name in ("reelhouse fast", "reelhouse hybrid"):
-        print(f"  {name} vs decode-only (iter_frames 64x36): {by_name[name].fps / decode.fps:.2f}x")
-    print(f"  reelhouse hybrid vs reelhouse transnetv2: {by_name['reelhouse hybrid'].fps / by_name['reelhouse transnetv2'].fps:.2f}x")
-    print(f"default detector: {DEFAULT_DETECTOR}")
+    default = f"reelhouse {DEFAULT_DETECTOR} (default)"
 
-    head = scores[default]
-    hybrid = scores["reelhouse hybrid"]
-    print(
-        json.dumps(
-            {
-                "f1_hard": round(head.hard.prf()[2], 4),
-                "f1_all": round(head.all.prf()[2], 4),
-                "fps": round(by_name[default].fps, 1),
-                "fps_ratio_vs_pyscenedetect_content": round(by_name[default].fps / psd.fps, 3),
-                "f1_transnetv2_reference": round(ref.all.prf()[2], 4),
-                "detector": DEFAULT_DETECTOR,
-                "false_cuts_flash_motion": head.false_flash_motion,
-                "f1_hard_hybrid": round(hybrid.hard.prf()[2], 4),
-                "f1_all_hybrid": round(hybrid.all.prf()[2], 4),
-                "fps_hybrid": round(by_name["reelhouse hybrid"].fps, 1),
-            }
-        )
-    )
+    notes = {
+        "composed-real": f"{args.split} split"
+                         + (" (tuning: parameters may have been chosen on it)" if args.split == "tuning" else ""),
+        "annotated-real": "labels drawn up looking at detectors' candidates (not independent of them); "
+                          "transnetv2_test is a composed-real tuning source",
+        "generated": f"seed {args.seed}",
+    }
+    scores = {g: report_group(g, cs, results, notes[g]) for g, cs in groups.items() if cs}
+
+    # speed: each tool as its own process on the composed-real clips
+    speed_clips = groups["composed-real"]
+    print(f"\n=== speed: {len(speed_clips)} composed-real {args.split} clips, {sum(c.frames for c in speed_clips)} frames, "
+          f"{sum(c.frames / c.fps for c in speed_clips):.0f} s of video; each tool a process per file; load {_load()}")
+    speeds = speed_section(speed_clips, args.workdir)
+    rh, psd = speeds["reelhouse"], speeds["pyscenedetect"]
+    for s in (rh, psd):
+        print(f"  {s.name:<14} start-up {s.startup_s:.2f} s (runs {', '.join(f'{x:.2f}' for x in s.startup_runs)}), "
+              f"wall {sum(s.walls.values()):.1f} s, {s.fps(speed_clips):.0f} fps after start-up")
+    ratio = rh.fps(speed_clips) / psd.fps(speed_clips)
+    print(f"  speed ratio reelhouse / pyscenedetect: {ratio:.2f}x; load {_load()}")
+    agree_rh = [c.name for c in speed_clips
+                if _canonical(rh.predictions[c.name], c.frames) == _canonical(by_name[default].predictions[c.name], c.frames)]
+    agree_psd = [c.name for c in speed_clips
+                 if psd.predictions[c.name] == by_name["pyscenedetect content"].predictions[c.name]]
+    print(f"  check: reelhouse CLI = in-process {DEFAULT_DETECTOR} on {len(agree_rh)}/{len(speed_clips)} files; "
+          f"scenedetect CLI = in-process content detector on {len(agree_psd)}/{len(speed_clips)} files")
+    for c in speed_clips:
+        if c.name not in agree_rh:
+            print(f"    {c.name}: reelhouse CLI {_canonical(rh.predictions[c.name], c.frames)} "
+                  f"vs in-process {_canonical(by_name[default].predictions[c.name], c.frames)}")
+        if c.name not in agree_psd:
+            print(f"    {c.name}: scenedetect CLI {psd.predictions[c.name]} vs in-process "
+                  f"{by_name['pyscenedetect content'].predictions[c.name]}")
+
+    head = scores["composed-real"][default]
+    ref = scores["composed-real"]["transnetv2 reference"]
+    out: dict[str, Any] = {
+        "f1_all_real": round(head.all.prf()[2], 4),
+        "f1_gradual_real": round(head.gradual.prf()[2], 4),
+        "f1_hard_real": round(head.hard.prf()[2], 4),
+        "false_cuts_no_cut_ranges": head.false_no_cut,
+        "f1_transnetv2_reference_real": round(ref.all.prf()[2], 4),
+        "speed_ratio_vs_pyscenedetect": round(ratio, 3),
+        "startup_s": round(rh.startup_s, 3),
+        "split": args.split,
+        "clips": len(speed_clips),
+        "frames": sum(c.frames for c in speed_clips),
+        "detector": DEFAULT_DETECTOR,
+        "quick": args.quick,
+        "f1_gradual_kinds_real": {k: round(c.prf()[2], 4) for k, c in head.kinds.items()},
+        "false_cuts_no_cut_kinds_real": head.no_cut,
+        "f1_gradual_transnetv2_reference_real": round(ref.gradual.prf()[2], 4),
+        "f1_hard_transnetv2_reference_real": round(ref.hard.prf()[2], 4),
+        "false_cuts_no_cut_ranges_transnetv2_reference": ref.false_no_cut,
+    }
+    out["f1_all_by_group"] = {
+        g: {name.replace(" (default)", ""): round(sc.all.prf()[2], 4) for name, sc in s.items()} for g, s in scores.items()
+    }
+    out["f1_hard_gradual_default_by_group"] = {
+        g: [round(s[default].hard.prf()[2], 4), round(s[default].gradual.prf()[2], 4)] for g, s in scores.items()
+    }
+    out |= {
+        "fps_reelhouse": round(rh.fps(speed_clips), 1),
+        "fps_pyscenedetect": round(psd.fps(speed_clips), 1),
+        "startup_s_pyscenedetect": round(psd.startup_s, 3),
+        "cli_agrees_in_process_reelhouse": f"{len(agree_rh)}/{len(speed_clips)}",
+        "cli_agrees_in_process_pyscenedetect": f"{len(agree_psd)}/{len(speed_clips)}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "run_s": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(out))
+
+
+def _split_sources(module: Any) -> str:
+    """Which source footage each composed split uses, from the module's constants."""
+    return f"tuning sources {', '.join(module.TUNING_SOURCES)}; evaluation sources {', '.join(module.EVALUATION_SOURCES)}"
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ _YCBCR = np.array(
 )
 # Mean-luma change (0-255 levels per frame) that counts as a fade ramp rather than noise or drift.
 _RAMP_STEP = 1.5
+# A step counts as a fade step when a common gain explains the change of every cell's luma up to
+# this fraction of the change's energy.
+_FADE_STEP_RESIDUAL = 0.1
 _YCBCR_OFFSET = np.array([0.0, 128.0, 128.0], dtype=np.float32)
 _BIN_SCALE = np.array([_Y_BINS / 256.0, _C_BINS / 256.0, _C_BINS / 256.0], dtype=np.float32)
 _BIN_STRIDE = np.array([_C_BINS * _C_BINS, _C_BINS, 1], dtype=np.int64)
@@ -183,7 +186,7 @@ class FastShotDetector(ShotDetector):
     """
 
     name = "fast"
-    version = "1.0.0"
+    version = "1.1.0"
     analysis_size = (_WIDTH, _HEIGHT)
 
     def __init__(
@@ -377,7 +380,35 @@ class _Scan:
             return False  # changes to and from black are fades, handled as gradual runs
         if s < d.threshold * self._baseline(i - d.window, i + d.window + 1, exclude=i):
             return False
-        return not self._is_flash(i)
+        return not self._is_flash(i) and not self._is_fade_step(i)
+
+    def _is_fade_step(self, i: int) -> bool:
+        """True when frame ``i`` is one step of a fade: the picture of frame ``i - 1`` scaled
+        towards black or white (each 4x4 cell's luma by one common gain), on a ramp whose
+        brightness moves the same way on the frames before and after. Flat or low-contrast
+        frames fading cross histogram bins all at once, which would otherwise score as cuts."""
+        if i < 2 or i + 1 >= self.count:
+            return False
+        lumas = [self._f(j).mean_luma for j in (i - 2, i - 1, i, i + 1)]
+        steps = np.diff(lumas)
+        if not (np.all(steps > _RAMP_STEP) or np.all(steps < -_RAMP_STEP)):
+            return False
+        return self._is_gain_step(i)
+
+    def _is_gain_step(self, i: int) -> bool:
+        """True when frame ``i``'s cell lumas are frame ``i - 1``'s scaled by one gain towards
+        black or white (see ``_is_fade_step``)."""
+        a, b = self._f(i - 1).luma.ravel(), self._f(i).luma.ravel()
+        for anchor in (0.0, 255.0):  # towards black, towards white
+            x, y = a - anchor, b - anchor
+            energy = float(x @ x)
+            if energy == 0.0:
+                continue
+            gain = float(x @ y) / energy
+            residual = float(np.square(y - gain * x).mean())
+            if residual <= _FADE_STEP_RESIDUAL * max(float(np.square(y - x).mean()), 1.0):
+                return True
+        return False
 
     def _decide(self, i: int) -> Iterator[ShotBoundary]:
         d = self.d
@@ -425,6 +456,8 @@ class _Scan:
                 start -= 1
         elif end - start < d.min_gradual_frames:
             return
+        elif all(self._is_gain_step(m) for m in range(max(start, self.first + 1), end + 1)):
+            return  # a stretch of a fade's ramp (brightness scaled step by step), not a dissolve
         if start - 1 < self.first or self._f(start - 1).black:
             return  # nothing but black before it: the title's black leader belongs to shot 0
         if not self.run_black and self._blend_residual(start, end) > d.max_blend_residual:

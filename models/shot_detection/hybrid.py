@@ -37,6 +37,7 @@ from models.shot_detection.fast import (
     _Scan,
     frame_batches,
 )
+from models.shot_detection.gradual import GradualFinder, cell_vectors
 
 if TYPE_CHECKING:
     import torch
@@ -118,7 +119,7 @@ class HybridShotDetector(ShotDetector):
     """
 
     name = "hybrid"
-    version = "1.0.0"
+    version = "1.1.0"
     analysis_size = FastShotDetector.analysis_size
 
     def __init__(
@@ -134,6 +135,7 @@ class HybridShotDetector(ShotDetector):
         device: "DevicePreference" = "auto",
         windows_per_batch: int | None = None,
         precision: Literal["auto", "float32"] = "auto",
+        fit_accept: float = 0.5,
     ) -> None:
         """Configure the detector (TransNetV2 loads on first use).
 
@@ -161,6 +163,10 @@ class HybridShotDetector(ShotDetector):
                 with native bfloat16 arithmetic, float32 elsewhere; ``"float32"`` always uses
                 float32. Reduced precision moves the network's probabilities by up to about
                 0.02, which rarely moves a boundary; ``params`` records the policy.
+            fit_accept: A gradual transition found by the blend fit (``gradual.GradualFinder``:
+                slow dissolves, wipes, fades through a flat frame) is kept without the network
+                when its fit confidence is at least this, in [0, 1]; below it, the network
+                verifies it like any gradual candidate.
 
         Raises:
             ValueError: An argument is out of range.
@@ -190,7 +196,10 @@ class HybridShotDetector(ShotDetector):
         self.gradual_threshold = float(gradual_threshold)
         self.context = int(context)
         self.min_shot_frames = int(min_shot_frames)
+        if not 0.0 <= fit_accept <= 1.0:
+            raise ValueError(f"fit_accept must be in [0, 1], got {fit_accept}")
         self.precision = precision
+        self.fit_accept = float(fit_accept)
         self._device_preference = device
         self._windows_per_batch = windows_per_batch
         self._device: torch.device | None = None
@@ -241,6 +250,8 @@ class HybridShotDetector(ShotDetector):
             "gradual_threshold": self.gradual_threshold,
             "context": self.context,
             "min_shot_frames": self.min_shot_frames,
+            "fit_accept": self.fit_accept,
+            "gradual_fit": "cell blend fit v1",
             "transnetv2_input": "area-resized 64x36 -> 48x27",
             "transnetv2_precision": "native-reduced" if self.precision == "auto" else "float32",
         }
@@ -275,6 +286,7 @@ class _Run:
         self.out: list[ShotBoundary] = []
         # Spans of recently proposed gradual transitions: cuts inside them belong to them.
         self.gradual_spans: deque[tuple[int, int]] = deque(maxlen=16)
+        self.gradual = GradualFinder()
         self.stats = HybridStats()
         self.scan = _Scan(detector._proposer, self._feed())
 
@@ -293,6 +305,7 @@ class _Run:
         step with the scan."""
         featurize = _Featurizer(self.d._proposer.black_level)
         for frames in frame_batches(self.frames, self.d.check_frame):
+            fitted = self.gradual.push(cell_vectors(frames))
             for frame, features in zip(frames, featurize(frames)):
                 if len(self.ring) == self.capacity:
                     self.first += 1
@@ -303,6 +316,27 @@ class _Run:
                     if len(self.batch) >= self.d.windows_per_batch:
                         self._run_batch()
                 yield features
+            for boundary in fitted:
+                self._propose_fitted(boundary)
+        for boundary in self.gradual.finish():
+            self._propose_fitted(boundary)
+
+    def _propose_fitted(self, boundary: ShotBoundary) -> None:
+        """A gradual transition the blend fit found: kept as it is when the fit is close (its
+        confidence reaches ``fit_accept``), otherwise verified by the network like the scan's."""
+        if boundary.confidence >= self.d.fit_accept:
+            start, end = boundary.span
+            self.stats.candidates += 1
+            self.stats.accepted_fast += 1
+            self.stats.by_frame.append((boundary.frame, "fit", boundary.confidence))
+            self.gradual_spans.append((start, end))
+            self.out = [b for b in self.out if not (b.transition == "cut" and start <= b.frame < end)]
+            self.pending = deque(
+                c for c in self.pending if not (c.boundary.transition == "cut" and start <= c.boundary.frame < end)
+            )
+            self.out.append(boundary)
+        else:
+            self._propose(boundary)
 
     def _propose(self, boundary: ShotBoundary) -> None:
         self.stats.candidates += 1

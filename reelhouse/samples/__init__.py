@@ -12,6 +12,7 @@ from reelhouse.samples.generator import (
     ground_truth,
     write_srt,
 )
+from reelhouse.samples.composed_real import build_composed_set as build_composed_set
 from reelhouse.samples.library import SampleTitle, build_sample_library, title_spec
 from reelhouse.samples.real_clips import real_clips
 from reelhouse.samples.variants import (

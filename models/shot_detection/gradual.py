@@ -1,0 +1,275 @@
+"""Gradual transitions found by fitting: dissolves, wipes and fades through a flat frame.
+
+A frame-to-frame difference cannot see a slow dissolve: over 48 frames each step changes the
+picture by a fiftieth, less than camera motion does. This module compares frames ``K`` apart
+instead (``K`` in ``scales``), and then asks whether the frames between two endpoints ``A``
+(frame ``p``) and ``B`` (frame ``q``) are explained by them:
+
+- **dissolve**: frame ``m`` is ``(1 - a) A + a B`` for one scalar ``a`` in [0, 1];
+- **wipe**: every cell of frame ``m`` is the same cell of ``A`` or of ``B``;
+- **fade through a flat frame** (black, white, any uniform colour, held or not): a dissolve from
+  ``A`` into the flat frame and one from it into ``B``, reported as one transition.
+
+Frames are described by ``cell_vectors``: the mean RGB of each 4x4-pixel cell of a 64x36 frame
+(16x9 cells, 432 values, 0-255). A fit's residual is the energy left after the best blend,
+relative to ``|B - A|^2``: 0 for an exact blend, near 1 or more when the frames between are not a
+mix of the two ends (camera motion, a subject moving). A transition is reported when the two ends
+differ by at least ``min_change`` (root mean square, 0-255 scale divided by 255), the residual is at
+most ``max_residual``, the blend weight rises monotonically, and no single frame step carries most
+of the change (that is a cut, which the cut detectors own).
+
+Frame numbers are 0-based in decode order; spans are ``[start, end)`` and hold the frames strictly
+between the two endpoints, so ``start = p + 1`` and ``end = q``; a boundary's frame is the centre.
+The finder streams: memory is bounded by ``history`` frames of 432 float32 values (about 1.7 KB a
+frame), whatever the title's length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.shot_detection.base import ShotBoundary
+
+_CELL = 4
+_CELLS_H, _CELLS_W = 9, 16
+VECTOR_SIZE = _CELLS_H * _CELLS_W * 3
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def cell_vectors(frames: np.ndarray) -> np.ndarray:
+    """Mean RGB of each 4x4 cell of ``(n, 36, 64, 3)`` uint8 frames: float32 ``(n, 432)``, 0-255."""
+    n = frames.shape[0]
+    cells = frames.reshape(n, _CELLS_H, _CELL, _CELLS_W, _CELL, 3).mean(axis=(2, 4), dtype=np.float32)
+    return cells.reshape(n, VECTOR_SIZE)
+
+
+@dataclass(frozen=True)
+class GradualParams:
+    """Settings of ``GradualFinder`` (lengths in frames).
+
+    Attributes:
+        scales: frame distances ``K`` at which candidates are looked for (each >= 2).
+        min_change: smallest rms difference of the two ends, as a fraction of 255.
+        max_residual: largest mean fit residual (relative to the ends' difference energy). A
+            transition's confidence is ``1 - residual / max_residual``.
+        max_step_share: largest share of the ends' difference one frame step may carry.
+        max_frames: longest transition (frames strictly between its ends).
+        flat_std: a frame whose cells' luma standard deviation (0-255) is below this is flat.
+        margin: frames searched beyond a candidate's ``K``-apart pair on each side.
+        max_surround_ratio: the picture may change by at most this fraction of the transition's
+            change over the same number of frames (up to 16) just before it and just after it:
+            a transition stands out against steady shots, a slow pan or drift does not.
+    """
+
+    scales: tuple[int, ...] = (6, 16, 32, 48)
+    min_change: float = 0.12
+    max_residual: float = 0.05
+    max_step_share: float = 0.6
+    max_frames: int = 60
+    flat_std: float = 6.0
+    margin: int = 8
+    max_surround_ratio: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not self.scales or min(self.scales) < 2:
+            raise ValueError(f"scales must be >= 2 frames, got {self.scales}")
+        if max(self.scales) > self.max_frames:
+            raise ValueError(f"scales ({self.scales}) must not exceed max_frames ({self.max_frames})")
+        if not 0.0 < self.min_change < 1.0:
+            raise ValueError(f"min_change must be in (0, 1), got {self.min_change}")
+        if not self.max_residual > 0.0:
+            raise ValueError(f"max_residual must be > 0, got {self.max_residual}")
+        if not 0.0 < self.max_step_share <= 1.0:
+            raise ValueError(f"max_step_share must be in (0, 1], got {self.max_step_share}")
+        if self.margin < 1 or self.flat_std <= 0:
+            raise ValueError("margin must be >= 1 and flat_std > 0")
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The best blend of the frames strictly between ends ``p`` and ``q`` (absolute frames)."""
+
+    p: int
+    q: int
+    change: float  # rms |B - A| / 255
+    residual: float  # mean relative residual of the frames between
+    monotone: bool
+    step_share: float  # largest single-step share of |B - A|
+    kind: str  # "dissolve" or "wipe"
+
+
+def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
+    """Fit the frames ``x[p+1:q]`` as blends of ``x[p]`` and ``x[q]`` (indices into ``x``)."""
+    a, b = x[p], x[q]
+    d = b - a
+    energy = float(d @ d) + 1e-6
+    change = float(np.sqrt(energy / d.size) / 255.0)
+    mid = x[p + 1 : q]
+    steps = np.diff(x[p : q + 1], axis=0)
+    step_share = float(np.sqrt(np.square(steps).sum(axis=1).max() / energy))
+    if len(mid) == 0:
+        return Fit(p, q, change, 0.0, True, step_share, "dissolve")
+    r = mid - a
+    alpha = np.clip(r @ d / energy, 0.0, 1.0)
+    dissolve = np.square(r - alpha[:, None] * d).sum(axis=1) / energy
+    to_a = np.square(mid - a).reshape(len(mid), -1, 3).sum(axis=2)
+    to_b = np.square(mid - b).reshape(len(mid), -1, 3).sum(axis=2)
+    wipe = np.minimum(to_a, to_b).sum(axis=1) / energy
+    if dissolve.mean() <= wipe.mean():
+        progress, residual, kind = alpha, float(dissolve.mean()), "dissolve"
+        monotone = bool(np.all(np.diff(progress) >= -0.15))
+    else:
+        # A wipe switches each cell from A to B once: cells that switch back, or more than a few
+        # cells that flicker, are motion.
+        switched = to_b < to_a
+        back = (switched[:-1] & ~switched[1:]).sum()
+        progress, residual, kind = switched.mean(axis=1), float(wipe.mean()), "wipe"
+        monotone = bool(back <= 0.02 * switched.shape[1] * max(1, len(mid) - 1) and progress[0] < 0.5 < progress[-1])
+    return Fit(p, q, change, residual, monotone, step_share, kind)
+
+
+class GradualFinder:
+    """Streaming search for gradual transitions over a title's ``cell_vectors``.
+
+    Push the frames' vectors in order with :meth:`push`, then call :meth:`finish`; each returns the
+    transitions it could settle. A transition is reported once, when enough frames after it have
+    arrived.
+    """
+
+    def __init__(self, params: GradualParams | None = None) -> None:
+        self.params = params or GradualParams()
+        k = max(self.params.scales)
+        self.right = k // 2 + self.params.margin + 2  # frames needed after a candidate time
+        self.history = self.params.max_frames + k + 2 * self.params.margin + self.right + 4
+        self.buf = np.zeros((0, VECTOR_SIZE), np.float32)
+        self.base = 0  # absolute frame of buf[0]
+        self.count = 0
+        self.done = 0  # candidate times below this are decided
+        self.last_end = -1  # end of the last transition found
+        self.held: tuple[int, int, float] | None = None  # (start, end, confidence) not yet reported
+
+    def push(self, vectors: np.ndarray) -> list[ShotBoundary]:
+        """Add the next frames' ``(n, 432)`` vectors; transitions settled so far."""
+        self.buf = np.concatenate([self.buf, vectors.astype(np.float32, copy=False)])
+        self.count += len(vectors)
+        found = self._scan(self.count - self.right)
+        drop = max(0, len(self.buf) - self.history)
+        if drop:
+            self.buf = self.buf[drop:]
+            self.base += drop
+        return found
+
+    def finish(self) -> list[ShotBoundary]:
+        """Transitions left after the last frame."""
+        return self._scan(self.count)
+
+    def _scan(self, upto: int) -> list[ShotBoundary]:
+        prm = self.params
+        x, base = self.buf, self.base
+        lo = self.done
+        if upto <= lo:
+            return []
+        out: list[ShotBoundary] = []
+        luma = (x.reshape(len(x), -1, 3) @ _LUMA).std(axis=1)
+        flat = luma < prm.flat_std
+        candidates: list[tuple[int, int]] = []
+        for k in prm.scales:
+            t0 = max(lo, base + k)
+            t1 = min(upto, self.count)
+            if t1 <= t0:
+                continue
+            idx = np.arange(t0 - base, t1 - base)
+            change = np.sqrt(np.square(x[idx] - x[idx - k]).mean(axis=1)) / 255.0
+            # Local maxima of the K-apart change over +-K/2 (using what the buffer holds).
+            full_lo, full_hi = max(base + k, t0 - k // 2), min(self.count, t1 + k // 2)
+            fidx = np.arange(full_lo - base, full_hi - base)
+            fchange = np.sqrt(np.square(x[fidx] - x[fidx - k]).mean(axis=1)) / 255.0
+            for j in np.flatnonzero(change >= prm.min_change):
+                t = t0 + int(j)
+                a, b = t - k // 2 - full_lo, t + k // 2 + 1 - full_lo
+                window = fchange[max(0, a) : b]
+                if change[j] >= window.max():
+                    candidates.append((t, k))
+        for t, k in sorted(candidates):
+            if t - k <= self.last_end:
+                continue
+            fit = self._best_fit(x, base, t, k, flat)
+            if fit is None:
+                continue
+            start, end = fit.p + 1, fit.q
+            self.last_end = end
+            confidence = float(np.clip(1.0 - fit.residual / prm.max_residual, 0.0, 1.0))
+            if self.held is not None:
+                h_start, h_end, h_conf = self.held
+                between = range(h_end - 1, start)  # the held one's end frame .. this one's first end
+                if start - h_end <= prm.max_frames and all(
+                        base <= f < base + len(x) and flat[f - base] for f in between):
+                    # Into a flat frame and out of it: one fade (or dip) through black, white or a colour.
+                    self.held = (h_start, end, max(h_conf, confidence))
+                    continue
+                out.append(self._boundary(*self.held))
+            self.held = (start, end, confidence)
+        if self.held is not None and (upto >= self.count or upto - self.held[1] > prm.max_frames + prm.margin):
+            out.append(self._boundary(*self.held))
+            self.held = None
+        self.done = upto
+        return out
+
+    @staticmethod
+    def _boundary(start: int, end: int, confidence: float) -> ShotBoundary:
+        return ShotBoundary((start + end) // 2, "gradual", confidence, (start, end))
+
+    def _best_fit(self, x: np.ndarray, base: int, t: int, k: int, flat: np.ndarray) -> Fit | None:
+        """The widest-change acceptable blend around the candidate pair ``(t - k, t)``."""
+        prm = self.params
+        lo = max(base, t - k - prm.margin)
+        hi = min(base + len(x) - 1, t + prm.margin)
+        best: Fit | None = None
+        for p in range(lo, t - 1):
+            for q in range(max(p + 2, t - k + 1), min(hi, p + prm.max_frames + 1) + 1):
+                fit = fit_blend(x, p - base, q - base)
+                if not self._acceptable(fit):
+                    continue
+                fit = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
+                if best is None or fit.change > best.change * 1.02 or (
+                        fit.change >= best.change / 1.02 and q - p < best.q - best.p):
+                    best = fit
+        if best is None:
+            return None
+        # Grow the ends outwards while the blend still holds and the ends move further apart: a
+        # long ramp can outrun the candidate's window.
+        last = base + len(x) - 1
+        for step in (1, -1):
+            while True:
+                p, q = (best.p, best.q + 1) if step == 1 else (best.p - 1, best.q)
+                if p < base or q > last or q - p - 1 > prm.max_frames:
+                    break
+                fit = fit_blend(x, p - base, q - base)
+                if not self._acceptable(fit) or fit.change <= best.change:
+                    break
+                best = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
+        best = self._trim(x, base, best)
+        w = min(best.q - best.p, 16)
+        p, q = best.p - base, best.q - base
+        around = [np.sqrt(np.square(x[p] - x[max(0, p - w)]).mean()), np.sqrt(np.square(x[min(len(x) - 1, q + w)] - x[q]).mean())]
+        if max(around) / 255.0 > prm.max_surround_ratio * best.change:
+            return None
+        return best
+
+    def _acceptable(self, fit: Fit) -> bool:
+        prm = self.params
+        return (fit.change >= prm.min_change and fit.residual <= prm.max_residual and fit.monotone
+                and fit.step_share <= prm.max_step_share)
+
+    def _trim(self, x: np.ndarray, base: int, fit: Fit) -> Fit:
+        """Move the ends inwards past frames that are still (almost) the end frame itself."""
+        p, q = fit.p, fit.q
+        d = x[q - base] - x[p - base]
+        energy = float(d @ d) + 1e-6
+        while q - p > 2 and float(np.square(x[p + 1 - base] - x[p - base]).sum()) / energy < 0.0025:
+            p += 1
+        while q - p > 2 and float(np.square(x[q - 1 - base] - x[q - base]).sum()) / energy < 0.0025:
+            q -= 1
+        return Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
