@@ -38,7 +38,7 @@ Groups (scored and printed separately, never pooled):
 Pipelines, on the same clips in the same run: every detector ``models.shot_detection``
 registers (fast, hybrid, transnetv2; the shots pipeline's default,
 ``reelhouse.pipeline.specs.DEFAULT_DETECTOR``, is marked), decoded as
-``reelhouse.pipeline.shots.segment_file`` does (``iter_frames`` at the detector's analysis
+``reelhouse.media.segment.segment_file`` does (``iter_frames`` at the detector's analysis
 size, H.264 loop filter skipped); the reference TransNetV2 (the package's ``predict_frames``
 on every frame decoded at 48x27 with PyAV, ``predictions_to_scenes`` at threshold 0.5, a
 boundary mid-way between one scene's end and the next one's start); PySceneDetect
@@ -409,7 +409,7 @@ def _timed(name: str, clips: Sequence[Clip], run_clip: Callable[[Clip], list[int
 
 def reelhouse_pipeline(detector_name: str, **params: Any) -> Callable[[Clip], list[int]]:
     """Probe, then one streaming ``iter_frames`` decode at the detector's analysis size without
-    the loop filter, as ``reelhouse.pipeline.shots.segment_file`` does."""
+    the loop filter, as ``reelhouse.media.segment.segment_file`` does."""
     from models.shot_detection import get_detector
     from reelhouse.media.frames import iter_frames
     from reelhouse.media.probe import probe

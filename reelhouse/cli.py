@@ -51,8 +51,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 # shots -------------------------------------------------------------------------------------
 def cmd_shots(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.media.errors import MediaError
-    from reelhouse.pipeline.shots import segment_file
-    from reelhouse.pipeline.specs import DEFAULT_DETECTOR
+    from models.shot_detection import DEFAULT_DETECTOR
+    from reelhouse.media.segment import segment_file
 
     try:
         seg = segment_file(Path(args.video), args.detector or DEFAULT_DETECTOR)

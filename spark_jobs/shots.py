@@ -1,7 +1,7 @@
 """Spark job: the canonical shot segmentation of each title's standardized encode.
 
 One ``applyInPandas`` group per title streams the encode once at the detector's analysis size
-(``reelhouse.pipeline.shots.segment_file``), so the detector's models (TransNetV2 for the hybrid
+(``reelhouse.media.segment.segment_file``), so the detector's models (TransNetV2 for the hybrid
 default) live in the Python worker, never in the driver. Each title's slice is written as Parquet
 by the executor that computed it; the driver commits all titles in one atomic Iceberg commit.
 
@@ -33,7 +33,7 @@ class EncodedTitle:
 
 def title_shot_rows(path: str, fps: float, detector: str) -> pa.Table:
     """The ``shots`` rows of one encode: frames ``[start_frame, end_frame)`` and seconds ``[start_s, end_s)``."""
-    from reelhouse.pipeline.shots import segment_file
+    from reelhouse.media.segment import segment_file
 
     seg = segment_file(path, detector)
     return pa.Table.from_pylist(

@@ -16,6 +16,10 @@ from typing import Any
 from models.shot_detection.base import Shot, ShotBoundary, ShotDetector, Transition, boundaries_to_shots
 from models.shot_detection.fast import FastShotDetector
 
+#: The detector of the canonical segmentation: fast candidates and blend fits, TransNetV2 verifying
+#: the uncertain ones (figures in benchmarks/RESULTS.md, ``shots``).
+DEFAULT_DETECTOR = "hybrid"
+
 # name -> "module:Class"; detectors with heavy dependencies are imported on first use.
 _REGISTRY: dict[str, str] = {
     "fast": "models.shot_detection.fast:FastShotDetector",
@@ -58,6 +62,7 @@ def get_detector(name: str, **params: Any) -> ShotDetector:
 
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "FastShotDetector",
     "Shot",
     "ShotBoundary",

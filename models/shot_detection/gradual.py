@@ -227,15 +227,17 @@ class GradualFinder:
         lo = max(base, t - k - prm.margin)
         hi = min(base + len(x) - 1, t + prm.margin)
         best: Fit | None = None
-        for p in range(lo, t - 1):
-            for q in range(max(p + 2, t - k + 1), min(hi, p + prm.max_frames + 1) + 1):
-                fit = fit_blend(x, p - base, q - base)
-                if not self._acceptable(fit):
-                    continue
-                fit = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
-                if best is None or fit.change > best.change * 1.02 or (
-                        fit.change >= best.change / 1.02 and q - p < best.q - best.p):
-                    best = fit
+        # A few starting pairs: the candidate pair itself and pairs widened by the margin. The
+        # frames of a shot on either side fit a blend too (weight 0 or 1), so the candidate pair
+        # usually holds the whole transition; growing and trimming below settle its ends.
+        m = prm.margin
+        for p, q in ((t - k, t), (t - k - m, t + m), (t - k - m, t), (t - k, t + m)):
+            p, q = max(p, lo), min(q, hi)
+            if q - p < 2 or q - p - 1 > prm.max_frames:
+                continue
+            fit = fit_blend(x, p - base, q - base)
+            if self._acceptable(fit) and (best is None or fit.change > best.change):
+                best = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
         if best is None:
             return None
         # Grow the ends outwards while the blend still holds and the ends move further apart: a

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from models.shot_detection import DEFAULT_DETECTOR
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
-
-#: Default shot detector for the canonical segmentation: fast candidates, TransNetV2 verifying the
-#: uncertain ones (F1 0.995 against 0.925 for TransNetV2 alone in benchmarks/shots.py).
-DEFAULT_DETECTOR = "hybrid"
 
 
 def media_spec() -> FeatureSpec:
