@@ -206,7 +206,8 @@ class GradualFinder:
                 between = range(h_end - 1, start)  # the held one's end frame .. this one's first end
                 if start - h_end <= prm.max_frames and all(
                         base <= f < base + len(x) and flat[f - base] for f in between):
-                    # Into a flat frame and out of it: one fade (or dip) through black, white or a colour.
+                    # Into a flat frame and out of it: one fade (or dip) through black, white or a colour
+                # (the ramps' ends need not be flat themselves, and a held flat stretch may lie between).
                     self.held = (h_start, end, max(h_conf, confidence))
                     continue
                 out.append(self._boundary(*self.held))
@@ -233,8 +234,8 @@ class GradualFinder:
         m = prm.margin
         for p, q in ((t - k, t), (t - k - m, t + m), (t - k - m, t), (t - k, t + m)):
             p, q = max(p, lo), min(q, hi)
-            if q - p < 2 or q - p - 1 > prm.max_frames:
-                continue
+            if q - p < 3 or q - p - 1 > prm.max_frames:
+                continue  # at least two frames between the ends: one odd frame is a flash or a cut
             fit = fit_blend(x, p - base, q - base)
             if self._acceptable(fit) and (best is None or fit.change > best.change):
                 best = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
@@ -270,8 +271,8 @@ class GradualFinder:
         p, q = fit.p, fit.q
         d = x[q - base] - x[p - base]
         energy = float(d @ d) + 1e-6
-        while q - p > 2 and float(np.square(x[p + 1 - base] - x[p - base]).sum()) / energy < 0.0025:
+        while q - p > 3 and float(np.square(x[p + 1 - base] - x[p - base]).sum()) / energy < 0.0025:
             p += 1
-        while q - p > 2 and float(np.square(x[q - 1 - base] - x[q - base]).sum()) / energy < 0.0025:
+        while q - p > 3 and float(np.square(x[q - 1 - base] - x[q - base]).sum()) / energy < 0.0025:
             q -= 1
         return Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
