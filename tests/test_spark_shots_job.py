@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.shot_detection import FastShotDetector
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from spark_jobs.session import local_cores, machine_conf
 from spark_jobs.shots import EncodedTitle, run_shots, title_shot_rows
@@ -24,7 +25,7 @@ def test_title_rows_tile_the_encode_and_match_the_truth_without_spark() -> None:
     starts = [r["start_frame"] for r in rows]
     assert len(starts) == len(_truth_starts())
     assert all(abs(s - t) <= 2 for s, t in zip(starts, _truth_starts()))
-    assert {r["detector"] for r in rows} == {"fast@1.0.0"} and {r["fps"] for r in rows} == {24.0}
+    assert {r["detector"] for r in rows} == {f"fast@{FastShotDetector.version}"} and {r["fps"] for r in rows} == {24.0}
 
 
 @pytest.mark.slow
