@@ -59,6 +59,9 @@ def cmd_shots(args: argparse.Namespace, settings: Settings) -> int:
     except MediaError as exc:
         print(f"reelhouse shots: {args.video}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # missing, a directory, unreadable
+        print(f"reelhouse shots: {args.video}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     doc = {
         "video": args.video,
         "fps": seg.fps,

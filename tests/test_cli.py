@@ -106,3 +106,12 @@ def test_shots_on_a_bad_file_is_a_clear_error(tmp_path, capsys):
     bad = make_not_video(tmp_path / "x.mp4").path
     assert main(["shots", str(bad), "--json"]) == 2
     assert "x.mp4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["missing.mp4", "."], ids=["missing", "directory"])
+def test_shots_on_a_missing_file_or_a_directory_is_a_clear_error(tmp_path, capsys, name):
+    target = tmp_path / name
+    assert main(["shots", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reelhouse shots: ") and "Traceback" not in err
+    assert ("No such file" in err) if name == "missing.mp4" else ("directory" in err)
