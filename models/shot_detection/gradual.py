@@ -26,7 +26,7 @@ frame), whatever the title's length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -130,6 +130,11 @@ def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
     return Fit(p, q, change, residual, monotone, step_share, kind)
 
 
+def _fit_at(x: np.ndarray, base: int, p: int, q: int) -> Fit:
+    """``fit_blend`` on absolute frames ``p`` and ``q`` of a buffer whose first row is frame ``base``."""
+    return replace(fit_blend(x, p - base, q - base), p=p, q=q)
+
+
 class GradualFinder:
     """Streaming search for gradual transitions over a title's ``cell_vectors``.
 
@@ -180,12 +185,12 @@ class GradualFinder:
             t1 = min(upto, self.count)
             if t1 <= t0:
                 continue
-            idx = np.arange(t0 - base, t1 - base)
-            change = np.sqrt(np.square(x[idx] - x[idx - k]).mean(axis=1)) / 255.0
-            # Local maxima of the K-apart change over +-K/2 (using what the buffer holds).
+            # The K-apart change over [t0, t1) and +-K/2 around it (what the buffer holds), for
+            # the local-maximum test.
             full_lo, full_hi = max(base + k, t0 - k // 2), min(self.count, t1 + k // 2)
             fidx = np.arange(full_lo - base, full_hi - base)
             fchange = np.sqrt(np.square(x[fidx] - x[fidx - k]).mean(axis=1)) / 255.0
+            change = fchange[t0 - full_lo : t1 - full_lo]
             for j in np.flatnonzero(change >= prm.min_change):
                 t = t0 + int(j)
                 a, b = t - k // 2 - full_lo, t + k // 2 + 1 - full_lo
@@ -195,7 +200,7 @@ class GradualFinder:
         for t, k in sorted(candidates):
             if t - k <= self.last_end:
                 continue
-            fit = self._best_fit(x, base, t, k, flat)
+            fit = self._best_fit(x, base, t, k)
             if fit is None:
                 continue
             start, end = fit.p + 1, fit.q
@@ -206,8 +211,8 @@ class GradualFinder:
                 between = range(h_end - 1, start)  # the held one's end frame .. this one's first end
                 if start - h_end <= prm.max_frames and all(
                         base <= f < base + len(x) and flat[f - base] for f in between):
-                    # Into a flat frame and out of it: one fade (or dip) through black, white or a colour
-                # (the ramps' ends need not be flat themselves, and a held flat stretch may lie between).
+                    # Into a flat frame and out of it (every frame from the first ramp's end to the
+                    # second's start is flat): one fade or dip through black, white or a colour.
                     self.held = (h_start, end, max(h_conf, confidence))
                     continue
                 out.append(self._boundary(*self.held))
@@ -222,7 +227,7 @@ class GradualFinder:
     def _boundary(start: int, end: int, confidence: float) -> ShotBoundary:
         return ShotBoundary((start + end) // 2, "gradual", confidence, (start, end))
 
-    def _best_fit(self, x: np.ndarray, base: int, t: int, k: int, flat: np.ndarray) -> Fit | None:
+    def _best_fit(self, x: np.ndarray, base: int, t: int, k: int) -> Fit | None:
         """The widest-change acceptable blend around the candidate pair ``(t - k, t)``."""
         prm = self.params
         lo = max(base, t - k - prm.margin)
@@ -236,9 +241,9 @@ class GradualFinder:
             p, q = max(p, lo), min(q, hi)
             if q - p < 3 or q - p - 1 > prm.max_frames:
                 continue  # at least two frames between the ends: one odd frame is a flash or a cut
-            fit = fit_blend(x, p - base, q - base)
+            fit = _fit_at(x, base, p, q)
             if self._acceptable(fit) and (best is None or fit.change > best.change):
-                best = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
+                best = fit
         if best is None:
             return None
         # Grow the ends outwards while the blend still holds and the ends move further apart: a
@@ -249,10 +254,10 @@ class GradualFinder:
                 p, q = (best.p, best.q + 1) if step == 1 else (best.p - 1, best.q)
                 if p < base or q > last or q - p - 1 > prm.max_frames:
                     break
-                fit = fit_blend(x, p - base, q - base)
+                fit = _fit_at(x, base, p, q)
                 if not self._acceptable(fit) or fit.change <= best.change:
                     break
-                best = Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
+                best = fit
         best = self._trim(x, base, best)
         w = min(best.q - best.p, 16)
         p, q = best.p - base, best.q - base
@@ -275,4 +280,4 @@ class GradualFinder:
             p += 1
         while q - p > 3 and float(np.square(x[q - 1 - base] - x[q - base]).sum()) / energy < 0.0025:
             q -= 1
-        return Fit(p, q, fit.change, fit.residual, fit.monotone, fit.step_share, fit.kind)
+        return replace(fit, p=p, q=q)

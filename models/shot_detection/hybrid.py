@@ -325,18 +325,23 @@ class _Run:
         """A gradual transition the blend fit found: kept as it is when the fit is close (its
         confidence reaches ``fit_accept``), otherwise verified by the network like the scan's."""
         if boundary.confidence >= self.d.fit_accept:
-            start, end = boundary.span
             self.stats.candidates += 1
             self.stats.accepted_fast += 1
             self.stats.by_frame.append((boundary.frame, "fit", boundary.confidence))
-            self.gradual_spans.append((start, end))
-            self.out = [b for b in self.out if not (b.transition == "cut" and start <= b.frame < end)]
-            self.pending = deque(
-                c for c in self.pending if not (c.boundary.transition == "cut" and start <= c.boundary.frame < end)
-            )
+            self._claim(boundary.span)
             self.out.append(boundary)
         else:
             self._propose(boundary)
+
+    def _claim(self, span: tuple[int, int]) -> None:
+        """A gradual transition over ``span`` owns it: cuts found or pending inside it are dropped
+        (the scan finds cuts on a fade's ramps, as the fast detector does), and later ones too."""
+        start, end = span
+        self.gradual_spans.append((start, end))
+        self.out = [b for b in self.out if not (b.transition == "cut" and start <= b.frame < end)]
+        self.pending = deque(
+            c for c in self.pending if not (c.boundary.transition == "cut" and start <= c.boundary.frame < end)
+        )
 
     def _propose(self, boundary: ShotBoundary) -> None:
         self.stats.candidates += 1
@@ -350,13 +355,7 @@ class _Run:
             self.stats.by_frame.append((boundary.frame, "motion", boundary.confidence))
             return
         if boundary.transition == "gradual":
-            # Cuts the scan found on the ramps of a fade belong to it (as in the fast detector).
-            start, end = boundary.span
-            self.gradual_spans.append((start, end))
-            self.out = [b for b in self.out if not (b.transition == "cut" and start <= b.frame < end)]
-            self.pending = deque(
-                c for c in self.pending if not (c.boundary.transition == "cut" and start <= c.boundary.frame < end)
-            )
+            self._claim(boundary.span)
         if boundary.transition == "cut":
             lo, hi = boundary.frame - _CUT_SLACK - 1, boundary.frame + _CUT_SLACK
         else:

@@ -13,6 +13,7 @@ runs it in ``reduced_precision`` where the hardware has native support.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -73,12 +74,14 @@ def load_transnetv2(device: torch.device) -> torch.nn.Module:
             warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
             rng_state = torch.random.get_rng_state()
             np_state = np.random.get_state()
+            py_state = random.getstate()
             try:
                 model = TransNetV2(device=key)
             finally:
                 torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
                 torch.random.set_rng_state(rng_state)
                 np.random.set_state(np_state)
+                random.setstate(py_state)
             _pool_frames_in_place(model)
             _MODELS[key] = model.eval()
         return _MODELS[key]

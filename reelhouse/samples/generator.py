@@ -459,13 +459,7 @@ def generate_clip(
             raise ValueError("frame_times_s needs one time per frame and a spec without audio")
         if any(b <= a for a, b in zip(frame_times_s, frame_times_s[1:])):
             raise ValueError("frame_times_s must increase")
-    vfr_pts_ms: list[int] = []
-    vfr_durations_ms: dict[int, int] = {}
-    if frame_times_s is not None:
-        vfr_pts_ms = [round(t * 1000) for t in frame_times_s]
-        # The last frame lasts as long as the one before it.
-        ends = vfr_pts_ms[1:] + [2 * vfr_pts_ms[-1] - vfr_pts_ms[-2]]
-        vfr_durations_ms = {p: e - p for p, e in zip(vfr_pts_ms, ends)}
+    vfr_pts_ms, vfr_durations_ms = vfr_packet_times(frame_times_s) if frame_times_s is not None else ([], {})
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fmt = "matroska" if out.suffix.lower() == ".mkv" else "mp4"
@@ -494,7 +488,7 @@ def generate_clip(
             for f in range(spec.frame_count):
                 vf = _yuv420p_frame(renderer.frame(f))
                 vf.pts = f if frame_times_s is None else vfr_pts_ms[f]
-                container.mux(_with_durations(video.encode(vf), vfr_durations_ms))
+                container.mux(with_durations(video.encode(vf), vfr_durations_ms))
                 if audio is not None:  # interleave: audio up to the end of this video frame
                     until = min(pcm.shape[1], round((f + 1) / spec.fps * spec.audio_rate))
                     while written + frame_size <= until or (f == spec.frame_count - 1 and written < until):
@@ -503,7 +497,7 @@ def generate_clip(
                         af.sample_rate, af.pts = spec.audio_rate, written
                         container.mux(audio.encode(af))
                         written += chunk.shape[1]
-            container.mux(_with_durations(video.encode(None), vfr_durations_ms))
+            container.mux(with_durations(video.encode(None), vfr_durations_ms))
             if audio is not None:
                 container.mux(audio.encode(None))
         os.replace(tmp, out)
@@ -525,7 +519,16 @@ def _yuv420p_frame(rgb: np.ndarray) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
 
 
-def _with_durations(packets: list[av.Packet], durations: dict[int, int]) -> list[av.Packet]:
+def vfr_packet_times(frame_times_s: Sequence[float]) -> tuple[list[int], dict[int, int]]:
+    """Presentation times of a variable-frame-rate clip's frames in milliseconds (a 1/1000 time
+    base), and each one's duration keyed by that time; the last frame lasts as long as the one
+    before it. For ``with_durations``."""
+    pts_ms = [round(t * 1000) for t in frame_times_s]
+    ends = pts_ms[1:] + [2 * pts_ms[-1] - pts_ms[-2]]
+    return pts_ms, {p: e - p for p, e in zip(pts_ms, ends)}
+
+
+def with_durations(packets: list[av.Packet], durations: dict[int, int]) -> list[av.Packet]:
     """Stamp each packet's duration from its pts (variable-frame-rate clips; the muxer cannot guess them)."""
     for packet in packets:
         if packet.pts in durations:
