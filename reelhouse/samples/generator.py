@@ -469,8 +469,11 @@ def generate_clip(
         with av.open(str(tmp), "w", format=fmt) as container:
             video = container.add_stream("libx264", rate=Fraction(spec.fps).limit_denominator(1001))
             video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
-            # One x264 thread: threaded x264 output can differ run to run, and a sample must hash the same everywhere.
-            video.options = {"crf": str(spec.crf), "preset": "veryfast", "threads": "1"}
+            # One x264 thread and no assembly: a sample must hash the same everywhere, and x264's SIMD
+            # code made the output differ run to run (seen: 9 distinct files in 10 encodes of one
+            # sample with threads=1 alone; 1 in 12 with asm=0, which costs no measurable time here).
+            video.options = {"crf": str(spec.crf), "preset": "veryfast", "threads": "1",
+                             "x264-params": "asm=0"}
             if frame_times_s is not None:
                 video.codec_context.time_base = Fraction(1, 1000)
                 # Without B-frames, MP4 sample durations (decode order) equal the presentation intervals.
@@ -486,7 +489,7 @@ def generate_clip(
                 frame_size = 1024
                 written = 0
             for f in range(spec.frame_count):
-                vf = _yuv420p_frame(renderer.frame(f))
+                vf = av.VideoFrame.from_ndarray(renderer.frame(f), format="rgb24")
                 vf.pts = f if frame_times_s is None else vfr_pts_ms[f]
                 container.mux(with_durations(video.encode(vf), vfr_durations_ms))
                 if audio is not None:  # interleave: audio up to the end of this video frame
@@ -506,17 +509,6 @@ def generate_clip(
     if spec.subtitles:
         write_srt(spec.subtitles, out.with_suffix(".srt"))
     return ground_truth(spec)
-
-
-def _yuv420p_frame(rgb: np.ndarray) -> av.VideoFrame:
-    """An RGB frame converted to a packed yuv420p frame for the encoder.
-
-    Handing x264 an rgb24 frame (or a frame reformatted by swscale) gave different bytes from run
-    to run (seen: 2 of 6 identical encodes differed); a frame built from a plain yuv420p array,
-    with no row padding, encodes the same every time.
-    """
-    yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
-    return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
 
 
 def vfr_packet_times(frame_times_s: Sequence[float]) -> tuple[list[int], dict[int, int]]:
