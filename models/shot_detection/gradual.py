@@ -61,6 +61,17 @@ class GradualParams:
         max_surround_ratio: the picture may change by at most this fraction of the transition's
             change over the same number of frames (up to 16) just before it and just after it:
             a transition stands out against steady shots, a slow pan or drift does not.
+        min_wipe_order: a wipe's cells must switch from ``A`` to ``B`` in spatial order: the
+            correlation (absolute Pearson) of each cell's switch frame with its column or its row
+            reaches this, in (0, 1]. A wipe that does is kept on its own evidence: its residual
+            may reach ``max_wipe_residual``, a step may carry ``max_wipe_step_share`` of the
+            change (a short wipe switches a whole row or column of cells at once), and the
+            surround test is not applied (the sweep of a front across the frame is the evidence
+            that the change is a join, not motion).
+        min_wipe_detail: both ends of such a wipe must show a picture: the luma standard
+            deviation (0-255) of their cells, after each row's mean is removed, reaches this. An
+            object sweeping across the lens until it fills the frame is a wipe into a plain
+            (at most vertically shaded) surface.
     """
 
     scales: tuple[int, ...] = (6, 16, 32, 48)
@@ -71,6 +82,10 @@ class GradualParams:
     flat_std: float = 6.0
     margin: int = 8
     max_surround_ratio: float = 0.7
+    min_wipe_order: float = 0.9
+    max_wipe_residual: float = 0.08
+    max_wipe_step_share: float = 0.8
+    min_wipe_detail: float = 16.0
 
     def __post_init__(self) -> None:
         if not self.scales or min(self.scales) < 2:
@@ -98,6 +113,8 @@ class Fit:
     monotone: bool
     step_share: float  # largest single-step share of |B - A|
     kind: str  # "dissolve" or "wipe"
+    order: float = 0.0  # a wipe's spatial switch order (``GradualParams.min_wipe_order``), else 0
+    detail: float = 0.0  # a wipe's lesser end detail (``GradualParams.min_wipe_detail``), else 0
 
 
 def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
@@ -119,7 +136,7 @@ def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
     wipe = np.minimum(to_a, to_b).sum(axis=1) / energy
     if dissolve.mean() <= wipe.mean():
         progress, residual, kind = alpha, float(dissolve.mean()), "dissolve"
-        monotone = bool(np.all(np.diff(progress) >= -0.15))
+        monotone = bool(np.all(np.diff(progress) >= -0.15)) and _plateau(progress) < 4
     else:
         # A wipe switches each cell from A to B once: cells that switch back, or more than a few
         # cells that flicker, are motion.
@@ -127,7 +144,48 @@ def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
         back = (switched[:-1] & ~switched[1:]).sum()
         progress, residual, kind = switched.mean(axis=1), float(wipe.mean()), "wipe"
         monotone = bool(back <= 0.02 * switched.shape[1] * max(1, len(mid) - 1) and progress[0] < 0.5 < progress[-1])
+        return Fit(p, q, change, residual, monotone, step_share, kind, _switch_order(switched, d),
+                   min(_detail(a), _detail(b)))
     return Fit(p, q, change, residual, monotone, step_share, kind)
+
+
+_ROWS, _COLS = np.divmod(np.arange(_CELLS_H * _CELLS_W), _CELLS_W)
+
+
+def _detail(v: np.ndarray) -> float:
+    """Luma standard deviation (0-255) of one frame's cells once each row's mean is removed."""
+    luma = (v.reshape(-1, 3) @ _LUMA).reshape(_CELLS_H, _CELLS_W)
+    return float((luma - luma.mean(axis=1, keepdims=True)).std())
+
+
+def _switch_order(switched: np.ndarray, d: np.ndarray) -> float:
+    """How well each cell's switch frame follows its column or its row: the larger absolute
+    Pearson correlation, over the cells whose two ends differ clearly (at least a quarter of the
+    mean cell difference energy); 0 when too few cells do or all switch at once."""
+    energy = np.square(d).reshape(-1, 3).sum(axis=1)
+    cells = energy >= 0.25 * energy.mean()
+    if cells.sum() < 16:
+        return 0.0
+    when = (~switched[:, cells]).sum(axis=0).astype(np.float64)  # frames before the cell switched
+    if when.std() == 0.0:
+        return 0.0
+    best = 0.0
+    for axis in (_COLS[cells], _ROWS[cells]):
+        if axis.std() > 0.0:
+            best = max(best, abs(float(np.corrcoef(when, axis)[0, 1])))
+    return best
+
+
+def _plateau(alpha: np.ndarray) -> int:
+    """The longest run of steps along which a blend weight stands still part-way (between 0.15
+    and 0.85; a step under a quarter of a uniform ramp's): a transition is one ramp, while a
+    picture held between a fade in and the next fade out is two transitions."""
+    still = (np.abs(np.diff(alpha)) < 0.25 / (len(alpha) + 1)) & (alpha[1:] > 0.15) & (alpha[1:] < 0.85)
+    longest = run = 0
+    for s in still:
+        run = run + 1 if s else 0
+        longest = max(longest, run)
+    return longest
 
 
 def _fit_at(x: np.ndarray, base: int, p: int, q: int) -> Fit:
@@ -153,7 +211,7 @@ class GradualFinder:
         self.count = 0
         self.done = 0  # candidate times below this are decided
         self.last_end = -1  # end of the last transition found
-        self.held: tuple[int, int, float] | None = None  # (start, end, confidence) not yet reported
+        self.held: tuple[int, int, float, str] | None = None  # (start, end, confidence, kind) unreported
 
     def push(self, vectors: np.ndarray) -> list[ShotBoundary]:
         """Add the next frames' ``(n, 432)`` vectors; transitions settled so far."""
@@ -205,23 +263,38 @@ class GradualFinder:
                 continue
             start, end = fit.p + 1, fit.q
             self.last_end = end
-            confidence = float(np.clip(1.0 - fit.residual / prm.max_residual, 0.0, 1.0))
+            confidence = 1.0 if self._wipe(fit) else float(np.clip(1.0 - fit.residual / prm.max_residual, 0.0, 1.0))
             if self.held is not None:
-                h_start, h_end, h_conf = self.held
+                h_start, h_end, h_conf, h_kind = self.held
+                if "wipe" in (h_kind, fit.kind) and start - h_end <= 2 * prm.margin and self._returns(
+                        x, base, h_start - 1, fit):
+                    # A front swept out of a picture and back into it: something passed in front
+                    # of the lens, not two joins. (Fades through a flat frame blend instead.)
+                    self.held = None
+                    continue
                 between = range(h_end - 1, start)  # the held one's end frame .. this one's first end
-                if start - h_end <= prm.max_frames and all(
+                if h_end - 1 < start and start - h_end <= prm.max_frames and all(
                         base <= f < base + len(x) and flat[f - base] for f in between):
                     # Into a flat frame and out of it (every frame from the first ramp's end to the
                     # second's start is flat): one fade or dip through black, white or a colour.
-                    self.held = (h_start, end, max(h_conf, confidence))
+                    self.held = (h_start, end, max(h_conf, confidence), h_kind)
                     continue
-                out.append(self._boundary(*self.held))
-            self.held = (start, end, confidence)
+                out.append(self._boundary(*self.held[:3]))
+            self.held = (start, end, confidence, fit.kind)
         if self.held is not None and (upto >= self.count or upto - self.held[1] > prm.max_frames + prm.margin):
-            out.append(self._boundary(*self.held))
+            out.append(self._boundary(*self.held[:3]))
             self.held = None
         self.done = upto
         return out
+
+    def _returns(self, x: np.ndarray, base: int, before: int, fit: Fit) -> bool:
+        """True when ``fit`` ends on (nearly) the picture of frame ``before``, where an earlier
+        transition began: closer to it than half of either transition's change."""
+        if before < base:
+            return False
+        back = float(np.sqrt(np.square(x[fit.q - base] - x[before - base]).mean()) / 255.0)
+        first = float(np.sqrt(np.square(x[fit.p - base] - x[before - base]).mean()) / 255.0)
+        return back < 0.5 * min(first, fit.change)
 
     @staticmethod
     def _boundary(start: int, end: int, confidence: float) -> ShotBoundary:
@@ -230,7 +303,7 @@ class GradualFinder:
     def _best_fit(self, x: np.ndarray, base: int, t: int, k: int) -> Fit | None:
         """The widest-change acceptable blend around the candidate pair ``(t - k, t)``."""
         prm = self.params
-        lo = max(base, t - k - prm.margin)
+        lo = max(base, self.last_end, t - k - prm.margin)
         hi = min(base + len(x) - 1, t + prm.margin)
         best: Fit | None = None
         # A few starting pairs: the candidate pair itself and pairs widened by the margin. The
@@ -247,18 +320,24 @@ class GradualFinder:
         if best is None:
             return None
         # Grow the ends outwards while the blend still holds and the ends move further apart: a
-        # long ramp can outrun the candidate's window.
+        # long ramp can outrun the candidate's window. The residual a grown fit may leave is
+        # bounded in absolute terms, by what the starting fit was allowed: relative to a growing
+        # change it would let a fade from white run on into the next fade to black (white to
+        # black explains a darkening picture well relative to their large difference).
         last = base + len(x) - 1
+        allowed = prm.max_residual * best.change**2
         for step in (1, -1):
             while True:
                 p, q = (best.p, best.q + 1) if step == 1 else (best.p - 1, best.q)
-                if p < base or q > last or q - p - 1 > prm.max_frames:
-                    break
+                if p < max(base, self.last_end) or q > last or q - p - 1 > prm.max_frames:
+                    break  # (never back into the previous transition)
                 fit = _fit_at(x, base, p, q)
-                if not self._acceptable(fit) or fit.change <= best.change:
+                if not self._acceptable(fit) or fit.change <= best.change or fit.residual * fit.change**2 > allowed:
                     break
                 best = fit
         best = self._trim(x, base, best)
+        if self._wipe(best):
+            return best
         w = min(best.q - best.p, 16)
         p, q = best.p - base, best.q - base
         around = [np.sqrt(np.square(x[p] - x[max(0, p - w)]).mean()), np.sqrt(np.square(x[min(len(x) - 1, q + w)] - x[q]).mean())]
@@ -266,8 +345,17 @@ class GradualFinder:
             return None
         return best
 
+    def _wipe(self, fit: Fit) -> bool:
+        """A wipe whose front sweeps across the frame in order (``min_wipe_order``)."""
+        prm = self.params
+        return (fit.kind == "wipe" and fit.order >= prm.min_wipe_order and fit.detail >= prm.min_wipe_detail
+                and fit.change >= prm.min_change
+                and fit.residual <= prm.max_wipe_residual and fit.monotone and fit.step_share <= prm.max_wipe_step_share)
+
     def _acceptable(self, fit: Fit) -> bool:
         prm = self.params
+        if self._wipe(fit):
+            return True
         return (fit.change >= prm.min_change and fit.residual <= prm.max_residual and fit.monotone
                 and fit.step_share <= prm.max_step_share)
 
@@ -276,8 +364,11 @@ class GradualFinder:
         p, q = fit.p, fit.q
         d = x[q - base] - x[p - base]
         energy = float(d @ d) + 1e-6
-        while q - p > 3 and float(np.square(x[p + 1 - base] - x[p - base]).sum()) / energy < 0.0025:
+        a, b = x[p - base], x[q - base]
+        # Each frame is compared with the END itself, not with its neighbour: the steps of a slow
+        # ramp are all small, and walking neighbour to neighbour would trim the ramp away.
+        while q - p > 3 and float(np.square(x[p + 1 - base] - a).sum()) / energy < 0.0025:
             p += 1
-        while q - p > 3 and float(np.square(x[q - 1 - base] - x[q - base]).sum()) / energy < 0.0025:
+        while q - p > 3 and float(np.square(x[q - 1 - base] - b).sum()) / energy < 0.0025:
             q -= 1
         return replace(fit, p=p, q=q)

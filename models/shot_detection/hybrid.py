@@ -119,7 +119,7 @@ class HybridShotDetector(ShotDetector):
     """
 
     name = "hybrid"
-    version = "1.1.0"
+    version = "1.2.0"
     analysis_size = FastShotDetector.analysis_size
 
     def __init__(
@@ -136,6 +136,7 @@ class HybridShotDetector(ShotDetector):
         windows_per_batch: int | None = None,
         precision: Literal["auto", "float32"] = "auto",
         fit_accept: float = 0.5,
+        min_network_vote: float = 0.2,
     ) -> None:
         """Configure the detector (TransNetV2 loads on first use).
 
@@ -148,7 +149,8 @@ class HybridShotDetector(ShotDetector):
                 cut is kept when the two detectors' evidence adds up to one full vote:
                 ``fast_score / accept_score + network_probability / network_threshold >= 1``.
                 So a fast score of 0 needs a confident network, and a score just under
-                ``accept_score`` needs only a little agreement from it.
+                ``accept_score`` needs only a little agreement from it (at least
+                ``min_network_vote``).
             gradual_threshold: TransNetV2 probability in (0, 1) (single-frame or
                 all-frames head, anywhere in the span) at or above which a proposed gradual
                 transition is kept.
@@ -167,6 +169,10 @@ class HybridShotDetector(ShotDetector):
                 slow dissolves, wipes, fades through a flat frame) is kept without the network
                 when its fit confidence is at least this, in [0, 1]; below it, the network
                 verifies it like any gradual candidate.
+            min_network_vote: The least TransNetV2 probability, in [0, 1), with which a weak
+                proposed cut can be kept: a near-zero vote is no agreement, however close the
+                fast score came to ``accept_score`` (an object sweeping past the lens scores
+                just under it).
 
         Raises:
             ValueError: An argument is out of range.
@@ -200,6 +206,9 @@ class HybridShotDetector(ShotDetector):
             raise ValueError(f"fit_accept must be in [0, 1], got {fit_accept}")
         self.precision = precision
         self.fit_accept = float(fit_accept)
+        if not 0.0 <= min_network_vote < 1.0:
+            raise ValueError(f"min_network_vote must be in [0, 1), got {min_network_vote}")
+        self.min_network_vote = float(min_network_vote)
         self._device_preference = device
         self._windows_per_batch = windows_per_batch
         self._device: torch.device | None = None
@@ -251,7 +260,8 @@ class HybridShotDetector(ShotDetector):
             "context": self.context,
             "min_shot_frames": self.min_shot_frames,
             "fit_accept": self.fit_accept,
-            "gradual_fit": "cell blend fit v1",
+            "min_network_vote": self.min_network_vote,
+            "gradual_fit": "cell blend fit v2",
             "transnetv2_input": "area-resized 64x36 -> 48x27",
             "transnetv2_precision": "native-reduced" if self.precision == "auto" else "float32",
         }
@@ -445,7 +455,7 @@ class _Run:
         p = float(single[peak])
         if b.transition == "cut":
             evidence = b.confidence / d.accept_score + p / d.network_threshold
-            keep = evidence >= 1.0
+            keep = evidence >= 1.0 and p >= d.min_network_vote
         else:
             evidence = max(p, float(many[lo:hi].max()))
             keep = evidence >= d.gradual_threshold

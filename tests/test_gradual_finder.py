@@ -1,0 +1,90 @@
+"""The blend-fit finder of gradual transitions (``models.shot_detection.gradual``) on synthetic
+64x36 streams whose transitions are known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.shot_detection.base import ShotBoundary
+from models.shot_detection.gradual import GradualFinder, cell_vectors
+
+H, W = 36, 64
+
+
+def _picture(rng: np.random.Generator) -> np.ndarray:
+    """A textured picture: smooth colour blobs (cell means differ from cell to cell)."""
+    coarse = rng.uniform(20, 235, size=(5, 9, 3))
+    return np.kron(coarse, np.ones((8, 8, 1)))[:H, :W].astype(np.float32)
+
+
+def _find(frames: list[np.ndarray], rng: np.random.Generator) -> list[ShotBoundary]:
+    """Run the finder over ``frames`` (float, 0-255) with a little sensor noise, 16 at a time."""
+    stack = np.stack([np.clip(f + rng.normal(0, 1.5, f.shape), 0, 255) for f in frames]).astype(np.uint8)
+    finder = GradualFinder()
+    found: list[ShotBoundary] = []
+    for i in range(0, len(stack), 16):
+        found += finder.push(cell_vectors(stack[i : i + 16]))
+    return found + finder.finish()
+
+
+def _near(span: tuple[int, int], start: int, end: int, slack: int = 3) -> bool:
+    return abs(span[0] - start) <= slack and abs(span[1] - end) <= slack
+
+
+def test_a_slow_dissolve_keeps_its_whole_span() -> None:
+    rng = np.random.default_rng(1)
+    a, b = _picture(rng), _picture(rng)
+    n = 40  # frames 40..79 are the dissolve
+    frames = [a] * 40 + [(1 - (k + 1) / (n + 1)) * a + (k + 1) / (n + 1) * b for k in range(n)] + [b] * 40
+    found = _find(frames, rng)
+    assert len(found) == 1 and found[0].transition == "gradual", found
+    # Each step of a slow ramp is small; the span must still hold the ramp, not its last frames.
+    assert _near(found[0].span, 40, 80), found
+
+
+@pytest.mark.parametrize("direction", ["right", "down"])
+def test_a_wipe_is_found_by_its_sweeping_front(direction: str) -> None:
+    rng = np.random.default_rng(2)
+    a, b = _picture(rng), _picture(rng)
+    n = 20
+    yy, xx = np.mgrid[0:H, 0:W]
+    frames = [a] * 40
+    for k in range(n):
+        alpha = (k + 1) / (n + 1)
+        mask = xx < alpha * W if direction == "right" else yy < alpha * H
+        frames.append(np.where(mask[..., None], b, a))
+    frames += [b] * 40
+    found = _find(frames, rng)
+    assert len(found) == 1, found
+    assert _near(found[0].span, 40, 60) and found[0].confidence == 1.0, found
+
+
+def test_an_object_sweeping_past_the_lens_is_no_transition() -> None:
+    rng = np.random.default_rng(3)
+    a = _picture(rng)
+    plain = np.full((H, W, 3), (90, 80, 70), np.float32)
+    xx = np.mgrid[0:H, 0:W][1]
+    frames = [a] * 40
+    for k in range(12):  # the surface slides in from the left ...
+        frames.append(np.where((xx < (k + 1) / 12 * W)[..., None], plain, a))
+    frames += [plain] * 4
+    for k in range(12):  # ... and out to the right
+        frames.append(np.where((xx < (k + 1) / 12 * W)[..., None], a, plain))
+    frames += [a] * 40
+    assert _find(frames, rng) == []
+
+
+def test_a_fade_from_white_does_not_run_into_the_next_fade() -> None:
+    rng = np.random.default_rng(4)
+    a, b = _picture(rng), _picture(rng)
+    white = np.full((H, W, 3), 255.0, np.float32)
+    frames = [white] * 10
+    frames += [a * f + 255 * (1 - f) for f in np.arange(1, 31) / 31]  # frames 10..39: in from white
+    frames += [a] * 8  # 40..47: the picture, briefly
+    frames += [a * (1 - f) for f in np.arange(1, 16) / 15]  # 48..62: out to black
+    frames += [b * f for f in np.arange(1, 31) / 31]  # 63..92: in from black
+    frames += [b] * 40
+    found = _find(frames, rng)
+    assert len(found) == 2, found
+    assert found[0].span[1] <= 43 and found[1].span[0] >= 45, found
