@@ -77,11 +77,28 @@ commands print are checked against the in-process runs of the same detectors. In
 per pipeline are printed too (decode included, model loading not). Timings on a shared machine
 are noisy: the load average is printed with them.
 
+Precision (composed-real clips of the split that ran): the default detector once more with its
+network forced to float32 and to bfloat16 (and float16 where the device is CUDA); the run above
+used ``"auto"``, whose dtype is printed. Reported: files on which every precision gives the same
+boundaries (frame and transition type), and the boundaries that differ.
+
+Encode (composed-real clips of the split that ran): each clip is standardized with the pipeline's
+default recipe (``reelhouse.config.EncodeRecipe``: 360p, 24 fps CFR, x264) and segmented by
+``segment_file`` on the source and on the encode, as the shots pipeline does. The encode's
+boundaries are mapped to the source through the frames' timestamps: a boundary's time is its
+shot's ``start_s``; source and encode boundaries match one-to-one within 1.5 encode frames
+(62.5 ms) or 2 source frames, whichever is longer. Also printed: F1 of the encode's boundaries
+against the truth, mapped to encode frames through the source frames' timestamps (an encode
+frame ``k`` shows the last source frame at or before ``k / 24`` s), so a join shorter than an
+encode frame (a 2-frame dip at 60 fps) can vanish from the encode.
+
 Last line: one JSON object. First ``f1_all_real``, ``f1_gradual_real``, ``f1_hard_real``,
 ``false_cuts_no_cut_ranges`` (default detector, composed-real split that ran),
 ``f1_transnetv2_reference_real`` (the reference's F1 over all transitions on the same clips),
 ``speed_ratio_vs_pyscenedetect`` and ``startup_s`` (reelhouse's start-up, s); then ``split``,
-``clips``, ``detector``, per-group and per-pipeline F1s, speed details and load averages.
+``clips``, ``detector``, per-group and per-pipeline F1s, speed details, ``precision_same_files``
+(files with identical boundaries at every precision, e.g. ``"8/8"``), ``encode_agreement_f1``
+(encode against source boundaries), ``f1_all_encode_real`` and load averages.
 """
 
 from __future__ import annotations
@@ -407,9 +424,12 @@ def _timed(name: str, clips: Sequence[Clip], run_clip: Callable[[Clip], list[int
     return result
 
 
-def reelhouse_pipeline(detector_name: str, **params: Any) -> Callable[[Clip], list[int]]:
+def reelhouse_pipeline(
+    detector_name: str, typed: dict[str, list[tuple[int, str]]] | None = None, **params: Any
+) -> Callable[[Clip], list[int]]:
     """Probe, then one streaming ``iter_frames`` decode at the detector's analysis size without
-    the loop filter, as ``reelhouse.media.segment.segment_file`` does."""
+    the loop filter, as ``reelhouse.media.segment.segment_file`` does. ``typed``, when given,
+    receives each clip's ``(frame, transition)`` pairs under its name."""
     from models.shot_detection import get_detector
     from reelhouse.media.frames import iter_frames
     from reelhouse.media.probe import probe
@@ -418,7 +438,10 @@ def reelhouse_pipeline(detector_name: str, **params: Any) -> Callable[[Clip], li
         detector = get_detector(detector_name, **params)
         fps = probe(clip.path, validate=False).fps
         frames = (f.rgb for f in iter_frames(clip.path, size=detector.analysis_size, skip_loop_filter=True))
-        return [b.frame for b in detector.detect(frames, fps)]
+        found = detector.detect(frames, fps)
+        if typed is not None:
+            typed[clip.name] = [(b.frame, b.transition) for b in found]
+        return [b.frame for b in found]
 
     return run
 
@@ -699,10 +722,11 @@ def main() -> None:
     load_transnetv2(device)  # model loading is not part of any in-process pipeline's time
 
     plan: list[tuple[str, Callable[[Clip], list[int]]]] = [("decode-only (iter_frames 64x36)", decode_only_pipeline())]
+    auto_typed: dict[str, list[tuple[int, str]]] = {}  # the default detector's (frame, transition) per clip
     for name in available_detectors():
         params = {"device": str(device)} if "device" in inspect.signature(detector_class(name)).parameters else {}
         label = f"reelhouse {name}" + (" (default)" if name == DEFAULT_DETECTOR else "")
-        plan.append((label, reelhouse_pipeline(name, **params)))
+        plan.append((label, reelhouse_pipeline(name, typed=auto_typed if name == DEFAULT_DETECTOR else None, **params)))
     plan += [
         ("transnetv2 reference", transnetv2_reference_pipeline(device)),
         ("pyscenedetect content", pyscenedetect_pipeline("content")),
@@ -751,6 +775,38 @@ def main() -> None:
             print(f"    {c.name}: scenedetect CLI {psd.predictions[c.name]} vs in-process "
                   f"{by_name['pyscenedetect content'].predictions[c.name]}")
 
+    # precision: the same boundaries in float32 and reduced precision
+    t = time.perf_counter()
+    runs, resolved = precision_section(speed_clips, device, auto_typed)
+    same = [c.name for c in speed_clips if len({json.dumps(r[c.name]) for r in runs.values()}) == 1]
+    print(f"\n=== precision: default {DEFAULT_DETECTOR} with its network in {', '.join(runs)} "
+          f"(\"auto\" ran {resolved} here); {time.perf_counter() - t:.0f} s")
+    print(f"  identical boundaries (frame and type) on {len(same)}/{len(speed_clips)} files")
+    for c in speed_clips:
+        if c.name not in same:
+            sets = {n: set(r[c.name]) for n, r in runs.items()}
+            common = set.intersection(*sets.values())
+            print(f"    {c.name}: " + "; ".join(f"{n} only {sorted(v - common)}" for n, v in sets.items()))
+
+    # encode: the pipeline's detector on the standardized encode against the source
+    t = time.perf_counter()
+    encodes = encode_section(speed_clips, args.workdir)
+    matched = sum(e.matched for e in encodes.values())
+    n_src = sum(len(e.source_s) for e in encodes.values())
+    n_enc = sum(len(e.encode_s) for e in encodes.values())
+    agreement = Counts(matched, n_enc, n_src).prf()
+    enc_score = Score()
+    for e in encodes.values():
+        enc_score.merge(e.truth_score)
+    print(f"\n=== encode: {DEFAULT_DETECTOR} on the default standardized encode (360p, 24 fps) against the source, "
+          f"boundaries mapped through timestamps; {time.perf_counter() - t:.0f} s")
+    print(f"  source boundaries {n_src}, encode boundaries {n_enc}, matched {matched}: "
+          f"agreement P {agreement[0]:.3f} R {agreement[1]:.3f} F1 {agreement[2]:.3f}")
+    print(f"  against the truth (mapped to encode frames): {_prf(enc_score.all)} all, {_prf(enc_score.hard)} hard, "
+          f"{_prf(enc_score.gradual)} gradual; the source: {_prf(scores['composed-real'][default].all)} all")
+    for name, e in encodes.items():
+        print(f"    {name}: source {len(e.source_s)}, encode {len(e.encode_s)}, matched {e.matched}")
+
     head = scores["composed-real"][default]
     ref = scores["composed-real"]["transnetv2 reference"]
     out: dict[str, Any] = {
@@ -784,10 +840,94 @@ def main() -> None:
         "startup_s_pyscenedetect": round(psd.startup_s, 3),
         "cli_agrees_in_process_reelhouse": f"{len(agree_rh)}/{len(speed_clips)}",
         "cli_agrees_in_process_pyscenedetect": f"{len(agree_psd)}/{len(speed_clips)}",
+        "precision_same_files": f"{len(same)}/{len(speed_clips)}",
+        "precision_auto_dtype": resolved,
+        "encode_agreement_f1": round(agreement[2], 4),
+        "f1_all_encode_real": round(enc_score.all.prf()[2], 4),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "run_s": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(out))
+
+
+def precision_section(
+    clips: Sequence[Clip], device: Any, auto: dict[str, list[tuple[int, str]]]
+) -> tuple[dict[str, dict[str, list[tuple[int, str]]]], str]:
+    """The default detector's ``(frame, transition)`` per clip at each forced precision over
+    ``clips``; ``auto`` (the run at the default precision) stands for the dtype it resolves to,
+    whose name is returned too."""
+    from models.shot_detection import get_detector
+    from reelhouse.pipeline.specs import DEFAULT_DETECTOR
+
+    resolved = get_detector(DEFAULT_DETECTOR, device=str(device)).network_dtype_name
+    runs: dict[str, dict[str, list[tuple[int, str]]]] = {}
+    for name in ["float32", "bfloat16"] + (["float16"] if device.type == "cuda" else []):
+        if name == resolved:
+            runs[name] = auto
+            continue
+        runs[name] = {}
+        run = reelhouse_pipeline(DEFAULT_DETECTOR, typed=runs[name], device=str(device), precision=name)
+        for clip in clips:
+            run(clip)
+    return runs, resolved
+
+
+@dataclass
+class EncodeAgreement:
+    """Source-vs-encode boundaries of one clip (times in seconds from the first frame)."""
+
+    source_s: list[float]
+    encode_s: list[float]
+    matched: int
+    truth_score: Any  # Score of the encode's boundaries against the mapped truth
+
+
+def _match_times(a: Sequence[float], b: Sequence[float], tolerance: float) -> int:
+    """One-to-one matches of two sorted time lists within ``tolerance`` seconds, nearest first."""
+    pairs = sorted((abs(x - y), i, j) for i, x in enumerate(a) for j, y in enumerate(b) if abs(x - y) <= tolerance)
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for _, i, j in pairs:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+    return len(used_a)
+
+
+def encode_section(clips: Sequence[Clip], workdir: Path) -> dict[str, EncodeAgreement]:
+    """Standardize each clip with the default recipe and compare the shots of source and encode."""
+    import math
+
+    from reelhouse.config import EncodeRecipe
+    from reelhouse.media.frames import iter_frames
+    from reelhouse.media.segment import segment_file
+    from reelhouse.media.standardize import standardize
+
+    recipe = EncodeRecipe()
+    out: dict[str, EncodeAgreement] = {}
+    for clip in clips:
+        encoded = standardize(clip.path, workdir / "encodes" / (clip.name.replace("/", "_") + ".mp4"), recipe)
+        source, encode = segment_file(clip.path), segment_file(encoded.path)
+        source_s = [s.start_s for s in source.shots[1:]]
+        encode_s = [s.start_s for s in encode.shots[1:]]
+        tolerance = max(1.5 / recipe.fps, 2.0 / clip.fps)
+        times = [f.t_s for f in iter_frames(clip.path, size=(16, 16))]
+        t0 = times[0]
+
+        def to_encode(frame: int) -> int:
+            t = times[min(frame, len(times) - 1)] - t0
+            return min(encoded.frame_count - 1, math.ceil(t * recipe.fps - 1e-6))
+
+        truth = [
+            {**b, "frame": to_encode(b["frame"]), "start": to_encode(b["start"]), "end": max(to_encode(b["end"]), to_encode(b["start"]) + 1)}
+            for b in clip.boundaries
+        ]
+        mapped = Clip(clip.name, encoded.path, recipe.fps, encoded.frame_count, truth,
+                      no_cut_ranges=[(to_encode(a), max(to_encode(b), to_encode(a) + 1), k) for a, b, k in clip.no_cut],
+                      group=clip.group)
+        score = score_clip(mapped, [s.start for s in encode.shots[1:]], Score())
+        out[clip.name] = EncodeAgreement(source_s, encode_s, _match_times(source_s, encode_s, tolerance), score)
+    return out
 
 
 def _split_sources(module: Any) -> str:

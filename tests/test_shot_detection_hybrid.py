@@ -91,8 +91,16 @@ def test_reduced_precision_keeps_the_verdicts() -> None:
     found = exact.detect(frames, 25.0)
     assert [(b.frame, b.transition) for b in default.detect(frames, 25.0)] == [(b.frame, b.transition) for b in found]
     assert exact.params()["transnetv2_precision"] == "float32"
+    assert exact.provenance() == f"hybrid@{exact.version}+transnetv2:float32"
     assert default.network_dtype == reduced_precision(default.device)
-    assert default.params()["transnetv2_precision"] == "native-reduced"  # the policy, the same on every machine
+    # The version and the stored provenance say the dtype that actually ran here.
+    resolved = str(reduced_precision(default.device) or "float32").removeprefix("torch.")
+    assert default.params()["transnetv2_precision"] == default.last_stats.network_dtype == resolved
+    forced = HybridShotDetector(device="cpu", accept_score=1.0, precision="bfloat16")
+    assert [(b.frame, b.transition) for b in forced.detect(frames, 25.0)] == [(b.frame, b.transition) for b in found]
+    assert forced.provenance().endswith("+transnetv2:bfloat16")
+    # A title whose candidates never reach the network ran no dtype.
+    assert HybridShotDetector(device="cpu").detect(frames[:90], 25.0) == []
 
 
 def test_hybrid_handles_short_and_empty_streams() -> None:

@@ -171,6 +171,11 @@ class ShotDetector(ABC):
             ValueError: A frame has the wrong shape or dtype, or ``fps`` is not positive.
         """
 
+    def provenance(self) -> str:
+        """``name@version``, plus whatever of the last ``detect`` call varied with the machine
+        (the hybrid adds the dtype its network ran in). Stored with each title's shots."""
+        return f"{self.name}@{self.version}"
+
     def check_frame(self, frame: np.ndarray, index: int) -> None:
         """Raise ``ValueError`` unless ``frame`` is an RGB uint8 frame at ``analysis_size``."""
         width, height = self.analysis_size

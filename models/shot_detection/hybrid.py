@@ -103,6 +103,7 @@ class HybridStats:
     rejected: int = 0
     windows: int = 0
     network_frames: int = 0
+    network_dtype: str | None = None  # what TransNetV2 ran in; None when it never ran
     by_frame: list[tuple[int, str, float]] = field(default_factory=list)  # (frame, outcome, evidence)
 
     def as_dict(self) -> dict[str, Any]:
@@ -134,7 +135,7 @@ class HybridShotDetector(ShotDetector):
         min_shot_frames: int = 8,
         device: "DevicePreference" = "auto",
         windows_per_batch: int | None = None,
-        precision: Literal["auto", "float32"] = "auto",
+        precision: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
         fit_accept: float = 0.5,
         min_network_vote: float = 0.2,
     ) -> None:
@@ -162,9 +163,12 @@ class HybridShotDetector(ShotDetector):
                 CPU and 16 on CUDA. Queued windows are copies, so memory stays bounded by
                 this many windows (under 1 MB each) on top of the ring buffer.
             precision: ``"auto"`` runs TransNetV2 in float16 on CUDA and in bfloat16 on CPUs
-                with native bfloat16 arithmetic, float32 elsewhere; ``"float32"`` always uses
-                float32. Reduced precision moves the network's probabilities by up to about
-                0.02, which rarely moves a boundary; ``params`` records the policy.
+                with native bfloat16 arithmetic, float32 elsewhere; ``"float32"``,
+                ``"bfloat16"`` and ``"float16"`` force that dtype (reduced ones by autocast).
+                Reduced precision moves the network's probabilities by up to about 0.02, which
+                rarely moves a boundary. ``params`` records the dtype this machine resolves the
+                policy to (so the feature version says what ran), and ``last_stats`` the dtype
+                the network actually ran in.
             fit_accept: A gradual transition found by the blend fit (``gradual.GradualFinder``:
                 slow dissolves, wipes, fades through a flat frame) is kept without the network
                 when its fit confidence is at least this, in [0, 1]; below it, the network
@@ -193,8 +197,8 @@ class HybridShotDetector(ShotDetector):
             raise ValueError(f"min_shot_frames must be >= 1, got {min_shot_frames}")
         if windows_per_batch is not None and windows_per_batch < 1:
             raise ValueError(f"windows_per_batch must be >= 1, got {windows_per_batch}")
-        if precision not in ("auto", "float32"):
-            raise ValueError(f"precision must be 'auto' or 'float32', got {precision!r}")
+        if precision not in ("auto", "float32", "bfloat16", "float16"):
+            raise ValueError(f"precision must be 'auto', 'float32', 'bfloat16' or 'float16', got {precision!r}")
         self.candidate_min_score = float(candidate_min_score)
         self.candidate_threshold = float(candidate_threshold)
         self.accept_score = float(accept_score)
@@ -242,15 +246,25 @@ class HybridShotDetector(ShotDetector):
     @functools.cached_property
     def network_dtype(self) -> "torch.dtype | None":
         """The reduced precision TransNetV2 runs in on this device, or ``None`` for float32."""
+        import torch
+
         from models.shot_detection.transnetv2 import reduced_precision
 
-        return reduced_precision(self.device) if self.precision == "auto" else None
+        if self.precision == "auto":
+            return reduced_precision(self.device)
+        return None if self.precision == "float32" else getattr(torch, self.precision)
+
+    @property
+    def network_dtype_name(self) -> str:
+        """``"float32"``, ``"bfloat16"`` or ``"float16"``: what TransNetV2 runs in here."""
+        dtype = self.network_dtype
+        return "float32" if dtype is None else str(dtype).removeprefix("torch.")
 
     def params(self) -> dict[str, Any]:
         # The device and batching change speed, not results, so they don't version the output.
-        # The precision policy does (reduced precision nudges the network's probabilities); it
-        # is recorded as the policy, not the dtype this machine resolves it to, so that every
-        # machine computes the same feature version.
+        # The precision does (reduced precision nudges the network's probabilities): the dtype
+        # this machine resolves the policy to is recorded, so a version says what ran. (This
+        # imports torch; ``detect`` alone does so only when a candidate needs the network.)
         return {
             "candidate_min_score": self.candidate_min_score,
             "candidate_threshold": self.candidate_threshold,
@@ -263,8 +277,14 @@ class HybridShotDetector(ShotDetector):
             "min_network_vote": self.min_network_vote,
             "gradual_fit": "cell blend fit v2",
             "transnetv2_input": "area-resized 64x36 -> 48x27",
-            "transnetv2_precision": "native-reduced" if self.precision == "auto" else "float32",
+            "transnetv2_precision": self.network_dtype_name,
         }
+
+    def provenance(self) -> str:
+        """``hybrid@<version>``, and ``+transnetv2:<dtype>`` when the last ``detect`` ran the
+        network (in that dtype)."""
+        dtype = self.last_stats.network_dtype
+        return super().provenance() + (f"+transnetv2:{dtype}" if dtype else "")
 
     def detect(self, frames: Iterable[np.ndarray], fps: float) -> list[ShotBoundary]:
         self.check_fps(fps)
@@ -496,6 +516,7 @@ class _Run:
         autocast = contextlib.nullcontext() if dtype is None else torch.autocast(self.d.device.type, dtype=dtype)
         with torch.inference_mode(), autocast:
             single, extra = model(inputs)
+        self.stats.network_dtype = self.d.network_dtype_name
         return (
             torch.sigmoid(single[..., 0]).float().cpu().numpy(),
             torch.sigmoid(extra["many_hot"][..., 0]).float().cpu().numpy(),

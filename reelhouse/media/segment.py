@@ -35,7 +35,7 @@ class Segmentation:
     fps: float
     frames: int
     shots: list[ShotRecord]
-    detector: str
+    detector: str  # ShotDetector.provenance(): name@version (+ the network's dtype where it ran)
 
 
 def segment_file(path: Path, detector: str = DEFAULT_DETECTOR) -> Segmentation:
@@ -71,4 +71,4 @@ def segment_file(path: Path, detector: str = DEFAULT_DETECTOR) -> Segmentation:
         )
         for s in boundaries_to_shots(boundaries, n)
     ]
-    return Segmentation(rec.fps, n, shots, f"{det.name}@{det.version}")
+    return Segmentation(rec.fps, n, shots, det.provenance())
