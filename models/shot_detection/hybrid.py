@@ -7,8 +7,11 @@ One pass over frames at 64x36 (the fast detector's size):
    unchanged), so it proposes nearly every cut and gradual transition, plus some motion.
 2. A proposed cut whose score clears ``accept_score`` (the fast detector's own floor) is kept
    as it is: on real and generated footage those are cuts, and TransNetV2 would only cost time.
-3. Every other candidate (weak cuts and all gradual transitions) is verified by TransNetV2 on
-   a window of ``context`` frames either side of it. Frames are kept in a bounded ring buffer,
+3. A gradual candidate that passes through flat frames from one picture to a different one (a
+   dip or a fade through black, white or a plain colour) is kept as it is, and so is a gradual
+   transition the blend fit of ``gradual.GradualFinder`` explains closely (``fit_accept``).
+   Every other candidate (weak cuts, other gradual ones) is verified by TransNetV2 on a window
+   of ``context`` frames either side of it. Frames are kept in a bounded ring buffer,
    so detection stays streaming, and area-downscaled to 48x27 when a window is cut out of it.
    Candidates close together share one window. The network runs in reduced precision where
    the hardware supports it natively (``transnetv2.reduced_precision``).
@@ -51,6 +54,11 @@ _MAX_WINDOW = 100
 # TransNetV2 marks the last frame of the outgoing shot; a cut at frame f shows up at f-1, and
 # the two detectors disagree by a frame now and then.
 _CUT_SLACK = 2
+# A frame is flat when its pixels' luma standard deviation (0-255) is below this (as
+# gradual.GradualParams.flat_std); the pictures on either side of a dip must differ by this much
+# (rms, fraction of 255; as gradual.GradualParams.min_change).
+_FLAT_STD = 6.0
+_FLAT_MIN_CHANGE = 0.12
 
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -131,7 +139,7 @@ class HybridShotDetector(ShotDetector):
         accept_score: float = 0.3,
         network_threshold: float = 0.5,
         gradual_threshold: float = 0.3,
-        context: int = 25,
+        context: int = 12,
         min_shot_frames: int = 8,
         device: "DevicePreference" = "auto",
         windows_per_batch: int | None = None,
@@ -156,7 +164,8 @@ class HybridShotDetector(ShotDetector):
                 all-frames head, anywhere in the span) at or above which a proposed gradual
                 transition is kept.
             context: Frames of context TransNetV2 sees on either side of a candidate
-                (8-50; the reference uses 25).
+                (8-50). The reference uses 25; on the composed-real tuning split 12 gave the
+                same F1 (0.945 against 0.944) with about 40% fewer network frames.
             min_shot_frames: Minimum shot length in frames (>= 1).
             device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for TransNetV2.
             windows_per_batch: Candidate windows per forward pass (>= 1); defaults to 1 on
@@ -384,6 +393,12 @@ class _Run:
             self.stats.rejected += 1
             self.stats.by_frame.append((boundary.frame, "motion", boundary.confidence))
             return
+        if boundary.transition == "gradual" and self._through_flat(boundary.span):
+            self.stats.accepted_fast += 1
+            self.stats.by_frame.append((boundary.frame, "flat", boundary.confidence))
+            self._claim(boundary.span)
+            self.out.append(boundary)
+            return
         if boundary.transition == "gradual":
             self._claim(boundary.span)
         if boundary.transition == "cut":
@@ -397,6 +412,21 @@ class _Run:
         while at > 0 and self.pending[at - 1].lo > candidate.lo:
             at -= 1
         self.pending.insert(at, candidate)
+
+    def _through_flat(self, span: tuple[int, int]) -> bool:
+        """True when a proposed gradual transition passes through flat frames (a dip or a fade
+        through black, white or any plain colour) from one picture to a different one: frames
+        ``span[0] - 1`` and ``span[1]`` show detail and differ by at least ``FLAT_MIN_CHANGE``,
+        and some frame between them is flat. A flash comes back to the same picture; it still
+        goes to the network."""
+        start, end = span
+        if start - 1 < self.first or end >= self.count:
+            return False
+        frames = [self.ring[i - self.first].astype(np.float32) for i in range(start - 1, end + 1)]
+        spread = [float(f.mean(axis=2).std()) for f in frames]
+        if spread[0] < _FLAT_STD or spread[-1] < _FLAT_STD or min(spread[1:-1]) >= _FLAT_STD:
+            return False
+        return float(np.sqrt(np.square(frames[-1] - frames[0]).mean())) / 255.0 >= _FLAT_MIN_CHANGE
 
     def _after_motion(self, frame: int, score: float) -> bool:
         """True when a weak cut stands out only against one side of it: the end or start of
