@@ -145,7 +145,7 @@ class HybridShotDetector(ShotDetector):
         windows_per_batch: int | None = None,
         precision: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
         fit_accept: float = 0.5,
-        min_network_vote: float = 0.2,
+        min_network_vote: float = 0.05,
     ) -> None:
         """Configure the detector (TransNetV2 loads on first use).
 
@@ -184,8 +184,10 @@ class HybridShotDetector(ShotDetector):
                 verifies it like any gradual candidate.
             min_network_vote: The least TransNetV2 probability, in [0, 1), with which a weak
                 proposed cut can be kept: a near-zero vote is no agreement, however close the
-                fast score came to ``accept_score`` (an object sweeping past the lens scores
-                just under it).
+                fast score came to ``accept_score``. Chosen on the tuning footage: 0.2 removed
+                5 false cuts where an object sweeps past the lens in the composed tuning clips
+                but lost 7 real cuts of transnetv2's test clip (F1 0.984 -> 0.956); 0.05 keeps
+                those cuts.
 
         Raises:
             ValueError: An argument is out of range.
