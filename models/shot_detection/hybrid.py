@@ -375,14 +375,14 @@ class _Run:
             self._propose(boundary)
 
     def _claim(self, span: tuple[int, int]) -> None:
-        """A gradual transition over ``span`` owns it: cuts found or pending inside it are dropped
-        (the scan finds cuts on a fade's ramps, as the fast detector does), and later ones too."""
+        """A gradual transition over ``span`` owns it: cuts found or pending inside it, or within
+        ``_CUT_SLACK`` frames of its ends, are dropped (the scan finds cuts on a fade's ramps and
+        where a fade leaves a flat frame, as the fast detector does), and later ones too."""
         start, end = span
         self.gradual_spans.append((start, end))
-        self.out = [b for b in self.out if not (b.transition == "cut" and start <= b.frame < end)]
-        self.pending = deque(
-            c for c in self.pending if not (c.boundary.transition == "cut" and start <= c.boundary.frame < end)
-        )
+        lo, hi = start - _CUT_SLACK, end + _CUT_SLACK
+        self.out = [b for b in self.out if not (b.transition == "cut" and lo <= b.frame < hi)]
+        self.pending = deque(c for c in self.pending if not (c.boundary.transition == "cut" and lo <= c.boundary.frame < hi))
 
     def _propose(self, boundary: ShotBoundary) -> None:
         self.stats.candidates += 1
@@ -485,7 +485,7 @@ class _Run:
     def _judge(self, group: list[_Candidate], single: np.ndarray, many: np.ndarray, offset: int) -> None:
         for c in group:
             b = c.boundary
-            if b.transition == "cut" and any(lo <= b.frame < hi for lo, hi in self.gradual_spans):
+            if b.transition == "cut" and any(lo - _CUT_SLACK <= b.frame < hi + _CUT_SLACK for lo, hi in self.gradual_spans):
                 continue  # a gradual transition proposed after this window was queued owns it
             decided, evidence = self._decide(c, single, many, offset)
             self.stats.verified += 1
