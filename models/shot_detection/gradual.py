@@ -6,7 +6,10 @@ instead (``K`` in ``scales``), and then asks whether the frames between two endp
 (frame ``p``) and ``B`` (frame ``q``) are explained by them:
 
 - **dissolve**: frame ``m`` is ``(1 - a) A + a B`` for one scalar ``a`` in [0, 1];
-- **wipe**: every cell of frame ``m`` is the same cell of ``A`` or of ``B``;
+- **wipe**: every cell of frame ``m`` is the same cell of ``A`` or of ``B``; when the cells switch
+  from ``A`` to ``B`` in spatial order (a front sweeping across the frame) and both ends show a
+  picture, the sweep itself is the evidence and the wipe is kept as it is; a front that sweeps
+  out of a picture and back into it is something passing the lens, and no transition;
 - **fade through a flat frame** (black, white, any uniform colour, held or not): a dissolve from
   ``A`` into the flat frame and one from it into ``B``, reported as one transition.
 
