@@ -94,12 +94,15 @@ def test_reduced_precision_keeps_the_verdicts() -> None:
     assert exact.params()["transnetv2_precision"] == "float32"
     assert exact.provenance() == f"hybrid@{exact.version}+transnetv2:float32"
     assert default.network_dtype == reduced_precision(default.device)
-    # The version and the stored provenance say the dtype that actually ran here.
+    # The version names the policy (computing it must not load torch); the stored provenance
+    # says the dtype that actually ran here.
     resolved = str(reduced_precision(default.device) or "float32").removeprefix("torch.")
-    assert default.params()["transnetv2_precision"] == default.last_stats.network_dtype == resolved
+    assert default.params()["transnetv2_precision"] == "native-reduced"
+    assert default.last_stats.network_dtype == resolved and default.provenance().endswith(f"+transnetv2:{resolved}")
     forced = HybridShotDetector(device="cpu", accept_score=1.0, precision="bfloat16")
     assert [(b.frame, b.transition) for b in forced.detect(frames, 25.0)] == [(b.frame, b.transition) for b in found]
     assert forced.provenance().endswith("+transnetv2:bfloat16")
+    assert forced.params()["transnetv2_precision"] == "bfloat16"
     # A title whose candidates never reach the network ran no dtype.
     assert HybridShotDetector(device="cpu").detect(frames[:90], 25.0) == []
 

@@ -175,9 +175,10 @@ class HybridShotDetector(ShotDetector):
                 with native bfloat16 arithmetic, float32 elsewhere; ``"float32"``,
                 ``"bfloat16"`` and ``"float16"`` force that dtype (reduced ones by autocast).
                 Reduced precision moves the network's probabilities by up to about 0.02, which
-                rarely moves a boundary. ``params`` records the dtype this machine resolves the
-                policy to (so the feature version says what ran), and ``last_stats`` the dtype
-                the network actually ran in.
+                rarely moves a boundary. ``params`` records a forced dtype by name and
+                ``"auto"`` as the policy (``"native-reduced"``; resolving it would load torch
+                whenever a feature version is computed); ``last_stats`` and ``provenance`` the
+                dtype the network actually ran in.
             fit_accept: A gradual transition found by the blend fit (``gradual.GradualFinder``:
                 slow dissolves, wipes, fades through a flat frame) is kept without the network
                 when its fit confidence is at least this, in [0, 1]; below it, the network
@@ -273,9 +274,10 @@ class HybridShotDetector(ShotDetector):
 
     def params(self) -> dict[str, Any]:
         # The device and batching change speed, not results, so they don't version the output.
-        # The precision does (reduced precision nudges the network's probabilities): the dtype
-        # this machine resolves the policy to is recorded, so a version says what ran. (This
-        # imports torch; ``detect`` alone does so only when a candidate needs the network.)
+        # The precision does (reduced precision nudges the network's probabilities). A forced
+        # dtype is recorded by name; "auto" as the policy, because resolving it needs torch and
+        # computing a feature version must stay light (tests/test_planning_is_light.py). What
+        # actually ran is stored with each title's rows (``provenance``).
         return {
             "candidate_min_score": self.candidate_min_score,
             "candidate_threshold": self.candidate_threshold,
@@ -288,7 +290,7 @@ class HybridShotDetector(ShotDetector):
             "min_network_vote": self.min_network_vote,
             "gradual_fit": "cell blend fit v2",
             "transnetv2_input": "area-resized 64x36 -> 48x27",
-            "transnetv2_precision": self.network_dtype_name,
+            "transnetv2_precision": "native-reduced" if self.precision == "auto" else self.precision,
         }
 
     def provenance(self) -> str:
