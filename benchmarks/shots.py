@@ -265,13 +265,18 @@ def _matches(truth: Sequence[Mapping[str, Any]], predicted: Sequence[int]) -> li
     for i, t in enumerate(truth):
         lo, hi = _window(t)
         pairs += [(abs(f - t["frame"]), i, j) for j, f in enumerate(predicted) if lo <= f < hi]
-    used_t: set[int] = set()
-    used_p: set[int] = set()
+    return _one_to_one(pairs)
+
+
+def _one_to_one(pairs: Iterable[tuple[float, int, int]]) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching of ``(distance, i, j)`` candidate pairs, nearest first."""
+    used_i: set[int] = set()
+    used_j: set[int] = set()
     out = []
     for _, i, j in sorted(pairs):
-        if i not in used_t and j not in used_p:
-            used_t.add(i)
-            used_p.add(j)
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
             out.append((i, j))
     return out
 
@@ -883,22 +888,14 @@ class EncodeAgreement:
 
 
 def _match_times(a: Sequence[float], b: Sequence[float], tolerance: float) -> int:
-    """One-to-one matches of two sorted time lists within ``tolerance`` seconds, nearest first."""
-    pairs = sorted((abs(x - y), i, j) for i, x in enumerate(a) for j, y in enumerate(b) if abs(x - y) <= tolerance)
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    for _, i, j in pairs:
-        if i not in used_a and j not in used_b:
-            used_a.add(i)
-            used_b.add(j)
-    return len(used_a)
+    """One-to-one matches of two time lists within ``tolerance`` seconds, nearest first."""
+    return len(_one_to_one((abs(x - y), i, j) for i, x in enumerate(a) for j, y in enumerate(b) if abs(x - y) <= tolerance))
 
 
 def encode_section(clips: Sequence[Clip], workdir: Path) -> dict[str, EncodeAgreement]:
     """Standardize each clip with the default recipe and compare the shots of source and encode."""
-    import math
-
     from reelhouse.config import EncodeRecipe
+    from reelhouse.media._timeline import CfrResampler
     from reelhouse.media.frames import iter_frames
     from reelhouse.media.segment import segment_file
     from reelhouse.media.standardize import standardize
@@ -916,7 +913,7 @@ def encode_section(clips: Sequence[Clip], workdir: Path) -> dict[str, EncodeAgre
 
         def to_encode(frame: int) -> int:
             t = times[min(frame, len(times) - 1)] - t0
-            return min(encoded.frame_count - 1, math.ceil(t * recipe.fps - 1e-6))
+            return min(encoded.frame_count - 1, CfrResampler.first_index_at(t, recipe.fps))
 
         truth = [
             {**b, "frame": to_encode(b["frame"]), "start": to_encode(b["start"]), "end": max(to_encode(b["end"]), to_encode(b["start"]) + 1)}

@@ -30,6 +30,7 @@ frame), whatever the title's length.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -191,6 +192,23 @@ def _plateau(alpha: np.ndarray) -> int:
     return longest
 
 
+def _rms(a: np.ndarray, b: np.ndarray) -> float:
+    """Root mean square difference of two cell vectors, as a fraction of 255."""
+    return float(np.sqrt(np.square(a - b).mean()) / 255.0)
+
+
+class _Held(NamedTuple):
+    """A transition the finder found but has not reported: a fade's second ramp may extend it."""
+
+    start: int
+    end: int
+    confidence: float
+    kind: str  # the fit's kind ("dissolve" or "wipe") of its first ramp
+
+    def boundary(self) -> ShotBoundary:
+        return ShotBoundary((self.start + self.end) // 2, "gradual", self.confidence, (self.start, self.end))
+
+
 def _fit_at(x: np.ndarray, base: int, p: int, q: int) -> Fit:
     """``fit_blend`` on absolute frames ``p`` and ``q`` of a buffer whose first row is frame ``base``."""
     return replace(fit_blend(x, p - base, q - base), p=p, q=q)
@@ -214,7 +232,7 @@ class GradualFinder:
         self.count = 0
         self.done = 0  # candidate times below this are decided
         self.last_end = -1  # end of the last transition found
-        self.held: tuple[int, int, float, str] | None = None  # (start, end, confidence, kind) unreported
+        self.held: _Held | None = None  # found, not yet reported (a fade's second ramp may follow)
 
     def push(self, vectors: np.ndarray) -> list[ShotBoundary]:
         """Add the next frames' ``(n, 432)`` vectors; transitions settled so far."""
@@ -268,24 +286,24 @@ class GradualFinder:
             self.last_end = end
             confidence = 1.0 if self._wipe(fit) else float(np.clip(1.0 - fit.residual / prm.max_residual, 0.0, 1.0))
             if self.held is not None:
-                h_start, h_end, h_conf, h_kind = self.held
-                if "wipe" in (h_kind, fit.kind) and start - h_end <= 2 * prm.margin and self._returns(
-                        x, base, h_start - 1, fit):
+                held = self.held
+                if "wipe" in (held.kind, fit.kind) and start - held.end <= 2 * prm.margin and self._returns(
+                        x, base, held.start - 1, fit):
                     # A front swept out of a picture and back into it: something passed in front
                     # of the lens, not two joins. (Fades through a flat frame blend instead.)
                     self.held = None
                     continue
-                between = range(h_end - 1, start)  # the held one's end frame .. this one's first end
-                if h_end - 1 < start and start - h_end <= prm.max_frames and all(
+                between = range(held.end - 1, start)  # the held one's end frame .. this one's first end
+                if held.end - 1 < start and start - held.end <= prm.max_frames and all(
                         base <= f < base + len(x) and flat[f - base] for f in between):
                     # Into a flat frame and out of it (every frame from the first ramp's end to the
                     # second's start is flat): one fade or dip through black, white or a colour.
-                    self.held = (h_start, end, max(h_conf, confidence), h_kind)
+                    self.held = held._replace(end=end, confidence=max(held.confidence, confidence))
                     continue
-                out.append(self._boundary(*self.held[:3]))
-            self.held = (start, end, confidence, fit.kind)
-        if self.held is not None and (upto >= self.count or upto - self.held[1] > prm.max_frames + prm.margin):
-            out.append(self._boundary(*self.held[:3]))
+                out.append(held.boundary())
+            self.held = _Held(start, end, confidence, fit.kind)
+        if self.held is not None and (upto >= self.count or upto - self.held.end > prm.max_frames + prm.margin):
+            out.append(self.held.boundary())
             self.held = None
         self.done = upto
         return out
@@ -295,13 +313,9 @@ class GradualFinder:
         transition began: closer to it than half of either transition's change."""
         if before < base:
             return False
-        back = float(np.sqrt(np.square(x[fit.q - base] - x[before - base]).mean()) / 255.0)
-        first = float(np.sqrt(np.square(x[fit.p - base] - x[before - base]).mean()) / 255.0)
+        back = _rms(x[fit.q - base], x[before - base])
+        first = _rms(x[fit.p - base], x[before - base])
         return back < 0.5 * min(first, fit.change)
-
-    @staticmethod
-    def _boundary(start: int, end: int, confidence: float) -> ShotBoundary:
-        return ShotBoundary((start + end) // 2, "gradual", confidence, (start, end))
 
     def _best_fit(self, x: np.ndarray, base: int, t: int, k: int) -> Fit | None:
         """The widest-change acceptable blend around the candidate pair ``(t - k, t)``."""
@@ -343,8 +357,8 @@ class GradualFinder:
             return best
         w = min(best.q - best.p, 16)
         p, q = best.p - base, best.q - base
-        around = [np.sqrt(np.square(x[p] - x[max(0, p - w)]).mean()), np.sqrt(np.square(x[min(len(x) - 1, q + w)] - x[q]).mean())]
-        if max(around) / 255.0 > prm.max_surround_ratio * best.change:
+        around = max(_rms(x[p], x[max(0, p - w)]), _rms(x[min(len(x) - 1, q + w)], x[q]))
+        if around > prm.max_surround_ratio * best.change:
             return None
         return best
 

@@ -54,11 +54,6 @@ _MAX_WINDOW = 100
 # TransNetV2 marks the last frame of the outgoing shot; a cut at frame f shows up at f-1, and
 # the two detectors disagree by a frame now and then.
 _CUT_SLACK = 2
-# A frame is flat when its pixels' luma standard deviation (0-255) is below this (as
-# gradual.GradualParams.flat_std); the pictures on either side of a dip must differ by this much
-# (rms, fraction of 255; as gradual.GradualParams.min_change).
-_FLAT_STD = 6.0
-_FLAT_MIN_CHANGE = 0.12
 
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -327,8 +322,9 @@ class _Run:
         # (frames, absolute frame of frames[0], candidates judged in it).
         self.batch: list[tuple[np.ndarray, int, list[_Candidate]]] = []
         self.out: list[ShotBoundary] = []
-        # Spans of recently proposed gradual transitions: cuts inside them belong to them.
-        self.gradual_spans: deque[tuple[int, int]] = deque(maxlen=16)
+        # Frames owned by recently proposed gradual transitions (their spans widened by
+        # _CUT_SLACK): cuts there belong to them.
+        self.owned: deque[tuple[int, int]] = deque(maxlen=16)
         self.gradual = GradualFinder()
         self.stats = HybridStats()
         self.scan = _Scan(detector._proposer, self._feed())
@@ -380,9 +376,8 @@ class _Run:
         """A gradual transition over ``span`` owns it: cuts found or pending inside it, or within
         ``_CUT_SLACK`` frames of its ends, are dropped (the scan finds cuts on a fade's ramps and
         where a fade leaves a flat frame, as the fast detector does), and later ones too."""
-        start, end = span
-        self.gradual_spans.append((start, end))
-        lo, hi = start - _CUT_SLACK, end + _CUT_SLACK
+        lo, hi = span[0] - _CUT_SLACK, span[1] + _CUT_SLACK
+        self.owned.append((lo, hi))
         self.out = [b for b in self.out if not (b.transition == "cut" and lo <= b.frame < hi)]
         self.pending = deque(c for c in self.pending if not (c.boundary.transition == "cut" and lo <= c.boundary.frame < hi))
 
@@ -420,17 +415,19 @@ class _Run:
     def _through_flat(self, span: tuple[int, int]) -> bool:
         """True when a proposed gradual transition passes through flat frames (a dip or a fade
         through black, white or any plain colour) from one picture to a different one: frames
-        ``span[0] - 1`` and ``span[1]`` show detail and differ by at least ``FLAT_MIN_CHANGE``,
-        and some frame between them is flat. A flash comes back to the same picture; it still
-        goes to the network."""
+        ``span[0] - 1`` and ``span[1]`` show detail and differ by at least the blend fit's
+        ``min_change``, and some frame between them is flat (its pixels' luma standard deviation
+        under the fit's ``flat_std``). A flash comes back to the same picture; it still goes to
+        the network."""
+        prm = self.gradual.params
         start, end = span
         if start - 1 < self.first or end >= self.count:
             return False
         frames = [self.ring[i - self.first].astype(np.float32) for i in range(start - 1, end + 1)]
         spread = [float(f.mean(axis=2).std()) for f in frames]
-        if spread[0] < _FLAT_STD or spread[-1] < _FLAT_STD or min(spread[1:-1]) >= _FLAT_STD:
+        if spread[0] < prm.flat_std or spread[-1] < prm.flat_std or min(spread[1:-1]) >= prm.flat_std:
             return False
-        return float(np.sqrt(np.square(frames[-1] - frames[0]).mean())) / 255.0 >= _FLAT_MIN_CHANGE
+        return float(np.sqrt(np.square(frames[-1] - frames[0]).mean())) / 255.0 >= prm.min_change
 
     def _after_motion(self, frame: int, score: float) -> bool:
         """True when a weak cut stands out only against one side of it: the end or start of
@@ -487,7 +484,7 @@ class _Run:
     def _judge(self, group: list[_Candidate], single: np.ndarray, many: np.ndarray, offset: int) -> None:
         for c in group:
             b = c.boundary
-            if b.transition == "cut" and any(lo - _CUT_SLACK <= b.frame < hi + _CUT_SLACK for lo, hi in self.gradual_spans):
+            if b.transition == "cut" and any(lo <= b.frame < hi for lo, hi in self.owned):
                 continue  # a gradual transition proposed after this window was queued owns it
             decided, evidence = self._decide(c, single, many, offset)
             self.stats.verified += 1
