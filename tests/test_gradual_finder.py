@@ -88,3 +88,22 @@ def test_a_fade_from_white_does_not_run_into_the_next_fade() -> None:
     found = _find(frames, rng)
     assert len(found) == 2, found
     assert found[0].span[1] <= 43 and found[1].span[0] >= 45, found
+
+
+def test_a_fade_out_of_a_moving_shot_starts_where_the_blend_starts() -> None:
+    # A panning shot, then a fast fade to white (frames 60..67) and a slow one into B (68..91):
+    # the blend from the moving picture to white explains the pan's frames almost as well, so
+    # a fit can grow back into the shot; the blend weight says where the fade really begins.
+    rng = np.random.default_rng(5)
+    wide = np.kron(rng.uniform(20, 120, size=(5, 18, 3)), np.ones((8, 8, 1)))[:H, : 2 * W].astype(np.float32)
+    white = np.full((H, W, 3), 252.0, np.float32)
+    b = _picture(rng)
+    pan = [wide[:, k : k + W] for k in range(61)]  # one pixel a frame
+    frames = pan[:60]
+    frames += [(1 - (k + 1) / 9) * pan[60] + (k + 1) / 9 * white for k in range(8)]
+    frames += [(1 - (k + 1) / 25) * white + (k + 1) / 25 * b for k in range(24)]
+    frames += [b] * 40
+    found = _find(frames, rng)
+    assert found, found
+    assert all(f.span[0] >= 57 for f in found), found  # not in the pan
+    assert any(f.span[0] <= 62 for f in found), found

@@ -76,6 +76,10 @@ class GradualParams:
             deviation (0-255) of their cells, after each row's mean is removed, reaches this. An
             object sweeping across the lens until it fills the frame is a wipe into a plain
             (at most vertically shaded) surface.
+        end_weight: a dissolve's frames next to its ends whose blend weight lies within this of
+            the end's own (0 or 1) are trimmed off: they belong to the shot. Motion inside a shot
+            moves a frame away from the end picture but hardly along the transition's direction,
+            so a fit that grew into a moving shot is trimmed back to where the blend begins.
     """
 
     scales: tuple[int, ...] = (6, 16, 32, 48)
@@ -90,6 +94,7 @@ class GradualParams:
     max_wipe_residual: float = 0.08
     max_wipe_step_share: float = 0.8
     min_wipe_detail: float = 16.0
+    end_weight: float = 0.08
 
     def __post_init__(self) -> None:
         if not self.scales or min(self.scales) < 2:
@@ -104,6 +109,8 @@ class GradualParams:
             raise ValueError(f"max_step_share must be in (0, 1], got {self.max_step_share}")
         if self.margin < 1 or self.flat_std <= 0:
             raise ValueError("margin must be >= 1 and flat_std > 0")
+        if not 0.0 <= self.end_weight < 0.5:
+            raise ValueError(f"end_weight must be in [0, 0.5), got {self.end_weight}")
 
 
 @dataclass(frozen=True)
@@ -377,15 +384,23 @@ class GradualFinder:
                 and fit.step_share <= prm.max_step_share)
 
     def _trim(self, x: np.ndarray, base: int, fit: Fit) -> Fit:
-        """Move the ends inwards past frames that are still (almost) the end frame itself."""
+        """Move the ends inwards past frames that still belong to the shot on that side: frames
+        (almost) equal to the end frame itself, and, in a dissolve, frames whose blend weight is
+        within ``end_weight`` of the end's."""
         p, q = fit.p, fit.q
-        d = x[q - base] - x[p - base]
-        energy = float(d @ d) + 1e-6
         a, b = x[p - base], x[q - base]
-        # Each frame is compared with the END itself, not with its neighbour: the steps of a slow
-        # ramp are all small, and walking neighbour to neighbour would trim the ramp away.
-        while q - p > 3 and float(np.square(x[p + 1 - base] - a).sum()) / energy < 0.0025:
+        d = b - a
+        energy = float(d @ d) + 1e-6
+        w = self.params.end_weight if fit.kind == "dissolve" else -1.0
+
+        def near(f: int, end: np.ndarray, sign: float) -> bool:
+            # Each frame is compared with the END itself, not with its neighbour: the steps of a
+            # slow ramp are all small, and walking neighbour to neighbour would trim it away.
+            r = x[f - base] - end
+            return float(r @ r) / energy < 0.0025 or sign * float(r @ d) / energy < w
+
+        while q - p > 3 and near(p + 1, a, 1.0):
             p += 1
-        while q - p > 3 and float(np.square(x[q - 1 - base] - b).sum()) / energy < 0.0025:
+        while q - p > 3 and near(q - 1, b, -1.0):
             q -= 1
         return replace(fit, p=p, q=q)

@@ -26,6 +26,7 @@ import contextlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 import functools
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,7 +41,7 @@ from models.shot_detection.fast import (
     _Scan,
     frame_batches,
 )
-from models.shot_detection.gradual import GradualFinder, cell_vectors
+from models.shot_detection.gradual import GradualFinder, GradualParams, cell_vectors
 
 if TYPE_CHECKING:
     import torch
@@ -123,7 +124,7 @@ class HybridShotDetector(ShotDetector):
     """
 
     name = "hybrid"
-    version = "1.2.0"
+    version = "1.3.0"
     analysis_size = FastShotDetector.analysis_size
 
     def __init__(
@@ -234,6 +235,7 @@ class HybridShotDetector(ShotDetector):
             min_shot_frames=1,
         )
         self._resize = _AreaResize(self.analysis_size, (_TN_WIDTH, _TN_HEIGHT))
+        self.gradual_params = GradualParams()  # the blend fit's settings (part of params())
         self.last_stats = HybridStats()
 
     @property
@@ -283,7 +285,7 @@ class HybridShotDetector(ShotDetector):
             "min_shot_frames": self.min_shot_frames,
             "fit_accept": self.fit_accept,
             "min_network_vote": self.min_network_vote,
-            "gradual_fit": "cell blend fit v2",
+            "gradual_fit": {"method": "cell blend fit v3", **dataclasses.asdict(self.gradual_params)},
             "transnetv2_input": "area-resized 64x36 -> 48x27",
             "transnetv2_precision": "native-reduced" if self.precision == "auto" else self.precision,
         }
@@ -325,7 +327,7 @@ class _Run:
         # Frames owned by recently proposed gradual transitions (their spans widened by
         # _CUT_SLACK): cuts there belong to them.
         self.owned: deque[tuple[int, int]] = deque(maxlen=16)
-        self.gradual = GradualFinder()
+        self.gradual = GradualFinder(detector.gradual_params)
         self.stats = HybridStats()
         self.scan = _Scan(detector._proposer, self._feed())
 
