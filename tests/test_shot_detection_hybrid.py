@@ -134,6 +134,7 @@ def test_area_resize_keeps_flat_colour_and_mean() -> None:
         pytest.param({"context": 4}, id="context"),
         pytest.param({"min_shot_frames": 0}, id="min_shot_frames"),
         pytest.param({"windows_per_batch": 0}, id="windows_per_batch"),
+        pytest.param({"max_pan_residual": 1.0}, id="max_pan_residual"),
         pytest.param({"precision": "half"}, id="precision"),
     ],
 )
