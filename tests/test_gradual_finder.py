@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.ndimage import zoom
 
 from models.shot_detection.base import ShotBoundary
-from models.shot_detection.gradual import GradualFinder, cell_vectors
+from models.shot_detection.gradual import GradualFinder, GradualParams, cell_vectors
 
 H, W = 36, 64
 
@@ -107,3 +108,42 @@ def test_a_fade_out_of_a_moving_shot_starts_where_the_blend_starts() -> None:
     assert found, found
     assert all(f.span[0] >= 57 for f in found), found  # not in the pan
     assert any(f.span[0] <= 62 for f in found), found
+
+
+def _smooth_wide(rng: np.random.Generator) -> np.ndarray:
+    """A smooth picture 480 px wide (cubic-interpolated colour field) for panning across."""
+    return zoom(rng.uniform(20, 235, size=(4, 30, 3)), (H / 4, 16, 1), order=3)[:H].clip(0, 255).astype(np.float32)
+
+
+def _pan_stream(a: np.ndarray, b: np.ndarray, start: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """110 frames panning 1 px a frame over ``a``, dissolving to ``b`` (panning alike) over
+    frames ``[start, start + n)``; ``n = 0``: no dissolve."""
+    frames = []
+    for k in range(110):
+        w = min(1.0, max(0.0, (k - start + 1) / (n + 1))) if n else 0.0
+        frames.append((1 - w) * a[:, k : k + W] + w * b[:, k : k + W] + rng.normal(0, 1.5, (H, W, 3)))
+    return np.stack(frames).clip(0, 255).astype(np.uint8)
+
+
+def _find_all(stack: np.ndarray, params: GradualParams) -> list[ShotBoundary]:
+    finder = GradualFinder(params)
+    return finder.push(cell_vectors(stack)) + finder.finish()
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_a_dissolve_inside_a_pan_stands_out_once_the_pan_is_undone(seed: int) -> None:
+    # Both shots pan 1 px a frame; a 12-frame dissolve (frames 40..51) joins them. Over the
+    # surround test's window the pan alone changes the picture about as much as the dissolve.
+    rng = np.random.default_rng(seed)
+    stack = _pan_stream(_smooth_wide(rng), _smooth_wide(rng), 40, 12, rng)
+    found = _find_all(stack, GradualParams())
+    assert len(found) == 1 and 40 <= found[0].frame < 52, found
+    assert _find_all(stack, GradualParams(surround_shift=(0, 0))) == []  # lost without undoing the pan
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_a_smooth_pan_is_no_dissolve(seed: int) -> None:
+    # Cell means of a smooth picture moving steadily change like a blend; undoing the pan must
+    # not make the pan itself stand out against its (undone) surroundings.
+    rng = np.random.default_rng(seed)
+    assert _find_all(_pan_stream(_smooth_wide(rng), _smooth_wide(rng), 0, 0, rng), GradualParams()) == []

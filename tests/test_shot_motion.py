@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from models.shot_detection.hybrid import HybridShotDetector
-from models.shot_detection.motion import translation_residual
+from models.shot_detection.motion import moved_rms, translation_residual
 
 
 def _panorama(rng: np.random.Generator, height: int = 120, width: int = 400) -> np.ndarray:
@@ -52,3 +52,13 @@ def test_a_whip_pan_is_no_cut_and_a_cut_after_it_still_is() -> None:
     assert [(b.frame, b.transition) for b in found] == [(85, "cut")], found
     off = HybridShotDetector(device="cpu", max_pan_residual=0.0).detect(iter(frames), 24.0)
     assert any(40 <= b.frame <= 46 for b in off), off  # the test is what removes the pan's cut
+
+
+def test_moved_rms_undoes_a_small_grid_shift() -> None:
+    rng = np.random.default_rng(3)
+    grid = rng.uniform(0, 255, size=(9, 20, 3))
+    a, b = grid[:, 2:18], grid[:, 4:20]  # b is a moved 2 cells
+    assert moved_rms(a, b, (0, 0)) > 50.0
+    assert moved_rms(a, b, (2, 4)) == 0.0
+    with pytest.raises(ValueError):
+        moved_rms(a, b, (9, 0))

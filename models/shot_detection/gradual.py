@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from models.shot_detection.base import ShotBoundary
+from models.shot_detection.motion import moved_rms
 
 _CELL = 4
 _CELLS_H, _CELLS_W = 9, 16
@@ -65,6 +66,11 @@ class GradualParams:
         max_surround_ratio: the picture may change by at most this fraction of the transition's
             change over the same number of frames (up to 16) just before it and just after it:
             a transition stands out against steady shots, a slow pan or drift does not.
+        surround_shift: the surround test measures the picture's change after undoing the
+            best translation of up to this many cells ``(rows, columns)`` (4 px each; (2, 4) is
+            about a quarter of the frame either way), and the transition's own change likewise:
+            a dissolve inside a panning shot stands out against the pan once the pan is undone,
+            while a pan that looks like a blend leaves no change. ``(0, 0)``: no compensation.
         min_wipe_order: a wipe's cells must switch from ``A`` to ``B`` in spatial order: the
             correlation (absolute Pearson) of each cell's switch frame with its column or its row
             reaches this, in (0, 1]. A wipe that does is kept on its own evidence: its residual
@@ -95,6 +101,7 @@ class GradualParams:
     max_wipe_step_share: float = 0.8
     min_wipe_detail: float = 16.0
     end_weight: float = 0.08
+    surround_shift: tuple[int, int] = (2, 4)
 
     def __post_init__(self) -> None:
         if not self.scales or min(self.scales) < 2:
@@ -109,6 +116,8 @@ class GradualParams:
             raise ValueError(f"max_step_share must be in (0, 1], got {self.max_step_share}")
         if self.margin < 1 or self.flat_std <= 0:
             raise ValueError("margin must be >= 1 and flat_std > 0")
+        if not (0 <= self.surround_shift[0] < _CELLS_H and 0 <= self.surround_shift[1] < _CELLS_W):
+            raise ValueError(f"surround_shift must lie in [0, ({_CELLS_H}, {_CELLS_W})), got {self.surround_shift}")
         if not 0.0 <= self.end_weight < 0.5:
             raise ValueError(f"end_weight must be in [0, 0.5), got {self.end_weight}")
 
@@ -364,10 +373,21 @@ class GradualFinder:
             return best
         w = min(best.q - best.p, 16)
         p, q = best.p - base, best.q - base
-        around = max(_rms(x[p], x[max(0, p - w)]), _rms(x[min(len(x) - 1, q + w)], x[q]))
-        if around > prm.max_surround_ratio * best.change:
-            return None
+        pairs = ((x[p], x[max(0, p - w)]), (x[min(len(x) - 1, q + w)], x[q]))
+        allowed = prm.max_surround_ratio * best.change
+        if any(_rms(a, b) > allowed for a, b in pairs):
+            # The picture moves around the transition: compare like with like, the change
+            # around it and the transition's own change, each with the best translation undone
+            # (a pan seen as a blend leaves nothing once undone, a dissolve does).
+            allowed = prm.max_surround_ratio * self._moved(x[p], x[q])
+            if any(self._moved(a, b) > allowed for a, b in pairs):
+                return None
         return best
+
+    def _moved(self, a: np.ndarray, b: np.ndarray) -> float:
+        """``_rms`` of two cell vectors after the best translation up to ``surround_shift``."""
+        grid = (_CELLS_H, _CELLS_W, 3)
+        return moved_rms(a.reshape(grid), b.reshape(grid), self.params.surround_shift) / 255.0
 
     def _wipe(self, fit: Fit) -> bool:
         """A wipe whose front sweeps across the frame in order (``min_wipe_order``)."""

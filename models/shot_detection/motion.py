@@ -1,4 +1,4 @@
-"""Camera motion between two frames: how much of their difference one translation explains.
+"""Camera motion between two pictures: how much of their difference one translation explains.
 
 A whip pan changes every pixel from one frame to the next, as a cut does, but the second frame
 is the first one moved. Phase correlation (the peak of the normalised cross-power spectrum)
@@ -18,11 +18,30 @@ def _luma(frame: np.ndarray) -> np.ndarray:
 
 
 def _shifted_rms(a: np.ndarray, b: np.ndarray, dy: int, dx: int) -> float:
-    """Rms difference over the overlap of ``b`` and ``a`` moved by ``(dy, dx)`` pixels."""
-    h, w = a.shape
+    """Rms difference over the overlap of ``b`` and ``a`` moved by ``(dy, dx)`` pixels (arrays
+    ``(h, w)`` or ``(h, w, channels)``)."""
+    h, w = a.shape[:2]
     aa = a[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
     bb = b[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
     return float(np.sqrt(np.square(bb - aa).mean()))
+
+
+def moved_rms(a: np.ndarray, b: np.ndarray, max_shift: tuple[int, int]) -> float:
+    """The rms difference of ``b`` and ``a`` under the best integer translation of ``a`` up to
+    ``max_shift = (dy, dx)`` (exhaustive; meant for small grids such as 9x16 cell means).
+
+    Args:
+        a, b: float arrays ``(h, w)`` or ``(h, w, channels)`` of one shape; each shift must
+            leave an overlap (``max_shift`` under ``(h, w)``).
+        max_shift: largest ``(dy, dx)`` shift, in grid units; ``(0, 0)`` is the plain rms.
+
+    Returns:
+        The smallest rms over the overlaps, in the arrays' units.
+    """
+    my, mx = max_shift
+    if not (0 <= my < a.shape[0] and 0 <= mx < a.shape[1]):
+        raise ValueError(f"max_shift {max_shift} must lie in [0, {a.shape[:2]})")
+    return min(_shifted_rms(a, b, dy, dx) for dy in range(-my, my + 1) for dx in range(-mx, mx + 1))
 
 
 def translation_residual(
