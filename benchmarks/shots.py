@@ -4,8 +4,10 @@ clips, and the default detector's speed against PySceneDetect, all in one run.
 Run: ``nice -n 5 .venv/bin/python -m benchmarks.shots`` (``--split tuning`` scores the composed
 tuning split instead of the evaluation split; ``--quick``: a smoke run on 2 composed clips of
 10-15 s, bikes and bigbuckbunny, and 2 generated titles of 12 s). Run time: about 31,000 frames
-(composed evaluation ~21,100, annotated 5,683, generated 4,320) go through every pipeline, and
-the per-process speed section runs the default detector over the composed clips once more. The two
+(composed evaluation ~21,100, annotated 5,683, generated 4,320) go through every pipeline; the
+speed section runs the default detector and PySceneDetect over 4 files of about 3 min (about
+28,000 frames) in process and as command lines (about 4 min; building those files the first
+time, about 1 min). The two
 full-network pipelines (reelhouse transnetv2, the reference) and the hybrid dominate: at the
 network's ~6.5 ms/frame on 2 idle CPU cores roughly 3.5 min each, about 20 min in all; on the
 shared 2-core machine at load average 5.5 they ran at ~13-30 frames/s (about 2 h in all). The first run also builds the
@@ -63,7 +65,10 @@ within 2 frames of a no-cut range, once per kind (and once in the total however 
 hold it). Composed-real clips are also scored per nominal frame rate, and variable-frame-rate
 files apart.
 
-Speed (composed-real clips of the split that ran): the default detector's pipeline and
+Speed (files of a few minutes: ``speed_clips`` composes 4 clips of 180-200 s from the sources of
+the split that ran, seed 1, in the first four formats: H.264 25 fps 640x360, MPEG-4 29.97 fps
+480x270, VP9 23.976 fps 480x270, H.264 50 fps 320x180; ``--quick``: the composed clips): the
+default detector's pipeline and
 PySceneDetect ``detect-content`` each run as their own process per file, alternating which goes
 first: ``.venv/bin/reelhouse shots FILE --json`` and ``.venv/bin/scenedetect -i FILE -m 15
 detect-content list-scenes -n`` (``-m 15``: the library's default minimum scene length in
@@ -234,6 +239,16 @@ def generated_clips(workdir: Path, titles: int, seconds: float, seed: int) -> li
                  t.motion_ranges, group="generated")
         )
     return clips
+
+
+def speed_clips(root: Path, split: str) -> list[Clip]:
+    """Files of a few minutes for the per-process speed section: 4 composed clips of 180-200 s
+    of ``split`` (seed 1), built (or reused) under ``root/speed``."""
+    from reelhouse.samples.composed_real import build_composed_set
+
+    built = build_composed_set(root / "speed", split, seed=1, clips=4, seconds=(180.0, 200.0), cache_dir=root / "cache")  # type: ignore[arg-type]
+    return [Clip(f"speed/{c.name}", Path(c.path), float(c.truth.fps), int(c.truth.frame_count), [], group="composed-real")
+            for c in built]
 
 
 def real_clips_annotated(quick: bool = False) -> list[Clip]:
@@ -755,24 +770,29 @@ def main() -> None:
     }
     scores = {g: report_group(g, cs, results, notes[g]) for g, cs in groups.items() if cs}
 
-    # speed: each tool as its own process on the composed-real clips
-    speed_clips = groups["composed-real"]
-    print(f"\n=== speed: {len(speed_clips)} composed-real {args.split} clips, {sum(c.frames for c in speed_clips)} frames, "
-          f"{sum(c.frames / c.fps for c in speed_clips):.0f} s of video; each tool a process per file; load {_load()}")
-    speeds = speed_section(speed_clips, args.workdir)
+    # speed: each tool as its own process on files of a few minutes
+    long_clips = groups["composed-real"] if args.quick else speed_clips(composed_dir, args.split)
+    if long_clips is not groups["composed-real"]:  # the in-process answers the command lines must give
+        for r in results:
+            if r.name in (default, "pyscenedetect content"):
+                r.predictions.update(_timed(r.name, long_clips, dict(plan)[r.name], 1).predictions)
+    print(f"\n=== speed: {len(long_clips)} composed-real {args.split} clips of {min(c.frames / c.fps for c in long_clips):.0f}-"
+          f"{max(c.frames / c.fps for c in long_clips):.0f} s, {sum(c.frames for c in long_clips)} frames, "
+          f"{sum(c.frames / c.fps for c in long_clips):.0f} s of video; each tool a process per file; load {_load()}")
+    speeds = speed_section(long_clips, args.workdir)
     rh, psd = speeds["reelhouse"], speeds["pyscenedetect"]
     for s in (rh, psd):
         print(f"  {s.name:<14} start-up {s.startup_s:.2f} s (runs {', '.join(f'{x:.2f}' for x in s.startup_runs)}), "
-              f"wall {sum(s.walls.values()):.1f} s, {s.fps(speed_clips):.0f} fps after start-up")
-    ratio = rh.fps(speed_clips) / psd.fps(speed_clips)
+              f"wall {sum(s.walls.values()):.1f} s, {s.fps(long_clips):.0f} fps after start-up")
+    ratio = rh.fps(long_clips) / psd.fps(long_clips)
     print(f"  speed ratio reelhouse / pyscenedetect: {ratio:.2f}x; load {_load()}")
-    agree_rh = [c.name for c in speed_clips
+    agree_rh = [c.name for c in long_clips
                 if _canonical(rh.predictions[c.name], c.frames) == _canonical(by_name[default].predictions[c.name], c.frames)]
-    agree_psd = [c.name for c in speed_clips
+    agree_psd = [c.name for c in long_clips
                  if psd.predictions[c.name] == by_name["pyscenedetect content"].predictions[c.name]]
-    print(f"  check: reelhouse CLI = in-process {DEFAULT_DETECTOR} on {len(agree_rh)}/{len(speed_clips)} files; "
-          f"scenedetect CLI = in-process content detector on {len(agree_psd)}/{len(speed_clips)} files")
-    for c in speed_clips:
+    print(f"  check: reelhouse CLI = in-process {DEFAULT_DETECTOR} on {len(agree_rh)}/{len(long_clips)} files; "
+          f"scenedetect CLI = in-process content detector on {len(agree_psd)}/{len(long_clips)} files")
+    for c in long_clips:
         if c.name not in agree_rh:
             print(f"    {c.name}: reelhouse CLI {_canonical(rh.predictions[c.name], c.frames)} "
                   f"vs in-process {_canonical(by_name[default].predictions[c.name], c.frames)}")
@@ -782,6 +802,7 @@ def main() -> None:
 
     # precision: the same boundaries in float32 and reduced precision
     t = time.perf_counter()
+    speed_clips = groups["composed-real"]
     runs, resolved = precision_section(speed_clips, device, auto_typed)
     same = [c.name for c in speed_clips if len({json.dumps(r[c.name]) for r in runs.values()}) == 1]
     print(f"\n=== precision: default {DEFAULT_DETECTOR} with its network in {', '.join(runs)} "
@@ -840,11 +861,12 @@ def main() -> None:
         g: [round(s[default].hard.prf()[2], 4), round(s[default].gradual.prf()[2], 4)] for g, s in scores.items()
     }
     out |= {
-        "fps_reelhouse": round(rh.fps(speed_clips), 1),
-        "fps_pyscenedetect": round(psd.fps(speed_clips), 1),
+        "fps_reelhouse": round(rh.fps(long_clips), 1),
+        "fps_pyscenedetect": round(psd.fps(long_clips), 1),
         "startup_s_pyscenedetect": round(psd.startup_s, 3),
-        "cli_agrees_in_process_reelhouse": f"{len(agree_rh)}/{len(speed_clips)}",
-        "cli_agrees_in_process_pyscenedetect": f"{len(agree_psd)}/{len(speed_clips)}",
+        "speed_files_s": round(sum(c.frames / c.fps for c in long_clips), 1),
+        "cli_agrees_in_process_reelhouse": f"{len(agree_rh)}/{len(long_clips)}",
+        "cli_agrees_in_process_pyscenedetect": f"{len(agree_psd)}/{len(long_clips)}",
         "precision_same_files": f"{len(same)}/{len(speed_clips)}",
         "precision_auto_dtype": resolved,
         "encode_agreement_f1": round(agreement[2], 4),
