@@ -147,3 +147,4 @@ def test_a_smooth_pan_is_no_dissolve(seed: int) -> None:
     # not make the pan itself stand out against its (undone) surroundings.
     rng = np.random.default_rng(seed)
     assert _find_all(_pan_stream(_smooth_wide(rng), _smooth_wide(rng), 0, 0, rng), GradualParams()) == []
+

@@ -78,10 +78,14 @@ class GradualParams:
             change (a short wipe switches a whole row or column of cells at once), and the
             surround test is not applied (the sweep of a front across the frame is the evidence
             that the change is a join, not motion).
-        min_wipe_detail: both ends of such a wipe must show a picture: the luma standard
-            deviation (0-255) of their cells, after each row's mean is removed, reaches this. An
-            object sweeping across the lens until it fills the frame is a wipe into a plain
-            (at most vertically shaded) surface.
+        min_wipe_detail: both ends of such a wipe must show a picture where the picture
+            changes: the luma standard deviation (0-255) of the cells whose two ends differ
+            clearly (a quarter of the mean cell difference energy), after each row's mean is
+            removed, reaches this at each end. An object sweeping across the lens, into the
+            frame or out of it, is a wipe from or into a plain (at most vertically shaded)
+            surface over exactly those cells, however much of the picture stays uncovered.
+            Among the candidate fits of one place, a wipe that passes this test wins over a
+            wider change that is no ordered wipe, and it does not grow into one.
         end_weight: a dissolve's frames next to its ends whose blend weight lies within this of
             the end's own (0 or 1) are trimmed off: they belong to the shot. Motion inside a shot
             moves a frame away from the end picture but hardly along the transition's direction,
@@ -99,7 +103,7 @@ class GradualParams:
     min_wipe_order: float = 0.9
     max_wipe_residual: float = 0.08
     max_wipe_step_share: float = 0.8
-    min_wipe_detail: float = 16.0
+    min_wipe_detail: float = 12.0
     end_weight: float = 0.08
     surround_shift: tuple[int, int] = (2, 4)
 
@@ -134,7 +138,7 @@ class Fit:
     step_share: float  # largest single-step share of |B - A|
     kind: str  # "dissolve" or "wipe"
     order: float = 0.0  # a wipe's spatial switch order (``GradualParams.min_wipe_order``), else 0
-    detail: float = 0.0  # a wipe's lesser end detail (``GradualParams.min_wipe_detail``), else 0
+    detail: float = 0.0  # a wipe's lesser end detail where it changes (``GradualParams.min_wipe_detail``), else 0
 
 
 def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
@@ -161,29 +165,40 @@ def fit_blend(x: np.ndarray, p: int, q: int) -> Fit:
         # A wipe switches each cell from A to B once: cells that switch back, or more than a few
         # cells that flicker, are motion.
         switched = to_b < to_a
+        changed = _changed_cells(d)
         back = (switched[:-1] & ~switched[1:]).sum()
         progress, residual, kind = switched.mean(axis=1), float(wipe.mean()), "wipe"
         monotone = bool(back <= 0.02 * switched.shape[1] * max(1, len(mid) - 1) and progress[0] < 0.5 < progress[-1])
-        return Fit(p, q, change, residual, monotone, step_share, kind, _switch_order(switched, d),
-                   min(_detail(a), _detail(b)))
+        return Fit(p, q, change, residual, monotone, step_share, kind, _switch_order(switched, changed),
+                   min(_detail(a, changed), _detail(b, changed)))
     return Fit(p, q, change, residual, monotone, step_share, kind)
 
 
 _ROWS, _COLS = np.divmod(np.arange(_CELLS_H * _CELLS_W), _CELLS_W)
 
 
-def _detail(v: np.ndarray) -> float:
-    """Luma standard deviation (0-255) of one frame's cells once each row's mean is removed."""
+def _detail(v: np.ndarray, cells: np.ndarray | None = None) -> float:
+    """Luma standard deviation (0-255) of one frame's cells once each row's mean is removed;
+    with ``cells`` (a boolean mask over the 144 cells), of those cells only (row means over them)."""
     luma = (v.reshape(-1, 3) @ _LUMA).reshape(_CELLS_H, _CELLS_W)
-    return float((luma - luma.mean(axis=1, keepdims=True)).std())
+    if cells is None:
+        return float((luma - luma.mean(axis=1, keepdims=True)).std())
+    mask = cells.reshape(_CELLS_H, _CELLS_W)
+    rows = np.where(mask, luma, 0.0).sum(axis=1, keepdims=True) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return float((luma - rows)[mask].std()) if mask.sum() >= 16 else 0.0
 
 
-def _switch_order(switched: np.ndarray, d: np.ndarray) -> float:
-    """How well each cell's switch frame follows its column or its row: the larger absolute
-    Pearson correlation, over the cells whose two ends differ clearly (at least a quarter of the
-    mean cell difference energy); 0 when too few cells do or all switch at once."""
+def _changed_cells(d: np.ndarray) -> np.ndarray:
+    """The cells whose two ends differ clearly, for the ends' difference ``d`` (a cell vector):
+    at least a quarter of the mean cell difference energy. Boolean ``(144,)``."""
     energy = np.square(d).reshape(-1, 3).sum(axis=1)
-    cells = energy >= 0.25 * energy.mean()
+    return energy >= 0.25 * energy.mean()
+
+
+def _switch_order(switched: np.ndarray, cells: np.ndarray) -> float:
+    """How well each cell's switch frame follows its column or its row: the larger absolute
+    Pearson correlation, over the ``cells`` where the picture changes (``_changed_cells``); 0
+    when too few cells do or all switch at once."""
     if cells.sum() < 16:
         return 0.0
     when = (~switched[:, cells]).sum(axis=0).astype(np.float64)  # frames before the cell switched
@@ -348,7 +363,9 @@ class GradualFinder:
             if q - p < 3 or q - p - 1 > prm.max_frames:
                 continue  # at least two frames between the ends: one odd frame is a flash or a cut
             fit = _fit_at(x, base, p, q)
-            if self._acceptable(fit) and (best is None or fit.change > best.change):
+            # A front sweeping in order is stronger evidence than a wider change: such a fit
+            # wins over any that is not one.
+            if self._acceptable(fit) and (best is None or (self._wipe(fit), fit.change) > (self._wipe(best), best.change)):
                 best = fit
         if best is None:
             return None
@@ -365,7 +382,8 @@ class GradualFinder:
                 if p < max(base, self.last_end) or q > last or q - p - 1 > prm.max_frames:
                     break  # (never back into the previous transition)
                 fit = _fit_at(x, base, p, q)
-                if not self._acceptable(fit) or fit.change <= best.change or fit.residual * fit.change**2 > allowed:
+                if (not self._acceptable(fit) or fit.change <= best.change or fit.residual * fit.change**2 > allowed
+                        or self._wipe(best) and not self._wipe(fit)):  # (nor grow a wipe out of its order)
                     break
                 best = fit
         best = self._trim(x, base, best)
