@@ -148,3 +148,16 @@ def test_a_smooth_pan_is_no_dissolve(seed: int) -> None:
     rng = np.random.default_rng(seed)
     assert _find_all(_pan_stream(_smooth_wide(rng), _smooth_wide(rng), 0, 0, rng), GradualParams()) == []
 
+
+
+def test_a_burst_of_light_next_to_a_dissolve_does_not_hide_it() -> None:
+    # A 20-frame dissolve (frames 40..59), then a burst of light in B (frames 72..80, like a
+    # strobe or lightning). The surround test must not read the burst as a moving shot.
+    rng = np.random.default_rng(8)
+    a, b = _picture(rng), _picture(rng)
+    n = 20
+    frames = [a] * 40 + [(1 - (k + 1) / (n + 1)) * a + (k + 1) / (n + 1) * b for k in range(n)] + [b] * 60
+    for f in range(72, 81):
+        frames[f] = b + 0.8 * (255 - b)
+    found = _find(frames, rng)
+    assert len(found) == 1 and _near(found[0].span, 40, 60), found

@@ -65,7 +65,9 @@ class GradualParams:
         margin: frames searched beyond a candidate's ``K``-apart pair on each side.
         max_surround_ratio: the picture may change by at most this fraction of the transition's
             change over the same number of frames (up to 16) just before it and just after it:
-            a transition stands out against steady shots, a slow pan or drift does not.
+            a transition stands out against steady shots, a slow pan or drift does not. The
+            change over ``w`` frames is the median over distances 2..w of the change scaled to
+            ``w`` (``_drift``), so a flash or a strobe next to the transition does not count.
         surround_shift: the surround test measures the picture's change after undoing the
             best translation of up to this many cells ``(rows, columns)`` (4 px each; (2, 4) is
             about a quarter of the frame either way), and the transition's own change likewise:
@@ -221,6 +223,17 @@ def _plateau(alpha: np.ndarray) -> int:
         run = run + 1 if s else 0
         longest = max(longest, run)
     return longest
+
+
+def _drift(x: np.ndarray, end: int, side: int, w: int) -> float:
+    """How much the picture changes over ``w`` frames next to row ``end`` of ``x`` (``side`` -1:
+    before it, 1: after it), robust to a brief event there (a flash, a strobe): the median over
+    distances ``o`` = 2..w of ``_rms(x[end], x[end + side * o]) * w / o`` (a steady drift grows
+    in proportion to time)."""
+    rates = [_rms(x[end], x[end + side * o]) * w / o for o in range(2, w + 1) if 0 <= end + side * o < len(x)]
+    if not rates:
+        return 0.0
+    return float(np.median(rates))
 
 
 def _rms(a: np.ndarray, b: np.ndarray) -> float:
@@ -393,7 +406,7 @@ class GradualFinder:
         p, q = best.p - base, best.q - base
         pairs = ((x[p], x[max(0, p - w)]), (x[min(len(x) - 1, q + w)], x[q]))
         allowed = prm.max_surround_ratio * best.change
-        if any(_rms(a, b) > allowed for a, b in pairs):
+        if any(_drift(x, end, side, w) > allowed for end, side in ((p, -1), (q, 1))):
             # The picture moves around the transition: compare like with like, the change
             # around it and the transition's own change, each with the best translation undone
             # (a pan seen as a blend leaves nothing once undone, a dissolve does).
