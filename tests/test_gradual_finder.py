@@ -161,3 +161,15 @@ def test_a_burst_of_light_next_to_a_dissolve_does_not_hide_it() -> None:
         frames[f] = b + 0.8 * (255 - b)
     found = _find(frames, rng)
     assert len(found) == 1 and _near(found[0].span, 40, 60), found
+
+
+def test_a_flash_just_after_a_slow_dissolve_does_not_hide_it() -> None:
+    # A 48-frame dissolve (frames 40..87), then a 2-frame flash 3 frames later: the flash's own
+    # change peak must not take the place of the dissolve's among the candidates.
+    rng = np.random.default_rng(9)
+    a, b = _picture(rng), _picture(rng)
+    n = 48
+    frames = [a] * 40 + [(1 - (k + 1) / (n + 1)) * a + (k + 1) / (n + 1) * b for k in range(n)] + [b] * 60
+    frames[91] = frames[92] = b + 0.85 * (255 - b)
+    found = _find(frames, rng)
+    assert len(found) == 1 and _near(found[0].span, 40, 88), found

@@ -23,8 +23,10 @@ of the change (that is a cut, which the cut detectors own).
 
 Frame numbers are 0-based in decode order; spans are ``[start, end)`` and hold the frames strictly
 between the two endpoints, so ``start = p + 1`` and ``end = q``; a boundary's frame is the centre.
-The finder streams: memory is bounded by ``history`` frames of 432 float32 values (about 1.7 KB a
-frame), whatever the title's length.
+The finder streams: memory is bounded by ``history`` frames of twice 432 float32 values (about
+3.5 KB a frame: the vectors, and a copy with brief events removed by a 5-frame temporal median
+that candidates are also looked for in, so that a flash next to a slow dissolve does not hide it),
+whatever the title's length.
 """
 
 from __future__ import annotations
@@ -225,6 +227,12 @@ def _plateau(alpha: np.ndarray) -> int:
     return longest
 
 
+def _median5(x: np.ndarray) -> np.ndarray:
+    """The median of each 5 consecutive rows of ``x``: ``(len(x) - 4, ...)``; row ``i`` is
+    centred on row ``i + 2`` of ``x``."""
+    return np.partition(np.lib.stride_tricks.sliding_window_view(x, 5, axis=0), 2, axis=-1)[..., 2]
+
+
 def _drift(x: np.ndarray, end: int, side: int, w: int) -> float:
     """How much the picture changes over ``w`` frames next to row ``end`` of ``x`` (``side`` -1:
     before it, 1: after it), robust to a brief event there (a flash, a strobe): the median over
@@ -272,6 +280,7 @@ class GradualFinder:
         self.right = k // 2 + self.params.margin + 2  # frames needed after a candidate time
         self.history = self.params.max_frames + k + 2 * self.params.margin + self.right + 4
         self.buf = np.zeros((0, VECTOR_SIZE), np.float32)
+        self.calm = self.buf  # ``buf`` with brief events (up to 2 frames) removed (``_median5``)
         self.base = 0  # absolute frame of buf[0]
         self.count = 0
         self.done = 0  # candidate times below this are decided
@@ -280,12 +289,21 @@ class GradualFinder:
 
     def push(self, vectors: np.ndarray) -> list[ShotBoundary]:
         """Add the next frames' ``(n, 432)`` vectors; transitions settled so far."""
-        self.buf = np.concatenate([self.buf, vectors.astype(np.float32, copy=False)])
+        new = vectors.astype(np.float32, copy=False)
+        old = len(self.buf)
+        self.buf = np.concatenate([self.buf, new])
+        # The brief-event-free copy: rows whose 5-row window is complete get its median; the
+        # last 2 rows stay as they are until the next push completes their windows.
+        self.calm = np.concatenate([self.calm, new])
+        lo, hi = max(2, old - 2), len(self.buf) - 2
+        if hi > lo:
+            self.calm[lo:hi] = _median5(self.buf[lo - 2 : hi + 2])
         self.count += len(vectors)
         found = self._scan(self.count - self.right)
         drop = max(0, len(self.buf) - self.history)
         if drop:
             self.buf = self.buf[drop:]
+            self.calm = self.calm[drop:]
             self.base += drop
         return found
 
@@ -302,24 +320,28 @@ class GradualFinder:
         out: list[ShotBoundary] = []
         luma = (x.reshape(len(x), -1, 3) @ _LUMA).std(axis=1)
         flat = luma < prm.flat_std
-        candidates: list[tuple[int, int]] = []
-        for k in prm.scales:
-            t0 = max(lo, base + k)
-            t1 = min(upto, self.count)
-            if t1 <= t0:
-                continue
-            # The K-apart change over [t0, t1) and +-K/2 around it (what the buffer holds), for
-            # the local-maximum test.
-            full_lo, full_hi = max(base + k, t0 - k // 2), min(self.count, t1 + k // 2)
-            fidx = np.arange(full_lo - base, full_hi - base)
-            fchange = np.sqrt(np.square(x[fidx] - x[fidx - k]).mean(axis=1)) / 255.0
-            change = fchange[t0 - full_lo : t1 - full_lo]
-            for j in np.flatnonzero(change >= prm.min_change):
-                t = t0 + int(j)
-                a, b = t - k // 2 - full_lo, t + k // 2 + 1 - full_lo
-                window = fchange[max(0, a) : b]
-                if change[j] >= window.max():
-                    candidates.append((t, k))
+        candidates: set[tuple[int, int]] = set()
+        # Candidates from the frames as they are, and from the frames with brief events (a
+        # flash, a strobe frame: up to 2 frames) removed by a 5-frame temporal median, so that
+        # one next to a slow transition does not take its local maximum.
+        for y in (x, self.calm):
+            for k in prm.scales:
+                t0 = max(lo, base + k)
+                t1 = min(upto, self.count)
+                if t1 <= t0:
+                    continue
+                # The K-apart change over [t0, t1) and +-K/2 around it (what the buffer holds),
+                # for the local-maximum test.
+                full_lo, full_hi = max(base + k, t0 - k // 2), min(self.count, t1 + k // 2)
+                fidx = np.arange(full_lo - base, full_hi - base)
+                fchange = np.sqrt(np.square(y[fidx] - y[fidx - k]).mean(axis=1)) / 255.0
+                change = fchange[t0 - full_lo : t1 - full_lo]
+                for j in np.flatnonzero(change >= prm.min_change):
+                    t = t0 + int(j)
+                    a, b = t - k // 2 - full_lo, t + k // 2 + 1 - full_lo
+                    window = fchange[max(0, a) : b]
+                    if change[j] >= window.max():
+                        candidates.add((t, k))
         for t, k in sorted(candidates):
             if t - k <= self.last_end:
                 continue
