@@ -173,3 +173,20 @@ def test_a_flash_just_after_a_slow_dissolve_does_not_hide_it() -> None:
     frames[91] = frames[92] = b + 0.85 * (255 - b)
     found = _find(frames, rng)
     assert len(found) == 1 and _near(found[0].span, 40, 88), found
+
+
+def test_a_wipe_then_a_dissolve_back_to_a_like_picture_are_two_transitions() -> None:
+    # A wipes to B (frames 40..51), B holds 6 frames, then B dissolves (58..69) into a shot
+    # much like A (A a little brighter): an edit A, B, A', not something passing the lens.
+    rng = np.random.default_rng(10)
+    a, b = _picture(rng), _picture(rng)
+    a2 = np.clip(a * 1.05 + 4, 0, 255)
+    xx = np.mgrid[0:H, 0:W][1]
+    frames = [a] * 40
+    frames += [np.where((xx < (k + 1) / 13 * W)[..., None], b, a) for k in range(12)]
+    frames += [b] * 6
+    frames += [(1 - (k + 1) / 13) * b + (k + 1) / 13 * a2 for k in range(12)]
+    frames += [a2] * 40
+    found = _find(frames, rng)
+    assert len(found) == 2, found
+    assert 40 <= found[0].frame < 58 and 58 <= found[1].frame < 70, found

@@ -376,12 +376,19 @@ class GradualFinder:
 
     def _returns(self, x: np.ndarray, base: int, before: int, fit: Fit) -> bool:
         """True when ``fit`` ends on (nearly) the picture of frame ``before``, where an earlier
-        transition began: closer to it than half of either transition's change."""
+        transition began (closer to it than half of either transition's change), and what lay
+        between them was a plain surface where the picture changes (detail under
+        ``min_wipe_detail``): something passed in front of the lens."""
         if before < base:
             return False
         back = _rms(x[fit.q - base], x[before - base])
         first = _rms(x[fit.p - base], x[before - base])
-        return back < 0.5 * min(first, fit.change)
+        if back >= 0.5 * min(first, fit.change):
+            return False
+        # Something passing the lens covers the picture with a plain surface in between; a
+        # picture there is a shot of its own (A, B, then a shot much like A: an edit).
+        d = x[fit.q - base] - x[fit.p - base]
+        return _detail(x[fit.p - base], _changed_cells(d)) < self.params.min_wipe_detail
 
     def _best_fit(self, x: np.ndarray, base: int, t: int, k: int) -> Fit | None:
         """The widest-change acceptable blend around the candidate pair ``(t - k, t)``."""
