@@ -65,7 +65,7 @@ within 2 frames of a no-cut range, once per kind (and once in the total however 
 hold it). Composed-real clips are also scored per nominal frame rate, and variable-frame-rate
 files apart.
 
-Speed (files of a few minutes: ``speed_clips`` composes 4 clips of 180-200 s from the sources of
+Speed (files of a few minutes: ``speed_files`` composes 4 clips of 180-200 s from the sources of
 the split that ran, seed 1, in the first four formats: H.264 25 fps 640x360, MPEG-4 29.97 fps
 480x270, VP9 23.976 fps 480x270, H.264 50 fps 320x180; ``--quick``: the composed clips): the
 default detector's pipeline and
@@ -241,7 +241,7 @@ def generated_clips(workdir: Path, titles: int, seconds: float, seed: int) -> li
     return clips
 
 
-def speed_clips(root: Path, split: str) -> list[Clip]:
+def speed_files(root: Path, split: str) -> list[Clip]:
     """Files of a few minutes for the per-process speed section: 4 composed clips of 180-200 s
     of ``split`` (seed 1), built (or reused) under ``root/speed``."""
     from reelhouse.samples.composed_real import build_composed_set
@@ -771,7 +771,7 @@ def main() -> None:
     scores = {g: report_group(g, cs, results, notes[g]) for g, cs in groups.items() if cs}
 
     # speed: each tool as its own process on files of a few minutes
-    long_clips = groups["composed-real"] if args.quick else speed_clips(composed_dir, args.split)
+    long_clips = groups["composed-real"] if args.quick else speed_files(composed_dir, args.split)
     if long_clips is not groups["composed-real"]:  # the in-process answers the command lines must give
         for r in results:
             if r.name in (default, "pyscenedetect content"):
@@ -802,13 +802,13 @@ def main() -> None:
 
     # precision: the same boundaries in float32 and reduced precision
     t = time.perf_counter()
-    speed_clips = groups["composed-real"]
-    runs, resolved = precision_section(speed_clips, device, auto_typed)
-    same = [c.name for c in speed_clips if len({json.dumps(r[c.name]) for r in runs.values()}) == 1]
+    composed = groups["composed-real"]
+    runs, resolved = precision_section(composed, device, auto_typed)
+    same = [c.name for c in composed if len({json.dumps(r[c.name]) for r in runs.values()}) == 1]
     print(f"\n=== precision: default {DEFAULT_DETECTOR} with its network in {', '.join(runs)} "
           f"(\"auto\" ran {resolved} here); {time.perf_counter() - t:.0f} s")
-    print(f"  identical boundaries (frame and type) on {len(same)}/{len(speed_clips)} files")
-    for c in speed_clips:
+    print(f"  identical boundaries (frame and type) on {len(same)}/{len(composed)} files")
+    for c in composed:
         if c.name not in same:
             sets = {n: set(r[c.name]) for n, r in runs.items()}
             common = set.intersection(*sets.values())
@@ -816,7 +816,7 @@ def main() -> None:
 
     # encode: the pipeline's detector on the standardized encode against the source
     t = time.perf_counter()
-    encodes = encode_section(speed_clips, args.workdir)
+    encodes = encode_section(composed, args.workdir)
     matched = sum(e.matched for e in encodes.values())
     n_src = sum(len(e.source_s) for e in encodes.values())
     n_enc = sum(len(e.encode_s) for e in encodes.values())
@@ -844,8 +844,8 @@ def main() -> None:
         "speed_ratio_vs_pyscenedetect": round(ratio, 3),
         "startup_s": round(rh.startup_s, 3),
         "split": args.split,
-        "clips": len(speed_clips),
-        "frames": sum(c.frames for c in speed_clips),
+        "clips": len(composed),
+        "frames": sum(c.frames for c in composed),
         "detector": DEFAULT_DETECTOR,
         "quick": args.quick,
         "f1_gradual_kinds_real": {k: round(c.prf()[2], 4) for k, c in head.kinds.items()},
@@ -867,7 +867,7 @@ def main() -> None:
         "speed_files_s": round(sum(c.frames / c.fps for c in long_clips), 1),
         "cli_agrees_in_process_reelhouse": f"{len(agree_rh)}/{len(long_clips)}",
         "cli_agrees_in_process_pyscenedetect": f"{len(agree_psd)}/{len(long_clips)}",
-        "precision_same_files": f"{len(same)}/{len(speed_clips)}",
+        "precision_same_files": f"{len(same)}/{len(composed)}",
         "precision_auto_dtype": resolved,
         "encode_agreement_f1": round(agreement[2], 4),
         "f1_all_encode_real": round(enc_score.all.prf()[2], 4),
