@@ -16,6 +16,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+#: BT.601 luma weights of R, G, B: ``rgb @ LUMA`` is a picture's luma (0-255 for 0-255 input).
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
 Transition = Literal["cut", "gradual"]
 TRANSITIONS: tuple[Transition, ...] = ("cut", "gradual")
 

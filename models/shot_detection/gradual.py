@@ -36,13 +36,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.shot_detection.base import ShotBoundary
+from models.shot_detection.base import LUMA, ShotBoundary
 from models.shot_detection.motion import moved_rms
 
 _CELL = 4
 _CELLS_H, _CELLS_W = 9, 16
 VECTOR_SIZE = _CELLS_H * _CELLS_W * 3
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+# Fewer cells than this where the picture changes is too few to judge a wipe by.
+_MIN_CHANGED_CELLS = 16
 
 
 def cell_vectors(frames: np.ndarray) -> np.ndarray:
@@ -184,12 +185,12 @@ _ROWS, _COLS = np.divmod(np.arange(_CELLS_H * _CELLS_W), _CELLS_W)
 def _detail(v: np.ndarray, cells: np.ndarray | None = None) -> float:
     """Luma standard deviation (0-255) of one frame's cells once each row's mean is removed;
     with ``cells`` (a boolean mask over the 144 cells), of those cells only (row means over them)."""
-    luma = (v.reshape(-1, 3) @ _LUMA).reshape(_CELLS_H, _CELLS_W)
+    luma = (v.reshape(-1, 3) @ LUMA).reshape(_CELLS_H, _CELLS_W)
     if cells is None:
         return float((luma - luma.mean(axis=1, keepdims=True)).std())
     mask = cells.reshape(_CELLS_H, _CELLS_W)
     rows = np.where(mask, luma, 0.0).sum(axis=1, keepdims=True) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-    return float((luma - rows)[mask].std()) if mask.sum() >= 16 else 0.0
+    return float((luma - rows)[mask].std()) if mask.sum() >= _MIN_CHANGED_CELLS else 0.0
 
 
 def _changed_cells(d: np.ndarray) -> np.ndarray:
@@ -203,7 +204,7 @@ def _switch_order(switched: np.ndarray, cells: np.ndarray) -> float:
     """How well each cell's switch frame follows its column or its row: the larger absolute
     Pearson correlation, over the ``cells`` where the picture changes (``_changed_cells``); 0
     when too few cells do or all switch at once."""
-    if cells.sum() < 16:
+    if cells.sum() < _MIN_CHANGED_CELLS:
         return 0.0
     when = (~switched[:, cells]).sum(axis=0).astype(np.float64)  # frames before the cell switched
     if when.std() == 0.0:
@@ -318,7 +319,7 @@ class GradualFinder:
         if upto <= lo:
             return []
         out: list[ShotBoundary] = []
-        luma = (x.reshape(len(x), -1, 3) @ _LUMA).std(axis=1)
+        luma = (x.reshape(len(x), -1, 3) @ LUMA).std(axis=1)
         flat = luma < prm.flat_std
         candidates: set[tuple[int, int]] = set()
         # Candidates from the frames as they are, and from the frames with brief events (a
@@ -433,12 +434,12 @@ class GradualFinder:
             return best
         w = min(best.q - best.p, 16)
         p, q = best.p - base, best.q - base
-        pairs = ((x[p], x[max(0, p - w)]), (x[min(len(x) - 1, q + w)], x[q]))
         allowed = prm.max_surround_ratio * best.change
         if any(_drift(x, end, side, w) > allowed for end, side in ((p, -1), (q, 1))):
             # The picture moves around the transition: compare like with like, the change
             # around it and the transition's own change, each with the best translation undone
             # (a pan seen as a blend leaves nothing once undone, a dissolve does).
+            pairs = ((x[p], x[max(0, p - w)]), (x[min(len(x) - 1, q + w)], x[q]))
             allowed = prm.max_surround_ratio * self._moved(x[p], x[q])
             if any(self._moved(a, b) > allowed for a, b in pairs):
                 return None

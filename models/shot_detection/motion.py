@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+from models.shot_detection.base import LUMA
 
 
 def _luma(frame: np.ndarray) -> np.ndarray:
-    return frame.astype(np.float32) @ _LUMA
+    return frame.astype(np.float32) @ LUMA
 
 
 def _shifted_rms(a: np.ndarray, b: np.ndarray, dy: int, dx: int) -> float:
