@@ -3,7 +3,7 @@
 The catalog is the scene catalog of ``reelhouse.samples.scene_catalog`` (shots plus visual, audio and
 text shot embeddings, written through the feature store in batches). A contextual encoder is trained
 on it and made current: its embeddings are a feature version no title holds yet. The backfill is the
-user's command, ``reelhouse backfill --feature contextual_embeddings`` (one Dagster run, chunks of
+user's command, ``reelhouse backfill --feature contextual`` (one Dagster run, chunks of
 ``backfill_chunk_titles`` titles, one Spark job and one commit per chunk), in its own process:
 
 1. killed with SIGKILL (every process of its session: driver, Spark JVM, PySpark daemon, Python workers)
@@ -111,13 +111,13 @@ def committed_chunks(home: Path, version: str) -> int:
 
 def run_backfill(home: Path, chunk: int, kill_after_chunks: int | None = None, version: str = "",
                  timeout: float = 3600.0) -> dict:
-    """``reelhouse backfill --feature contextual_embeddings`` in a new session; SIGKILL every process of
+    """``reelhouse backfill --feature contextual`` in a new session; SIGKILL every process of
     it once ``kill_after_chunks`` chunks have committed (polled every second). Returns the exit code
     (``-9`` when killed), whether the kill was sent, seconds, peak RSS (MiB) and output."""
     cli = str(Path(sys.executable).with_name("reelhouse"))
     out = tempfile.TemporaryFile(mode="w+")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([cli, "backfill", "--feature", "contextual_embeddings"], env=backfill_env(home, chunk), stdout=out,
+    proc = subprocess.Popen([cli, "backfill", "--feature", "contextual"], env=backfill_env(home, chunk), stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)
     peak, killed, last_check = 0.0, False, 0.0
     while proc.poll() is None and time.perf_counter() - t0 < timeout:

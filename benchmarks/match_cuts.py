@@ -11,7 +11,8 @@ each detected shot takes the labels of the generated shot under its midpoint. Ev
 (not the same shot, not adjacent shots of one title) is scored by each flavor's cosine, per task:
 
 - framing and layout: positives share a layout, on pairs of *different* hue class (colour is the
-  nuisance); ``framing`` = EfficientNet-Lite0 (1280-d), ``layout`` = 16x9 Sobel edges (144-d);
+  nuisance); the framing task is the ``visual`` flavor's (EfficientNet-Lite0, 1280-d), the layout
+  task the ``layout`` flavor's (16x9 Sobel edges, 144-d);
 - colour: positives share a hue class, on pairs of *different* layout (HSV histogram, 128-d);
 - audio: positives share a sound class, on pairs of different hue class *and* layout, with their
   pitch, level and phase drawn apart (aisfx, 512-d);
@@ -210,7 +211,7 @@ def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[st
     from dagster_project.library_run import run_library
     from reelhouse.config import Settings
     from reelhouse.lakehouse import FeatureStore
-    from reelhouse.pipeline import specs
+    from reelhouse.pipeline import registry
     from reelhouse.search.match_cuts import load_shot_vectors
     from reelhouse.search.shot_lookup import shot_pictures, shot_spans, title_names
 
@@ -232,8 +233,9 @@ def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[st
         gen = truth[names[vid]]
         label_of[(vid, idx)] = gen[min(len(gen) - 1, int(((s["start_s"] + s["end_s"]) / 2) // SHOT_S))]
     print(f"shots: {len(spans)} detected, {sum(len(v) for v in truth.values())} generated")
-    flavors = ("framing", "layout", "colour", "audio")
-    loaded = {f: load_shot_vectors(store, specs.MATCH_CUT_FLAVORS[f](settings), report.ok) for f in flavors}
+    # task -> the flavor (feature) that serves it: "framing" (shared composition) is the visual flavor's task.
+    flavors = {"framing": "visual", "layout": "layout", "colour": "colour", "audio": "audio"}
+    loaded = {task: load_shot_vectors(store, registry.flavors()[f](settings), report.ok) for task, f in flavors.items()}
     keys = sorted(set(label_of).intersection(*(set(sv.keys()) for sv in loaded.values())))
     if len(keys) < len(label_of):
         print(f"note: {len(label_of) - len(keys)} shots lack a vector of some flavor and are left out")
@@ -271,12 +273,12 @@ def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[st
     print(f"\n{'task':<9}{'scorer':<34}{'pairs':>7}{'positive':>10}{'AP':>8}{'P@20':>8}")
     for task, (mask, labels) in tasks.items():
         y = labels[mask]
-        scorers = {f"reelhouse {task} flavor": vectors[task]}
+        scorers = {f"reelhouse {flavors[task]} flavor": vectors[task]}
         if task in ("framing", "layout"):
             other = "layout" if task == "framing" else "framing"
-            scorers[f"reelhouse {other} flavor"] = vectors[other]
+            scorers[f"reelhouse {flavors[other]} flavor"] = vectors[other]
         if task == "colour":
-            scorers["reelhouse framing flavor"] = vectors["framing"]
+            scorers["reelhouse visual flavor"] = vectors["framing"]
         hname, hvec = heuristics[task]
         scorers[f"heuristic ({hname})"] = hvec
         rows = {}
@@ -287,8 +289,8 @@ def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[st
         rows["random"] = (average_precision(rand, y), precision_at(rand, y, 20))
         for name, (ap, p20) in rows.items():
             print(f"{task:<9}{name:<34}{len(y):7d}{y.mean():10.3f}{ap:8.3f}{p20:8.3f}")
-        out[f"ap_{task}"] = rows[f"reelhouse {task} flavor"][0]
-        out[f"p20_{task}"] = rows[f"reelhouse {task} flavor"][1]
+        out[f"ap_{task}"] = rows[f"reelhouse {flavors[task]} flavor"][0]
+        out[f"p20_{task}"] = rows[f"reelhouse {flavors[task]} flavor"][1]
         out[f"ap_{task}_heuristic"] = rows[f"heuristic ({hname})"][0]
         out[f"ap_random_{task}"] = rows["random"][0]
     out["ap_random"] = float(np.mean([out[f"ap_random_{t}"] for t in tasks]))
@@ -463,7 +465,7 @@ def warm_up(dim: int) -> None:
 
 
 def subset_query(work: Path, shots, titles: int) -> float:
-    """Store ``titles`` titles of ``shots`` as the framing feature in Iceberg; worst wall time (s) of
+    """Store ``titles`` titles of ``shots`` as the visual feature in Iceberg; worst wall time (s) of
     3 ``find_match_cuts`` over 10 picked titles."""
     import pyarrow as pa
 
@@ -487,7 +489,7 @@ def subset_query(work: Path, shots, titles: int) -> float:
         rows = np.flatnonzero(shots.video_ids == v)
         emb = pa.FixedSizeListArray.from_arrays(pa.array(shots.vectors[rows].ravel(), pa.float32()), dim)
         batch[FeatureSlice(v, spec.name, spec.version)] = pa.table(
-            {"shot_index": pa.array(shots.shot_indices[rows].astype(np.int32)), "model": pa.array(["framing"] * len(rows)),
+            {"shot_index": pa.array(shots.shot_indices[rows].astype(np.int32)), "model": pa.array(["visual"] * len(rows)),
              "dim": pa.array(np.full(len(rows), dim, np.int32)), "has_embedding": pa.array(np.ones(len(rows), bool)),
              "embedding": emb.cast(sub.field("embedding").type)}, schema=sub)
         if len(batch) == 20:
@@ -501,7 +503,7 @@ def subset_query(work: Path, shots, titles: int) -> float:
     timings = []
     for _ in range(3):
         t0 = time.perf_counter()
-        found = find_match_cuts(store, settings, picked, "framing", n_pairs=50)
+        found = find_match_cuts(store, settings, picked, "visual", n_pairs=50)
         timings.append(time.perf_counter() - t0)
     assert {p.video_id for p in found.pairs} | {p.other_video_id for p in found.pairs} <= set(picked)
     print(f"find_match_cuts, 10 titles picked from {len(vids)} ({found.shots_compared:,} shots compared): "

@@ -574,7 +574,7 @@ def main() -> None:
             "shots_in_time_range": {"title": vid[:10], "start_s": 60.0, "end_s": 180.0},
             "subtitle_search": {"phrase": "river bridge"},
             "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
-            "top_match_cuts": {"flavor": "framing"},
+            "top_match_cuts": {"flavor": "visual"},
         }
         if label == "compacted":
             n_shots = len(shots)

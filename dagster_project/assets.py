@@ -18,12 +18,13 @@ import dagster as dg
 
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import audio, contextual, dedup, encode, landing, match_cuts, media, shot_frames, shots, specs, text, visual
+from reelhouse.pipeline import contextual, landing, match_cuts, media, registry, specs
 from reelhouse.pipeline.outcome import StageOutcome
 from reelhouse.search import ann
 
+from dagster_project import metadata
 from dagster_project.instance import SPARK_POOL
-from dagster_project.metadata import match_cut_preview, outcome_metadata, shot_frames_metadata, shots_metadata, training_metadata
+from dagster_project.metadata import match_cut_preview, outcome_metadata, training_metadata
 from dagster_project.resources import ReelhouseResource
 
 titles = dg.DynamicPartitionsDefinition(name="titles")
@@ -57,7 +58,8 @@ def _report(reelhouse: ReelhouseResource, spec: FeatureSpec, outcome: StageOutco
     return meta
 
 
-@dg.asset(name="media", partitions_def=titles, group_name="media", kinds={"pyav", "iceberg"}, code_version=specs.media_spec().version)
+@dg.asset(name="media", partitions_def=titles, group_name=registry.feature("media").group, kinds=set(registry.feature("media").kinds),
+          code_version=specs.media_spec().version)
 def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """Probe and validate the title's source file. A bad file is quarantined: its row records the
     reason, and the step fails with that reason so nothing downstream runs for it."""
@@ -81,116 +83,36 @@ def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) 
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(partitions_def=titles, deps=[media_file], group_name="media", kinds={"pyav", "iceberg"},
-          code_version=specs.encode_spec(_S).version, automation_condition=FEATURE_AUTOMATION, pool=SPARK_POOL)
-def standardized_encode(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Fixed-height, constant-fps yuv420p H.264 encode with mono audio: what every feature reads."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    out = encode.standardize_title(settings, reelhouse.store(), context.partition_key, context.run.run_id)
-    return dg.MaterializeResult(metadata=_report(reelhouse, specs.encode_spec(settings), out, t0))
+def _title_step(features: list[registry.Feature]) -> dg.AssetsDefinition:
+    """The asset of one per-title step of the registry: one asset per feature it computes, in one op
+    (a step computing several features computes them together: they cannot be subset)."""
+    first = features[0]
+
+    def asset_spec(f: registry.Feature) -> dg.AssetSpec:
+        spec = f.spec(_S)
+        return dg.AssetSpec(f.name, deps=[u.name for u in spec.upstream], kinds=set(f.kinds), group_name=f.group,
+                            code_version=spec.version, description=f.description, automation_condition=FEATURE_AUTOMATION)
+
+    @dg.multi_asset(name="_".join(f.name for f in features), partitions_def=titles, can_subset=False,
+                    pool=SPARK_POOL if first.heavy else None, specs=[asset_spec(f) for f in features],
+                    description=first.description if len(features) == 1 else
+                    "Computed together: " + "; ".join(f"{f.name}: {f.description}" for f in features))
+    def _step(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
+        t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
+        by_name = {f.name: f for f in features}
+        for out in first.compute()(settings, store, [context.partition_key], context.run.run_id):
+            f = by_name[out.feature]
+            extra = getattr(metadata, f.picture) if f.picture else None
+            yield dg.MaterializeResult(asset_key=f.name, metadata=_report(reelhouse, f.spec(settings), out, t0, extra))
+
+    return _step
 
 
-@dg.asset(name="shots", partitions_def=titles, deps=[standardized_encode], group_name="shots",
-          kinds={"spark", "pytorch", "iceberg"}, code_version=specs.shots_spec(_S).version,
-          automation_condition=FEATURE_AUTOMATION, pool=SPARK_POOL)
-def shot_segments(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Canonical shot segmentation: [start, end) frames of the standardized encode, with transition types."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    out = shots.segment_title(settings, reelhouse.store(), context.partition_key, context.run.run_id)
-    return dg.MaterializeResult(metadata=_report(reelhouse, specs.shots_spec(settings), out, t0, shots_metadata))
+#: One asset definition per per-title step of the registry (``media`` aside: the landing sensor's).
+STEP_ASSETS = [_title_step(features) for features in registry.steps().values()]
 
 
-@dg.asset(name="shot_frames", partitions_def=titles, deps=[shot_segments], group_name="shots", kinds={"spark", "iceberg"},
-          code_version=specs.shot_frames_spec(_S).version, automation_condition=FEATURE_AUTOMATION, pool=SPARK_POOL)
-def representative_frames(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Representative frames per shot, skipping black, blurred and flash frames, with JPEG thumbnails."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    [out] = shot_frames.select_shot_frames(settings, reelhouse.store(), [context.partition_key], context.run.run_id)
-    return dg.MaterializeResult(metadata=_report(reelhouse, specs.shot_frames_spec(settings), out, t0, shot_frames_metadata))
-
-
-def _spec_asset(key: str, spec: FeatureSpec, deps, kinds: set[str], description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(key, deps=deps, kinds=kinds, code_version=spec.version, description=description,
-                        automation_condition=FEATURE_AUTOMATION)
-
-
-#: Asset key of each feature a multi-asset computes.
-VISUAL_KEYS = {specs.visual_spec(_S).name: "visual_embeddings", specs.colour_spec(_S).name: "colour_descriptors",
-               specs.layout_spec(_S).name: "layout_descriptors"}
-AUDIO_KEYS = {specs.audio_spec(_S).name: "audio_embeddings", specs.speech_spec(_S).name: "shot_audio"}
-
-
-@dg.multi_asset(
-    partitions_def=titles,
-    group_name="embeddings",
-    can_subset=False,
-    pool=SPARK_POOL,
-    specs=[
-        _spec_asset("visual_embeddings", specs.visual_spec(_S), [representative_frames], {"spark", "pytorch", "iceberg"},
-                    "EfficientNet-Lite0 shot embeddings (1280-d, L2-normalized), from a Spark pandas UDF."),
-        _spec_asset("colour_descriptors", specs.colour_spec(_S), [representative_frames], {"spark", "iceberg"},
-                    "HSV colour histogram per shot: the colour match-cut flavor."),
-        _spec_asset("layout_descriptors", specs.layout_spec(_S), [representative_frames], {"spark", "iceberg"},
-                    "Low-resolution edge layout per shot: the framing match-cut flavor."),
-    ],
-)
-def visual_features(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
-    """Visual shot features from one decode of each shot's representative frames."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    by_name = {s.name: s for s in specs.visual_feature_specs(settings)}
-    for out in visual.embed_titles(settings, reelhouse.store(), [context.partition_key], context.run.run_id):
-        yield dg.MaterializeResult(asset_key=VISUAL_KEYS[out.feature], metadata=_report(reelhouse, by_name[out.feature], out, t0))
-
-
-@dg.multi_asset(
-    partitions_def=titles,
-    group_name="embeddings",
-    can_subset=False,
-    pool=SPARK_POOL,
-    specs=[
-        _spec_asset("audio_embeddings", specs.audio_spec(_S), [shot_segments], {"spark", "pytorch", "iceberg"},
-                    "aisfx sound embeddings per shot (512-d; null for silent shots)."),
-        _spec_asset("shot_audio", specs.speech_spec(_S), [shot_segments], {"spark", "pytorch", "iceberg"},
-                    "Speech ratio (silero-vad), loudness and silence per shot."),
-    ],
-)
-def audio_features(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
-    """Audio shot features from one streaming pass over the encode's mono track."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    by_name = {s.name: s for s in (specs.audio_spec(settings), specs.speech_spec(settings))}
-    for out in audio.audio_titles(settings, reelhouse.store(), [context.partition_key], context.run.run_id):
-        yield dg.MaterializeResult(asset_key=AUDIO_KEYS[out.feature], metadata=_report(reelhouse, by_name[out.feature], out, t0))
-
-
-@dg.asset(partitions_def=titles, deps=[media_file], group_name="media", kinds={"iceberg"},
-          code_version=specs.subtitles_spec().version, automation_condition=FEATURE_AUTOMATION)
-def subtitles(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Subtitle cues from the title's .srt sidecar, else its embedded text subtitle stream."""
-    t0 = time.perf_counter()
-    out = text.extract_subtitles(reelhouse.settings(), reelhouse.store(), context.partition_key, context.run.run_id)
-    return dg.MaterializeResult(metadata=_report(reelhouse, specs.subtitles_spec(), out, t0))
-
-
-@dg.asset(partitions_def=titles, deps=[shot_segments, subtitles], group_name="embeddings",
-          kinds={"spark", "pytorch", "iceberg"}, code_version=specs.text_spec(_S).version,
-          automation_condition=FEATURE_AUTOMATION, pool=SPARK_POOL)
-def text_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """MiniLM embeddings of the subtitle text overlapping each shot; null when a shot has no text."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    [out] = text.embed_text_titles(settings, reelhouse.store(), [context.partition_key], context.run.run_id)
-    return dg.MaterializeResult(metadata=_report(reelhouse, specs.text_spec(settings), out, t0))
-
-
-@dg.asset(partitions_def=titles, deps=["visual_embeddings"], group_name="embeddings", kinds={"iceberg"},
-          code_version=specs.dedup_spec(_S).version, automation_condition=FEATURE_AUTOMATION)
-def shot_dedup(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Near-duplicate shot groups (cosine of visual embeddings over a threshold); the earliest shot is kept."""
-    t0, settings = time.perf_counter(), reelhouse.settings()
-    out = dedup.dedup_title(settings, reelhouse.store(), context.partition_key, context.run.run_id)
-    return dg.MaterializeResult(metadata=_report(reelhouse, specs.dedup_spec(settings), out, t0))
-
-
-@dg.asset(deps=["visual_embeddings"], group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
+@dg.asset(deps=["visual"], group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
 def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """faiss index over visual shot embeddings, built from the current Iceberg snapshot (reloaded if already built)."""
     t0, settings = time.perf_counter(), reelhouse.settings()
@@ -207,7 +129,8 @@ def _contextual_code_version() -> str:
     return f"{ALGORITHM_VERSION}-{params_hash(_S.contextual.model_dump())}"
 
 
-MODALITY_ASSETS = ["visual_embeddings", "audio_embeddings", "text_embeddings"]
+#: The contextual encoder's inputs (registry ``Search.modality``).
+MODALITY_ASSETS = list(registry.modalities())
 
 
 @dg.asset(deps=MODALITY_ASSETS, group_name="contextual", kinds={"pytorch"}, code_version=_contextual_code_version(),
@@ -230,9 +153,9 @@ def contextual_model(context: dg.AssetExecutionContext, reelhouse: ReelhouseReso
     return dg.MaterializeResult(metadata=training_metadata(out, time.perf_counter() - t0))
 
 
-@dg.asset(deps=[contextual_model, *MODALITY_ASSETS], group_name="contextual", kinds={"spark", "pytorch", "iceberg"},
-          code_version=_contextual_code_version(), automation_condition=INDEX_AUTOMATION, pool=SPARK_POOL,
-          output_required=False)
+@dg.asset(name="contextual", deps=[contextual_model, *MODALITY_ASSETS], group_name=registry.feature("contextual").group,
+          kinds=set(registry.feature("contextual").kinds), code_version=_contextual_code_version(),
+          automation_condition=INDEX_AUTOMATION, pool=SPARK_POOL, output_required=False)
 def contextual_embeddings(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
     """Contextual shot embeddings (Spark pandas UDF, one title per group) of every title holding visual,
     audio and text embeddings, from the current contextual_model; a new model re-embeds every title.
@@ -253,10 +176,8 @@ def contextual_embeddings(context: dg.AssetExecutionContext, reelhouse: Reelhous
     })
 
 
-#: Features with a catalog-wide faiss index besides the visual one (one index per modality and flavor).
-FLAVOR_INDEX_FEATURES = {"colour_descriptors": specs.colour_spec, "layout_descriptors": specs.layout_spec,
-                         "audio_embeddings": specs.audio_spec, "text_embeddings": specs.text_spec,
-                         "contextual_embeddings": specs.contextual_spec}
+#: Features with a catalog-wide faiss index besides the visual one (registry ``searchable``).
+FLAVOR_INDEX_FEATURES = {name: spec_of for name, spec_of in registry.searchable().items() if name != "visual"}
 
 
 @dg.asset(deps=list(FLAVOR_INDEX_FEATURES), group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
@@ -265,13 +186,13 @@ def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseR
     Iceberg snapshot (reloaded if already built): similar-shot and subtitle search per modality."""
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     meta: dict = {}
-    for asset_key, spec_of in FLAVOR_INDEX_FEATURES.items():
+    for name, spec_of in FLAVOR_INDEX_FEATURES.items():
         try:
             index, built = ann.load_or_build(store, reelhouse.index_root(), spec_of(settings).name)
         except LookupError:  # no vectors of this modality yet (e.g. every shot silent)
-            meta[f"{asset_key}_vectors"] = 0
+            meta[f"{name}_vectors"] = 0
             continue
-        meta[f"{asset_key}_vectors"], meta[f"{asset_key}_kind"], meta[f"{asset_key}_rebuilt"] = len(index), index.kind, built
+        meta[f"{name}_vectors"], meta[f"{name}_kind"], meta[f"{name}_rebuilt"] = len(index), index.kind, built
     meta["compute_s"] = round(time.perf_counter() - t0, 3)
     meta["iceberg_snapshot_id"] = dg.MetadataValue.text(str(store.snapshot_id("shot_embeddings")))
     return dg.MaterializeResult(metadata=meta)
@@ -280,15 +201,14 @@ def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseR
 def _match_cuts_version() -> str:
     from reelhouse.features import params_hash
 
-    return params_hash({f: specs.match_cuts_spec(_S, f).version for f in specs.MATCH_CUT_FLAVORS
-                        if f not in specs.TRAINED_FLAVORS})
+    return params_hash({f: specs.match_cuts_spec(_S, f).version for f in registry.flavors()
+                        if f not in registry.trained()})
 
 
-@dg.asset(deps=["visual_embeddings", "colour_descriptors", "layout_descriptors", "audio_embeddings", "contextual_embeddings"],
-          group_name="serving",
+@dg.asset(deps=list(registry.flavors()), group_name="serving",
           kinds={"faiss", "iceberg"}, code_version=_match_cuts_version(), automation_condition=INDEX_AUTOMATION, pool=SPARK_POOL)
 def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """Each shot's top match-cut candidates per flavor (framing, layout, colour, audio, contextual) over the whole
+    """Each shot's top match-cut candidates per flavor (visual, layout, colour, audio, contextual) over the whole
     catalog, stored in the ``match_cuts`` table; recomputed when ``shot_embeddings`` moves on."""
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     outcomes = match_cuts.store_match_cuts(settings, store, context.run.run_id)
@@ -302,27 +222,16 @@ def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: Reelhouse
     return dg.MaterializeResult(metadata=meta)
 
 
-TITLE_ASSETS = [media_file, standardized_encode, shot_segments, representative_frames, visual_features, shot_dedup,
-                audio_features, subtitles, text_embeddings]
+TITLE_ASSETS = [media_file, *STEP_ASSETS]
 CONTEXTUAL_ASSETS = [contextual_model, contextual_embeddings]
 CATALOG_ASSETS = [*CONTEXTUAL_ASSETS, visual_shot_index, flavor_shot_indexes, match_cut_candidates]
 
-#: Asset key of every per-title feature (feature name -> asset key).
-FEATURE_ASSET_KEYS = {
-    specs.media_spec().name: "media", specs.encode_spec(_S).name: "standardized_encode",
-    specs.shots_spec(_S).name: "shots", specs.shot_frames_spec(_S).name: "shot_frames",
-    **VISUAL_KEYS, **AUDIO_KEYS, specs.subtitles_spec().name: "subtitles",
-    specs.text_spec(_S).name: "text_embeddings", specs.dedup_spec(_S).name: "shot_dedup",
-}
-
-#: Assets computed together (non-subsettable multi-assets): selecting one selects them all.
-_TOGETHER = [set(VISUAL_KEYS.values()), set(AUDIO_KEYS.values())]
-
 
 def asset_keys_for(features) -> list[dg.AssetKey]:
-    """The asset keys computing ``features`` (feature names), with multi-asset siblings added, sorted."""
-    keys = {FEATURE_ASSET_KEYS[f] for f in features}
-    for group in _TOGETHER:
-        if keys & group:
-            keys |= group
+    """The asset keys computing ``features`` (feature names = asset keys), with the features their
+    steps compute together added (``registry.computed_together``), sorted."""
+    keys = set(features)
+    for name in features:
+        if registry.feature(name).step is not None:
+            keys |= {f.name for f in registry.computed_together(name)}
     return [dg.AssetKey(k) for k in sorted(keys)]

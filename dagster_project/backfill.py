@@ -6,7 +6,7 @@ feature's current version are reported as memoized and start no run. Runs execut
 against the persistent Dagster instance, so they appear in the UI like any other run, one title at a
 time (the instance's run and ``spark`` pool limits hold for the daemon's runs too).
 
-The contextual embeddings (``contextual_embeddings``) are catalog-wide: one run of that asset embeds
+The contextual embeddings (``contextual``) are catalog-wide: one run of that asset embeds
 every eligible title lacking the current encoder's version, in chunks of ``backfill_chunk_titles``
 titles with one commit each, so a killed backfill resumes after its last committed chunk.
 """
@@ -22,7 +22,7 @@ from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.pipeline import contextual, coverage, specs
 
-from dagster_project.assets import CONTEXTUAL_ASSETS, FEATURE_ASSET_KEYS, TITLE_ASSETS, asset_keys_for, titles
+from dagster_project.assets import CONTEXTUAL_ASSETS, TITLE_ASSETS, asset_keys_for, titles
 from dagster_project.checks import TITLE_CHECKS
 from dagster_project.library_run import QUIET, first_failure
 from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
@@ -45,16 +45,15 @@ class BackfillReport:
 
 
 def resolve_feature(settings: Settings, name: str, version: str | None = None) -> FeatureSpec:
-    """The feature named ``name`` (a feature name or its asset key), checked against ``version``.
+    """The per-title feature named ``name`` (its name is also its asset key), checked against ``version``.
 
     Raises:
         BackfillError: unknown name, or ``version`` is not the version this code computes.
     """
-    by_asset = {asset: feat for feat, asset in FEATURE_ASSET_KEYS.items()}
     try:
-        spec = coverage.feature_spec(settings, by_asset.get(name, name))
+        spec = coverage.feature_spec(settings, name)
     except KeyError as err:
-        raise BackfillError(f"{err.args[0]}; asset keys: {', '.join(by_asset)}") from None
+        raise BackfillError(f"{err.args[0]}, contextual") from None
     if version is not None and version != spec.version:
         raise BackfillError(f"{spec.name} is at version {spec.version} in this code and settings; version {version} "
                             "is computed by other code or settings (check out that code, or leave --version out)")
@@ -64,7 +63,7 @@ def resolve_feature(settings: Settings, name: str, version: str | None = None) -
 def backfill_feature(settings: Settings, name: str, version: str | None = None, video_ids: Sequence[str] | None = None,
                      dry_run: bool = False, progress: Callable[[str], None] = print) -> BackfillReport:
     """Compute feature ``name`` (and its missing upstream features) for every ``ok`` title, or ``video_ids``."""
-    if name in ("contextual_embeddings", specs.contextual_spec(settings).name):
+    if name == specs.contextual_spec(settings).name:
         return backfill_contextual(settings, version, video_ids, dry_run, progress)
     spec = resolve_feature(settings, name, version)
     instance = instance_for_new_runs(settings, progress)
@@ -103,7 +102,7 @@ def backfill_feature(settings: Settings, name: str, version: str | None = None, 
 def backfill_contextual(settings: Settings, version: str | None = None, video_ids: Sequence[str] | None = None,
                         dry_run: bool = False, progress: Callable[[str], None] = print) -> BackfillReport:
     """Embed every eligible title lacking the current contextual encoder's embeddings, in one run of the
-    ``contextual_embeddings`` asset (chunked: see the module docstring).
+    ``contextual`` asset (chunked: see the module docstring).
 
     Raises:
         BackfillError: no encoder is trained yet, ``version`` is not the current encoder's, or titles were
@@ -123,12 +122,12 @@ def backfill_contextual(settings: Settings, version: str | None = None, video_id
     resources = resources_for(settings)
     store = resources["reelhouse"].store()
     done, todo = contextual.embedding_todo(store, settings)
-    report = BackfillReport(spec.name, spec.version, computed={v: ["contextual_embeddings"] for v in todo}, memoized=done)
+    report = BackfillReport(spec.name, spec.version, computed={v: [spec.name] for v in todo}, memoized=done)
     progress(f"{spec.name}@{spec.version}: {len(done) + len(todo)} eligible title(s), {len(done)} already current, "
              f"{len(todo)} to compute in chunks of {settings.backfill_chunk_titles}")
     if dry_run or not todo:
         return report
-    res = dg.materialize(CONTEXTUAL_ASSETS, selection=[dg.AssetKey("contextual_embeddings")], instance=instance,
+    res = dg.materialize(CONTEXTUAL_ASSETS, selection=[dg.AssetKey(spec.name)], instance=instance,
                          resources=resources, run_config=QUIET, raise_on_error=False,
                          tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
     _done, missing = contextual.embedding_todo(store, settings)

@@ -22,7 +22,7 @@ import dagster as dg
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline import specs
+from reelhouse.pipeline import registry, specs
 from reelhouse.quality import checks as q
 
 from dagster_project.assets import titles
@@ -100,21 +100,22 @@ NULL_IFF_NO_SUBTITLE_TEXT = TitleCheck("null_iff_no_subtitle_text", "Text embedd
                                        lambda store, s, vid: q.text_null_iff_no_subtitle_text(store, s, vid))
 
 
-def _embedding_checks(spec_of: SpecOf) -> list[TitleCheck]:
-    return [one_row_per_shot(spec_of), dims_and_norms(spec_of), is_current(spec_of)]
+#: Per-title checks by the names the registry's declarations use (``registry.Feature.checks``):
+#: each builds the check of one feature from its spec function.
+TITLE_CHECK_KINDS: dict[str, Callable[[SpecOf], TitleCheck]] = {
+    "is_current": is_current,
+    "one_row_per_shot": one_row_per_shot,
+    "dims_and_norms": dims_and_norms,
+    "tiles_title": lambda spec_of: TILES_TITLE,
+    "frames_inside_shots": lambda spec_of: FRAMES_INSIDE_SHOTS,
+    "null_iff_silent": lambda spec_of: NULL_IFF_SILENT,
+    "null_iff_no_subtitle_text": lambda spec_of: NULL_IFF_NO_SUBTITLE_TEXT,
+}
 
-
-#: Checks of the per-title assets (partition key = video_id); materialize them with those assets.
-TITLE_CHECKS = [
-    title_checks("shots", [TILES_TITLE, is_current(specs.shots_spec)]),
-    title_checks("shot_frames", [FRAMES_INSIDE_SHOTS, is_current(specs.shot_frames_spec)]),
-    title_checks("visual_embeddings", _embedding_checks(specs.visual_spec)),
-    title_checks("colour_descriptors", _embedding_checks(specs.colour_spec)),
-    title_checks("layout_descriptors", _embedding_checks(specs.layout_spec)),
-    title_checks("audio_embeddings", [*_embedding_checks(specs.audio_spec), NULL_IFF_SILENT]),
-    title_checks("shot_audio", [one_row_per_shot(specs.speech_spec), is_current(specs.speech_spec)]),
-    title_checks("text_embeddings", [*_embedding_checks(specs.text_spec), NULL_IFF_NO_SUBTITLE_TEXT]),
-]
+#: Checks of the per-title assets (partition key = video_id), as the registry declares them;
+#: materialize them with those assets.
+TITLE_CHECKS = [title_checks(f.name, [TITLE_CHECK_KINDS[c](f.spec) for c in f.checks])
+                for f in registry.title_features() if f.checks]
 
 
 @dg.asset_check(asset="visual_shot_index", name="index_is_current",
@@ -125,11 +126,11 @@ def visual_shot_index_is_current(reelhouse: ReelhouseResource) -> dg.AssetCheckR
                    q.ann_index_is_current(reelhouse.index_root(), reelhouse.store(), feature), WARN)
 
 
-@dg.asset_check(asset="contextual_embeddings", name="every_shot_embedded",
+@dg.asset_check(asset="contextual", name="every_shot_embedded",
                 description="Every title with visual, audio and text embeddings holds the current encoder's "
                             "embeddings: one unit vector per current shot.")
 def contextual_embeddings_complete(reelhouse: ReelhouseResource) -> dg.AssetCheckResult:
-    return _result("contextual_embeddings", "every_shot_embedded",
+    return _result("contextual", "every_shot_embedded",
                    q.contextual_embeddings_complete(reelhouse.store(), reelhouse.settings()), ERROR)
 
 

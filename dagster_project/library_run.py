@@ -130,7 +130,7 @@ def materialize_catalog(settings: Settings, store, instance: dg.DagsterInstance,
     train = contextual.needs_training(settings)
     if train:
         progress("training the contextual shot encoder on the catalog")
-    index_features = [specs.visual_spec(settings).name, *(f(settings).name for f in FLAVOR_INDEX_FEATURES.values())]
+    index_features = [specs.visual_spec(settings).name, *FLAVOR_INDEX_FEATURES]
     index_root = resources["reelhouse"].index_root()
     current = (not train and not contextual.embedding_todo(store, settings)[1]
                and all(ann.has_current_index(store, index_root, f) for f in index_features)

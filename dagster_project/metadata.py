@@ -76,7 +76,7 @@ def shot_frames_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) 
     return {"contact_sheet": png_markdown(png, "representative frames")}
 
 
-def match_cut_preview(store: FeatureStore, settings, flavor: str = "framing", pairs: int = 6) -> dict[str, Any]:
+def match_cut_preview(store: FeatureStore, settings, flavor: str = "visual", pairs: int = 6) -> dict[str, Any]:
     """The catalog's best stored ``flavor`` match cuts, drawn side by side (a match-cut contact sheet)."""
     from pyiceberg.expressions import And, EqualTo
 

@@ -167,7 +167,7 @@ def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
 # similar -----------------------------------------------------------------------------------
 def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.lakehouse import FeatureStore
-    from reelhouse.pipeline.specs import SHOT_EMBEDDINGS
+    from reelhouse.pipeline.registry import searchable
     from reelhouse.search.ann import load_or_build
 
     if args.k < 1 or args.k > 1000:
@@ -175,7 +175,7 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     store = FeatureStore.from_settings(settings)
     store.ensure_tables()
-    feature = SHOT_EMBEDDINGS[args.embedding](settings).name
+    feature = searchable()[args.embedding](settings).name
     try:
         index, _ = load_or_build(store, settings.index_root, feature)
         titles = args.titles.split(",") if args.titles else None
@@ -431,6 +431,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from reelhouse.pipeline import registry  # the features' names: --embedding, --flavor, --feature
+
     parser = argparse.ArgumentParser(prog="reelhouse", description="Media ML feature platform on a data lakehouse.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -463,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("shot_index", type=int)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--titles", help="comma-separated video ids to search among")
-    p.add_argument("--embedding", choices=["visual", "colour", "layout", "audio", "text", "contextual"], default="visual",
+    p.add_argument("--embedding", choices=list(registry.searchable()), default="visual",
                    help="which shot embedding to compare: visual (EfficientNet, default), colour, layout, audio, text, "
                         "or contextual (the encoder trained on the catalog: shots in similar context)")
     p.add_argument("--json", action="store_true")
@@ -471,8 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("match-cuts", help="match-cut candidates among the titles you pick (query time)")
     p.add_argument("--titles", required=True, help="comma-separated video ids, id prefixes or file names")
-    p.add_argument("--flavor", default="framing", help="framing (default: EfficientNet embeddings), layout (edge layout), "
-                   "colour, audio or contextual (the contextual encoder's embeddings)")
+    p.add_argument("--flavor", default="visual", help="the embedding compared: visual (default: EfficientNet embeddings, "
+                   "framing and content), layout (edge layout), colour, audio or contextual (the contextual encoder's)")
     p.add_argument("--k", type=int, default=20, help="pairs to return, best first")
     p.add_argument("--scope", choices=["all", "within", "across"], default="all", help="pairs within a title, across titles, or both")
     p.add_argument("--min-gap", type=int, default=1, help="within a title, shots at most this many apart never pair")
@@ -505,7 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="compute one feature (and its missing upstream features) for every title")
-    p.add_argument("--feature", required=True, help="feature name (e.g. visual_efficientnet_lite0) or asset key (visual_embeddings)")
+    p.add_argument("--feature", required=True, help="feature name (its asset key): "
+                   + ", ".join(f.name for f in registry.title_features() if f.name != "media") + ", contextual")
     p.add_argument("--version", help="the version to fill; must be the one this code computes (default: that one)")
     p.add_argument("--titles", help="comma-separated video ids (default: every ok title)")
     p.add_argument("--dry-run", action="store_true", help="only say which titles and assets would run")

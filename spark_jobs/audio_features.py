@@ -169,15 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: audio features for the given titles' current shots."""
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.audio import audio_shots
-    from reelhouse.pipeline.specs import audio_spec, speech_spec
+    from reelhouse.pipeline.specs import audio_spec, shot_audio_spec
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
     parser = job_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, lambda s: [audio_spec(s), speech_spec(s)])
+    settings, titles = job_settings(parser, args, lambda s: [audio_spec(s), shot_audio_spec(s)])
     store = FeatureStore.from_settings(settings)
-    emb, speech = audio_spec(settings), speech_spec(settings)
+    emb, speech = audio_spec(settings), shot_audio_spec(settings)
     spark = get_spark(settings.spark_master, settings.spark_conf)
     print(run_audio_features(spark, store, audio_shots(store, settings, titles), (emb.name, emb.version),
                              (speech.name, speech.version), new_run_id(), settings.device, dict(settings.catalog_properties)))

@@ -71,7 +71,7 @@ def predict_by_shape(predict, frames: Sequence[np.ndarray]) -> np.ndarray:
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-FrameFeatureKind = Literal["efficientnet", "colour", "layout"]
+FrameFeatureKind = Literal["visual", "colour", "layout"]  # the feature names
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class VisualFeature:
 
 def frame_predictor(kind: FrameFeatureKind, device: str = "auto"):
     """``predict((N, H, W, 3) uint8 RGB) -> (N, D) float32`` for one kind of frame feature."""
-    if kind == "efficientnet":
+    if kind == "visual":
         from models.visual.efficientnet import make_visual_predict
 
         return make_visual_predict(device=device)  # cached: loads once per Python worker
@@ -187,14 +187,14 @@ def run_visual_embeddings(
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: visual features for the given titles' representative frames."""
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.specs import visual_feature_specs
+    from reelhouse.pipeline.registry import computed_together
     from reelhouse.pipeline.visual import shot_frame_images, visual_features
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
     parser = job_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, visual_feature_specs)
+    settings, titles = job_settings(parser, args, lambda s: [f.spec(s) for f in computed_together("visual")])
     store = FeatureStore.from_settings(settings)
     spark = get_spark(settings.spark_master, settings.spark_conf)
     print(run_visual_embeddings(spark, store, shot_frame_images(store, settings, titles), visual_features(settings),

@@ -8,7 +8,7 @@
 --   `reelhouse backfill` fill both.
 --
 -- Parameters
---   :feature  varchar  feature name (e.g. shots, visual_efficientnet_lite0); NULL for every feature
+--   :feature  varchar  feature name (e.g. shots, visual); NULL for every feature
 --
 -- Output columns
 --   table_name        varchar    Iceberg table holding the feature

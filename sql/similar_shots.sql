@@ -8,7 +8,7 @@
 --   dot product. Uses each title's latest slice of the feature.
 --
 -- Parameters
---   :feature         varchar  embedding feature, e.g. visual_efficientnet_lite0
+--   :feature         varchar  embedding feature, e.g. visual
 --   :video_id        varchar  title of the query shot (content id)
 --   :shot_index      integer  the query shot
 --   :other_video_id  varchar  only candidates of this title; NULL for the query shot's own title

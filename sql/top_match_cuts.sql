@@ -7,7 +7,7 @@
 --   timecodes come from the latest shots slices (HH:MM:SS.mmm).
 --
 -- Parameters
---   :flavor     varchar  framing, layout, colour, audio, contextual, ...; NULL for every flavor
+--   :flavor     varchar  visual, layout, colour, audio, contextual; NULL for every flavor
 --   :video_id   varchar  only pairs involving this title (content id); NULL for all titles
 --   :min_score  double   only pairs scoring at least this; NULL for no threshold
 --   :top_n      bigint   pairs to return per flavor, best first; NULL for 20

@@ -134,7 +134,7 @@ def test_openapi_schema_lists_every_endpoint_as_get_only(client):
         params = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
         assert {"limit", "offset"} <= params, path
     flavor = next(p for p in schema["paths"]["/match-cuts"]["get"]["parameters"] if p["name"] == "flavor")
-    assert flavor["schema"]["enum"] == list(FLAVORS) and flavor["schema"]["default"] == "framing"
+    assert flavor["schema"]["enum"] == list(FLAVORS) and flavor["schema"]["default"] == "visual"
     assert "image/png" in schema["paths"]["/match-cuts/sheet.png"]["get"]["responses"]["200"]["content"]
     pair = schema["components"]["schemas"]["MatchCutPair"]
     assert set(pair["properties"]) == {"out", "in", "score"}

@@ -78,7 +78,7 @@ def valid_title(s: Settings) -> Title:
                                      "audio_rate": 16000, "size_bytes": 1, "recipe_json": "{}"}],
         key(specs.shots_spec(s)): shots,
         key(specs.shot_frames_spec(s)): frames,
-        key(specs.speech_spec(s)): [{"shot_index": i, "speech_ratio": 0.0, "rms_dbfs": -120.0 if i == SILENT_SHOT else -20.0,
+        key(specs.shot_audio_spec(s)): [{"shot_index": i, "speech_ratio": 0.0, "rms_dbfs": -120.0 if i == SILENT_SHOT else -20.0,
                                      "is_silent": i == SILENT_SHOT} for i in range(len(SHOTS))],
         key(specs.subtitles_spec()): [{"cue_index": 0, "start_s": CUE[0], "end_s": CUE[1], "text": "hello there",
                                        "source": "sidecar"}],
@@ -126,7 +126,7 @@ def duplicate_row(t: Title, s: Settings) -> None:
 
 
 def drop_shot_audio_row(t: Title, s: Settings) -> None:
-    t[key(specs.speech_spec(s))] = [r for r in rows(t, specs.speech_spec(s)) if r["shot_index"] != SILENT_SHOT]
+    t[key(specs.shot_audio_spec(s))] = [r for r in rows(t, specs.shot_audio_spec(s)) if r["shot_index"] != SILENT_SHOT]
 
 
 def drop_frames_of_last_shot(t: Title, s: Settings) -> None:
@@ -177,10 +177,10 @@ def current_check(spec_of: Callable[[Settings], FeatureSpec]) -> Check:
 
 
 EMBEDDING_SPECS = [specs.visual_spec, specs.colour_spec, specs.layout_spec, specs.audio_spec, specs.text_spec]
-PER_TITLE_SPECS = [specs.shots_spec, specs.shot_frames_spec, *EMBEDDING_SPECS, specs.speech_spec]
+PER_TITLE_SPECS = [specs.shots_spec, specs.shot_frames_spec, *EMBEDDING_SPECS, specs.shot_audio_spec]
 EVERY_CHECK: list[Check] = [
     q.shots_tile_title, q.frames_inside_shots, q.audio_null_iff_silent, q.text_null_iff_no_subtitle_text,
-    *(rows_check(f) for f in [*EMBEDDING_SPECS, specs.speech_spec]),
+    *(rows_check(f) for f in [*EMBEDDING_SPECS, specs.shot_audio_spec]),
     *(dims_check(f) for f in EMBEDDING_SPECS),
     *(current_check(f) for f in PER_TITLE_SPECS),
 ]
@@ -199,7 +199,7 @@ BREAKS: dict[str, tuple[Callable[[Title, Settings], None], Check, str]] = {
     "skipped shot index": (set_field(specs.shots_spec, 3, shot_index=4), q.shots_tile_title,
                            "shot index(es) 3 missing (indexes must run 0..n-1)"),
     "duplicate row": (duplicate_row, rows_check(specs.visual_spec), "shot 1 has 2 rows"),
-    "missing shot row": (drop_shot_audio_row, rows_check(specs.speech_spec), "no row for shot(s) 2"),
+    "missing shot row": (drop_shot_audio_row, rows_check(specs.shot_audio_spec), "no row for shot(s) 2"),
     "frame outside its shot": (set_field(specs.shot_frames_spec, 1, frame_index=55), q.frames_inside_shots,
                                "frame 55 (shot 1, rank 1) is outside shot 1 [30, 50)"),
     "shot without frames": (drop_frames_of_last_shot, q.frames_inside_shots, "shot(s) 3 have no representative frame"),
@@ -212,14 +212,14 @@ BREAKS: dict[str, tuple[Callable[[Title, Settings], None], Check, str]] = {
     "flag without a null vector": (set_field(specs.text_spec, 3, embedding=[0.0] * 383 + [1.0]), dims_check(specs.text_spec),
                                    "shot 3: has_embedding is false but a vector is stored"),
     "null visual vector": (set_field(specs.layout_spec, FLAT_SHOT, embedding=None), dims_check(specs.layout_spec),
-                           "shot 3: null embedding (layout_sobel_16x9 stores an absent vector as 144 zeros"),
-    "silent flag disagrees": (set_field(specs.speech_spec, SILENT_SHOT, is_silent=False), q.audio_null_iff_silent,
+                           "shot 3: null embedding (layout stores an absent vector as 144 zeros"),
+    "silent flag disagrees": (set_field(specs.shot_audio_spec, SILENT_SHOT, is_silent=False), q.audio_null_iff_silent,
                               "shot 2 has no audio embedding but shot_audio says it is not silent"),
     "subtitle text without embedding": (lengthen_the_cue, q.text_null_iff_no_subtitle_text,
                                         "shot 2 has subtitle text but no text embedding"),
     "stale version only": (only_an_older_visual_version, current_check(specs.visual_spec),
-                           "holds visual_efficientnet_lite0 version 0-00000000, code is at 1-"),
-    "feature missing": (no_text_feature, current_check(specs.text_spec), "holds no text_minilm rows"),
+                           "holds visual version 0-00000000, code is at 1-"),
+    "feature missing": (no_text_feature, current_check(specs.text_spec), "holds no text rows"),
 }
 
 
@@ -283,14 +283,14 @@ def test_the_index_check_follows_the_shot_embeddings_snapshot(store, settings):
 def _materialize_title(settings: Settings, vid: str):
     import dagster as dg
 
-    from dagster_project.assets import (audio_features, representative_frames, shot_segments, text_embeddings, titles,
-                                        visual_features)
+    from dagster_project.assets import STEP_ASSETS, titles
     from dagster_project.checks import TITLE_CHECKS
     from dagster_project.resources import resources_for
 
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(titles.name, [vid])
-    assets = [shot_segments, representative_frames, visual_features, audio_features, text_embeddings]
+    wanted = {"shots", "shot_frames", "visual", "audio", "text"}
+    assets = [a for a in STEP_ASSETS if {k.to_user_string() for k in a.keys} & wanted]
     return dg.materialize([*assets, *TITLE_CHECKS], partition_key=vid, instance=instance,
                           resources=resources_for(settings), raise_on_error=False)
 

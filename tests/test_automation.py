@@ -12,8 +12,8 @@ from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, titles
 from dagster_project.resources import default_resources
 
 PER_TITLE = dg.AssetSelection.assets(*TITLE_ASSETS)
-DERIVED = ["standardized_encode", "shots", "shot_frames", "visual_embeddings", "colour_descriptors",
-           "layout_descriptors", "shot_dedup", "audio_embeddings", "shot_audio", "subtitles", "text_embeddings"]
+DERIVED = ["standardized_encode", "shots", "shot_frames", "visual", "colour",
+           "layout", "shot_dedup", "audio", "shot_audio", "subtitles", "text"]
 
 
 def _requested(result) -> dict[str, set[str]]:
@@ -38,8 +38,8 @@ def _bump(assets, key: str, version: str):
         lambda spec: spec.replace_attributes(code_version=version) if spec.key == dg.AssetKey(key) else spec, assets)
 
 
-DOWNSTREAM_OF_SHOTS = ["shots", "shot_frames", "visual_embeddings", "colour_descriptors", "layout_descriptors",
-                       "shot_dedup", "audio_embeddings", "shot_audio", "text_embeddings"]
+DOWNSTREAM_OF_SHOTS = ["shots", "shot_frames", "visual", "colour", "layout",
+                       "shot_dedup", "audio", "shot_audio", "text"]
 
 
 def test_a_landed_title_gets_every_derived_feature_requested_in_one_tick():
@@ -100,14 +100,14 @@ def test_the_index_follows_new_embeddings_even_when_a_quarantined_title_never_ha
     assets = _defs([*TITLE_ASSETS, *CATALOG_ASSETS])
     index = dg.AssetSelection.assets(*CATALOG_ASSETS)
     _materialize(instance, ["media", *DERIVED], "good")  # "quarantined" failed its media step: nothing else exists
-    _materialize(instance, ["contextual_embeddings", "visual_shot_index", "match_cut_candidates"], None)
+    _materialize(instance, ["contextual", "visual_shot_index", "match_cut_candidates"], None)
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index)
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index, cursor=tick.cursor)
     assert _requested(tick) == {}
 
-    _materialize(instance, ["visual_embeddings"], "good")  # new embeddings for one title
+    _materialize(instance, ["visual"], "good")  # new embeddings for one title
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index, cursor=tick.cursor)
     # The contextual embeddings follow too (the new title's, with the current encoder), and so the
     # flavor indexes over them.
     assert (sorted(r.key.to_user_string() for r in tick.results if r.true_subset.size)
-            == ["contextual_embeddings", "flavor_shot_indexes", "match_cut_candidates", "visual_shot_index"])
+            == ["contextual", "flavor_shot_indexes", "match_cut_candidates", "visual_shot_index"])

@@ -113,7 +113,7 @@ def test_inference_writes_one_unit_vector_per_shot_equal_to_the_in_process_model
     from reelhouse.pipeline.model_registry import artifact_dir, current_model
 
     settings, store, titles, ids, first, _ = catalog
-    meta = _metadata(first, "contextual_embeddings")
+    meta = _metadata(first, "contextual")
     assert meta["titles_embedded"] == len(ids) and meta["rows_written"] == sum(t.n_shots for t in titles)
     [check] = first.get_asset_check_evaluations()
     assert check.passed, check.description
@@ -152,7 +152,7 @@ def test_rematerializing_an_unchanged_catalog_is_memoized(catalog):
     before = store.snapshot_id("shot_embeddings")
     again = _materialize(settings, contextual_model, contextual_embeddings)
     assert _metadata(again, "contextual_model")["memoized"] is True
-    assert _metadata(again, "contextual_embeddings")["memoized"] is True
+    assert _metadata(again, "contextual")["memoized"] is True
     assert store.snapshot_id("shot_embeddings") == before
 
 
@@ -163,7 +163,7 @@ def test_similar_by_contextual_embedding_ranks_by_cosine(catalog, monkeypatch, c
     _point_cli_at(settings, monkeypatch)
     assert main(["similar", ids[2], "4", "--embedding", "contextual", "--k", "5", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["embedding"] == "contextual" and doc["feature"] == "contextual_mediafm"
+    assert doc["embedding"] == "contextual" and doc["feature"] == "contextual"
     rows = _contextual_rows(store, settings)
     query = rows[(ids[2], 4)]
     brute = sorted(((float(v @ query), k) for k, v in rows.items() if k != (ids[2], 4)), reverse=True)[:5]
@@ -178,7 +178,7 @@ def test_contextual_is_a_match_cut_flavor(catalog, monkeypatch, capsys):
     _point_cli_at(settings, monkeypatch)
     assert main(["match-cuts", "--titles", f"{ids[3]},{ids[4]}", "--flavor", "contextual", "--k", "5", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["flavor"] == "contextual" and doc["feature"] == "contextual_mediafm" and len(doc["pairs"]) == 5
+    assert doc["flavor"] == "contextual" and doc["feature"] == "contextual" and len(doc["pairs"]) == 5
     assert {p["out"]["video_id"] for p in doc["pairs"]} | {p["in"]["video_id"] for p in doc["pairs"]} <= {ids[3], ids[4]}
     scores = [p["score"] for p in doc["pairs"]]
     assert scores == sorted(scores, reverse=True)
@@ -196,14 +196,14 @@ def test_a_new_title_is_embedded_with_the_current_model_and_retraining_re_embeds
     [extra] = make_scene_catalog(1, seed=99, dims=dict(DEFAULT_MODALITY_DIMS), shots_per_title=(10, 20))
     [new_id] = write_scene_catalog(store, settings, [extra], new_run_id(), seed=5, first=len(ids))
     only_new = _materialize(settings, contextual_embeddings)
-    assert _metadata(only_new, "contextual_embeddings")["titles_embedded"] == 1
+    assert _metadata(only_new, "contextual")["titles_embedded"] == 1
     assert current_model(settings).content_version == old
     assert {v for v, _ in _contextual_rows(store, settings)} == {*ids, new_id}
     retrained = _materialize(settings, contextual_model, contextual_embeddings)
     assert _metadata(retrained, "contextual_model")["memoized"] is False
     new = current_model(settings).content_version
     assert new != old and current_model(settings).n_titles == len(ids) + 1
-    assert _metadata(retrained, "contextual_embeddings")["titles_embedded"] == len(ids) + 1
+    assert _metadata(retrained, "contextual")["titles_embedded"] == len(ids) + 1
     assert contextual_spec(settings).params["model"] == new
     assert len(_contextual_rows(store, settings)) == sum(t.n_shots for t in titles) + extra.n_shots
 
@@ -271,16 +271,16 @@ def test_the_graph_puts_the_model_downstream_of_every_modality():
 
     graph = defs.resolve_asset_graph()
     model = dg.AssetKey("contextual_model")
-    assert {k.to_user_string() for k in graph.get(model).parent_keys} == {"visual_embeddings", "audio_embeddings", "text_embeddings"}
-    assert model in graph.get(dg.AssetKey("contextual_embeddings")).parent_keys
-    assert dg.AssetKey("contextual_embeddings") in graph.get(dg.AssetKey("match_cut_candidates")).parent_keys
-    assert dg.AssetKey("contextual_embeddings") in graph.get(dg.AssetKey("flavor_shot_indexes")).parent_keys
+    assert {k.to_user_string() for k in graph.get(model).parent_keys} == {"visual", "audio", "text"}
+    assert model in graph.get(dg.AssetKey("contextual")).parent_keys
+    assert dg.AssetKey("contextual") in graph.get(dg.AssetKey("match_cut_candidates")).parent_keys
+    assert dg.AssetKey("contextual") in graph.get(dg.AssetKey("flavor_shot_indexes")).parent_keys
     [schedule] = [s for s in defs.schedules if s.name == "weekly_contextual_training"]
     assert schedule.cron_schedule == "0 4 * * 0"
 
 
 def test_backfilling_a_new_encoder_version_commits_chunk_by_chunk_and_resumes(tmp_path, monkeypatch, capsys):
-    """`reelhouse backfill contextual_embeddings`: one commit per chunk of titles; titles a run already
+    """`reelhouse backfill contextual`: one commit per chunk of titles; titles a run already
     committed are not computed again (what makes a killed backfill resume; benchmarks/backfill.py kills one)."""
     from models.contextual.config import DEFAULT_MODALITY_DIMS
     from reelhouse.cli import main
@@ -306,20 +306,20 @@ def test_backfilling_a_new_encoder_version_commits_chunk_by_chunk_and_resumes(tm
     contextual.embed_catalog(settings, store, new_run_id(), video_ids=first_chunk)
     before = len(list(store.table("shot_embeddings").snapshots()))
 
-    assert main(["backfill", "--feature", "contextual_embeddings", "--json"]) == 0
+    assert main(["backfill", "--feature", "contextual", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["version"] == version and doc["failed"] == {}
     assert sorted(doc["memoized"]) == first_chunk and sorted(doc["computed"]) == sorted(set(ids) - set(first_chunk))
     # 3 titles left in chunks of 2: two commits, each naming only the contextual feature.
     new = list(store.table("shot_embeddings").snapshots())[before:]
-    assert len(new) == 2 and all(s.summary.additional_properties["reelhouse.slices"] == f"contextual_mediafm@{version}"
+    assert len(new) == 2 and all(s.summary.additional_properties["reelhouse.slices"] == f"contextual@{version}"
                                  for s in new)
     rows = _contextual_rows(store, settings)
     shots = store.read("shots", selected_fields=("video_id", "shot_index")).to_pylist()
     assert sorted(rows) == sorted((r["video_id"], r["shot_index"]) for r in shots)
 
-    assert main(["backfill", "--feature", "contextual_embeddings", "--json"]) == 0
+    assert main(["backfill", "--feature", "contextual", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["computed"] == {}
-    assert main(["backfill", "--feature", "contextual_embeddings", "--titles", ids[0]]) == 2
+    assert main(["backfill", "--feature", "contextual", "--titles", ids[0]]) == 2
     assert "whole catalog" in capsys.readouterr().err
     get_settings.cache_clear()

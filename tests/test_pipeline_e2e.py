@@ -111,8 +111,8 @@ def test_shots_match_the_generated_ground_truth(first_and_second_run, library_ho
             assert min(abs(t - s) for s in starts) <= 1.0 / 24 + 1e-6, (t, starts)
 
 
-@pytest.mark.parametrize(("feature", "dim"), [("visual_efficientnet_lite0", 1280), ("colour_hsv_histogram", 128),
-                                            ("layout_sobel_16x9", 144)])
+@pytest.mark.parametrize(("feature", "dim"), [("visual", 1280), ("colour", 128),
+                                            ("layout", 144)])
 def test_every_shot_has_one_unit_vector_per_visual_feature(first_and_second_run, feature, dim):
     import numpy as np
 
@@ -168,12 +168,13 @@ def test_spark_vectors_equal_the_models_predict_on_the_same_inputs(first_and_sec
     from reelhouse.pipeline.coverage import ok_titles
     from reelhouse.pipeline.shot_frames import shot_frame_rows
     from reelhouse.pipeline.shots import encoded_shots
-    from reelhouse.pipeline.specs import audio_spec, text_spec, visual_feature_specs
+    from reelhouse.pipeline.specs import audio_spec, text_spec
+    from reelhouse.pipeline.visual import visual_feature_specs
     from reelhouse.pipeline.text import title_cues
 
     settings, store, *_ = first_and_second_run
-    frame_models = {"visual_efficientnet_lite0": make_visual_predict(device="cpu"),
-                    "colour_hsv_histogram": colour_histogram, "layout_sobel_16x9": layout_map}
+    frame_models = {"visual": make_visual_predict(device="cpu"),
+                    "colour": colour_histogram, "layout": layout_map}
     audio_predict, text_predict = make_audio_predict(device="cpu"), make_text_predict("cpu")
     titles = ok_titles(store)
     assert len(titles) >= 3
@@ -247,7 +248,7 @@ def test_audio_features_follow_the_generated_tones_and_silences(first_and_second
     shots = {(r["video_id"], r["shot_index"]): r for r in store.read("shots").to_pylist()}
     audio = {(r["video_id"], r["shot_index"]): r for r in store.read("shot_audio").to_pylist()}
     emb = {(r["video_id"], r["shot_index"]): r for r in store.read("shot_embeddings").to_pylist()
-           if r["feature"] == "audio_aisfx"}
+           if r["feature"] == "audio"}
     assert audio.keys() == shots.keys() == emb.keys()
     for vid, truth in _truth_by_video(first, library_home).items():
         tones = [(a["start_s"], a["end_s"]) for a in truth.audio_segments if a.get("kind", "tone") == "tone"]
@@ -269,7 +270,7 @@ def test_text_embeddings_exist_exactly_for_shots_under_subtitles(first_and_secon
     settings, store, first, *_ = first_and_second_run
     shots = {(r["video_id"], r["shot_index"]): r for r in store.read("shots").to_pylist()}
     emb = {(r["video_id"], r["shot_index"]): r for r in store.read("shot_embeddings").to_pylist()
-           if r["feature"] == "text_minilm"}
+           if r["feature"] == "text"}
     assert emb.keys() == shots.keys()
     cues = store.read("subtitle_cues").to_pylist()
     for vid, truth in _truth_by_video(first, library_home).items():
@@ -372,7 +373,7 @@ def test_the_main_job_trains_the_contextual_encoder_and_embeds_every_shot(first_
     vid = first.ok[0]
     assert main(["similar", vid, "0", "--k", "3", "--embedding", "contextual", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["feature"] == "contextual_mediafm" and len(doc["results"]) == 3
+    assert doc["feature"] == "contextual" and len(doc["results"]) == 3
 
 
 def test_definitions_load():
@@ -380,8 +381,8 @@ def test_definitions_load():
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"media", "standardized_encode", "shots", "shot_frames", "visual_embeddings", "colour_descriptors",
-            "layout_descriptors", "shot_dedup", "visual_shot_index"} <= keys
+    assert {"media", "standardized_encode", "shots", "shot_frames", "visual", "colour",
+            "layout", "shot_dedup", "visual_shot_index"} <= keys
     assert defs.resolve_assets_def("shots").code_versions_by_key
 
 
@@ -392,7 +393,7 @@ def test_definitions_wire_sensor_schedule_automation_and_pools():
     assert defs.resolve_schedule_def("nightly_fill").cron_schedule == "0 2 * * *"
     assert defs.resolve_sensor_def("feature_automation")
     graph = defs.resolve_asset_graph()
-    for key in ("standardized_encode", "shots", "visual_embeddings", "text_embeddings", "audio_embeddings"):
+    for key in ("standardized_encode", "shots", "visual", "text", "audio"):
         node = graph.get(dg_key(key))
         assert node.automation_condition is not None and node.pools == {"spark"}, key
     assert set(defs.resources) == {"reelhouse", "catalog", "spark", "sql_engine", "ann_store"}
@@ -425,13 +426,13 @@ def test_materializations_show_rows_snapshot_and_previews(first_and_second_run):
     assert meta["shot_length_histogram"].startswith("![shot-length histogram](data:image/png;base64,")
     frames = _latest_metadata(settings, "shot_frames", vid)
     assert frames["contact_sheet"].startswith("![representative frames](data:image/png;base64,")
-    emb = _latest_metadata(settings, "visual_embeddings", vid)
+    emb = _latest_metadata(settings, "visual", vid)
     assert emb["rows"] == len(shots) and emb["compute_s"] >= 0
     index = _latest_metadata(settings, "visual_shot_index", None)
     assert index["vectors"] == len(store.read("shots").to_pylist())
     flavors = _latest_metadata(settings, "flavor_shot_indexes", None)
-    assert flavors["colour_descriptors_vectors"] == index["vectors"] and flavors["colour_descriptors_kind"] == "flat"
-    assert 0 < flavors["text_embeddings_vectors"] < index["vectors"]  # only shots under subtitles have text
+    assert flavors["colour_vectors"] == index["vectors"] and flavors["colour_kind"] == "flat"
+    assert 0 < flavors["text_vectors"] < index["vectors"]  # only shots under subtitles have text
 
 
 def _schedule_requests(settings: Settings):
@@ -458,8 +459,8 @@ def test_nightly_schedule_skips_a_current_catalog_and_fills_a_changed_recipe(fir
     monkeypatch.setenv("REELHOUSE_ENCODE__CRF", "30")  # a new encode recipe: every feature computed from it is stale
     requests = _schedule_requests(settings)
     assert sorted(r.partition_key for r in requests) == sorted(first.ok)
-    expected = {"standardized_encode", "shots", "shot_frames", "visual_embeddings", "colour_descriptors",
-                "layout_descriptors", "shot_dedup", "audio_embeddings", "shot_audio", "text_embeddings"}
+    expected = {"standardized_encode", "shots", "shot_frames", "visual", "colour",
+                "layout", "shot_dedup", "audio", "shot_audio", "text"}
     for r in requests:
         assert {k.to_user_string() for k in r.asset_selection} == expected  # not media, not subtitles
         assert r.run_key == f"nightly-2026-11-24:{r.partition_key}"
@@ -523,13 +524,13 @@ def test_match_cuts_stay_in_the_picked_titles_and_draw_the_right_frames(first_an
 
 
 def test_stored_match_cuts_rank_each_shots_candidates_across_the_catalog(first_and_second_run):
-    from reelhouse.pipeline import specs
+    from reelhouse.pipeline import registry, specs
 
     settings, store, first, *_ = first_and_second_run
     rows = store.read("match_cuts").to_pylist()
     source = store.snapshot_id("shot_embeddings")
     shots = {(r["video_id"], r["shot_index"]) for r in store.read("shots").to_pylist() if r["video_id"] in first.ok}
-    for flavor in specs.MATCH_CUT_FLAVORS:
+    for flavor in registry.flavors():
         spec = specs.match_cuts_spec(settings, flavor)
         mine = [r for r in rows if r["feature"] == spec.name and r["feature_version"] == spec.version]
         assert mine, flavor
@@ -545,7 +546,7 @@ def test_stored_match_cuts_rank_each_shots_candidates_across_the_catalog(first_a
             assert [r["rank"] for r in cands] == list(range(1, len(cands) + 1)) and len(cands) <= 10
             assert [r["score"] for r in cands] == sorted((r["score"] for r in cands), reverse=True)
     meta = _latest_metadata(settings, "match_cut_candidates", None)
-    assert meta["framing_match_cuts"].startswith("![framing match cuts](data:image/png;base64,")
+    assert meta["visual_match_cuts"].startswith("![visual match cuts](data:image/png;base64,")
 
 
 def test_shots_between_returns_the_overlapping_shots(first_and_second_run, monkeypatch, capsys):

@@ -10,11 +10,10 @@ def test_feature_versions_and_dagster_definitions_do_not_import_torch() -> None:
     code = (
         "import sys\n"
         "from reelhouse.config import Settings\n"
-        "from reelhouse.pipeline import specs\n"
+        "from reelhouse.pipeline import registry\n"
         "s = Settings()\n"
-        "for f in (specs.shots_spec, specs.shot_frames_spec, specs.visual_feature_specs, specs.audio_spec,\n"
-        "          specs.speech_spec, specs.text_spec, specs.dedup_spec):\n"
-        "    f(s)\n"
+        "for f in registry.FEATURES:\n"
+        "    f.spec(s)\n"
         "import dagster_project.definitions\n"
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
     )

@@ -108,7 +108,7 @@ def test_feature_coverage_reports_stale_and_missing_titles(synthetic_engine, tab
 
 
 def test_top_match_cuts_merges_mirrors_and_names_titles(synthetic_engine, tables):
-    got = run(synthetic_engine, "top_match_cuts", flavor="framing", top_n=15)
+    got = run(synthetic_engine, "top_match_cuts", flavor="visual", top_n=15)
     cuts = tables["match_cuts"]
     a = np.where(cuts.video_id + cuts.shot_index.map("{:09d}".format) <= cuts.other_video_id + cuts.other_shot_index.map("{:09d}".format), 1, 0)
     key = pd.DataFrame({
@@ -128,7 +128,7 @@ def test_top_match_cuts_merges_mirrors_and_names_titles(synthetic_engine, tables
         if (row.video_id, row.shot_index) in shots.index:
             assert row.start_tc == timecode(shots.loc[(row.video_id, row.shot_index), "start_s"])
     one = got.video_id.iloc[0]
-    mine = run(synthetic_engine, "top_match_cuts", flavor="framing", video_id=one, min_score=0.9, top_n=100)
+    mine = run(synthetic_engine, "top_match_cuts", flavor="visual", video_id=one, min_score=0.9, top_n=100)
     assert len(mine) and ((mine.video_id == one) | (mine.other_video_id == one)).all() and (mine.score >= 0.9).all()
 
 

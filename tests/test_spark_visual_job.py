@@ -63,7 +63,7 @@ def test_job_on_spark_local_writes_one_unit_vector_per_shot(clip, store, setting
     pictures = frames_at(path, times, size=(408, FRAME_HEIGHT))
     refs = [ShotFrame(vid, i // 3, _jpeg(rgb)) for i, rgb in enumerate(pictures)]
     spark = get_spark("local[2]")
-    features = [VisualFeature("visual_test", "1-test", "efficientnet-lite0", "efficientnet"),
+    features = [VisualFeature("visual_test", "1-test", "efficientnet-lite0", "visual"),
                 VisualFeature("colour_test", "1-test", "hsv", "colour"), VisualFeature("layout_test", "1-test", "sobel", "layout")]
     result = run_visual_embeddings(spark, store, refs, features, new_run_id())
     assert result.rows == 3 * len(truth.shots) and len(result.slices) == 3  # one commit, three slices

@@ -33,6 +33,7 @@ from pydantic import StringConstraints
 
 from reelhouse.api import models as m
 from reelhouse.config import Settings
+from reelhouse.pipeline.registry import searchable
 from reelhouse.search.match_cuts import FLAVORS
 
 #: Largest ``k`` (results computed) and ``limit`` (results per page).
@@ -55,16 +56,15 @@ class ApiState:
         self.text_lock = threading.Lock()  # semantic search may build and save the text index
 
     def index(self, embedding: str = "visual"):
-        """The ANN index of ``embedding`` (a key of ``specs.SHOT_EMBEDDINGS``) for the current
+        """The ANN index of ``embedding`` (a name of ``registry.searchable``) for the current
         ``shot_embeddings`` snapshot, reloaded when the snapshot moved on.
 
         Raises:
             LookupError: no such embeddings are stored yet.
         """
-        from reelhouse.pipeline.specs import SHOT_EMBEDDINGS
         from reelhouse.search import ann
 
-        feature = SHOT_EMBEDDINGS[embedding](self.settings).name
+        feature = searchable()[embedding](self.settings).name
         with self._index_lock:
             index = self._indexes.get(feature)
             if index is None or ann.is_stale(index, self.store):
@@ -99,7 +99,7 @@ TitlesParam = Annotated[list[TitleRefs] | None, Query(
 # Documented as an enum but checked by match_cuts.flavor_spec, so a bad flavor gets its message.
 Flavor = Annotated[str, Query(description=f"the similarity: {', '.join(FLAVORS)} (see reelhouse.search.match_cuts)",
                               json_schema_extra={"enum": list(FLAVORS)})]
-Embedding = Annotated[Literal["visual", "colour", "layout", "audio", "text", "contextual"], Query(
+Embedding = Annotated[Literal[tuple(searchable())], Query(  # type: ignore[valid-type]  # the registry's names
     description="the shot embedding compared: visual (EfficientNet), colour, layout, audio, text, or contextual "
                 "(the encoder trained on the catalog)")]
 Scope = Annotated[Literal["all", "within", "across"], Query(description="pairs within a title, across titles, or both")]
@@ -330,7 +330,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/match-cuts", response_model=m.MatchCuts, tags=["search"], responses={**NOT_FOUND, **INVALID},
              summary="Match-cut candidates among the picked titles (computed at query time)")
-    def match_cuts(state: State, titles: PickedTitles, flavor: Flavor = "framing", k: K = 20, scope: Scope = "all",
+    def match_cuts(state: State, titles: PickedTitles, flavor: Flavor = "visual", k: K = 20, scope: Scope = "all",
                    min_gap: MinGap = 1, limit: Limit = 100, offset: Offset = 0) -> m.MatchCuts:
         from reelhouse.search.shot_lookup import shot_spans
 
@@ -351,7 +351,7 @@ def create_app(settings: Settings) -> FastAPI:
              responses={200: {"content": {"image/png": {}}, "description": "the pairs, best first: the outgoing shot's last "
                               "representative frame next to the incoming shot's first, with score and timecodes"}, **NOT_FOUND, **INVALID},
              summary="Match-cut candidates drawn as a contact sheet (PNG)")
-    def match_cut_sheet_png(state: State, titles: PickedTitles, flavor: Flavor = "framing",
+    def match_cut_sheet_png(state: State, titles: PickedTitles, flavor: Flavor = "visual",
                             k: SheetK = 20,
                             scope: Scope = "all", min_gap: MinGap = 1) -> Response:
         from reelhouse.search.shot_lookup import cut_pictures

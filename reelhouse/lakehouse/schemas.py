@@ -222,7 +222,7 @@ MATCH_CUTS = _table(
     "match_cuts",
     "Top-K match-cut candidates per shot and flavor, within and across titles.",
     [
-        ("flavor", StringType(), True, "framing, colour, audio, contextual, ..."),
+        ("flavor", StringType(), True, "the feature compared: visual, layout, colour, audio, contextual"),
         ("shot_index", IntegerType(), True, "the query shot"),
         ("other_video_id", StringType(), True, "the candidate's title"),
         ("other_shot_index", IntegerType(), True, "the candidate shot"),

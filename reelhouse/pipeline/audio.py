@@ -8,7 +8,7 @@ from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureStore
 from reelhouse.pipeline.outcome import StageOutcome, split_memoized
 from reelhouse.pipeline.shots import encoded_shots
-from reelhouse.pipeline.specs import audio_spec, speech_spec
+from reelhouse.pipeline.specs import audio_spec, shot_audio_spec
 
 
 def audio_shots(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
@@ -31,7 +31,7 @@ def audio_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     from spark_jobs.audio_features import run_audio_features
     from spark_jobs.session import get_spark
 
-    emb, speech = audio_spec(settings), speech_spec(settings)
+    emb, speech = audio_spec(settings), shot_audio_spec(settings)
     outcomes, todo = split_memoized(store, [emb, speech], video_ids)
     if not todo:
         return outcomes

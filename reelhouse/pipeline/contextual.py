@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, slices_filter
-from reelhouse.pipeline import coverage, model_registry, specs
+from reelhouse.pipeline import coverage, model_registry, registry, specs
 from reelhouse.pipeline.outcome import StageOutcome
 
 
@@ -77,7 +77,7 @@ def eligible_titles(store: FeatureStore, settings: Settings, video_ids: Sequence
     """``ok`` titles (of ``video_ids``, default all) holding the current version of every modality, sorted."""
     wanted = coverage.ok_titles(store) if video_ids is None else sorted(set(video_ids) & set(coverage.ok_titles(store)))
     have = set(wanted)
-    for spec in specs.contextual_modality_specs(settings).values():
+    for spec in registry.modality_specs(settings).values():
         have &= coverage.feature_coverage(store, spec, wanted).present
     return sorted(have)
 
@@ -88,7 +88,7 @@ def data_fingerprint(settings: Settings, video_ids: Sequence[str]) -> str:
     Feature versions hash everything upstream (encode recipe, detector, models), so the same
     fingerprint means the same inputs, whatever other tables did meanwhile.
     """
-    versions = {m: s.version for m, s in specs.contextual_modality_specs(settings).items()}
+    versions = {m: s.version for m, s in registry.modality_specs(settings).items()}
     versions["shots"] = specs.shots_spec(settings).version
     blob = json.dumps({"titles": sorted(video_ids), "versions": versions}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -100,7 +100,7 @@ def read_catalog_shots(store: FeatureStore, settings: Settings, modality_dims: M
 
     Args:
         modality_dims: modality name -> dimension (the encoder config's ``modality_dims``); names
-            must be keys of ``specs.contextual_modality_specs``.
+            must be names of ``registry.modalities``.
         snapshot_id: the ``shot_embeddings`` snapshot to read (default: the current one).
 
     Raises:
@@ -108,7 +108,7 @@ def read_catalog_shots(store: FeatureStore, settings: Settings, modality_dims: M
     """
     from reelhouse.search.ann import embedding_matrix
 
-    modality_specs = specs.contextual_modality_specs(settings)
+    modality_specs = registry.modality_specs(settings)
     shots_spec = specs.shots_spec(settings)
     ids = sorted(set(video_ids))
     snapshot_id = snapshot_id if snapshot_id is not None else store.snapshot_id("shot_embeddings")

@@ -16,28 +16,24 @@ from pyiceberg.expressions import EqualTo
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline import specs
+from reelhouse.pipeline import registry, specs
 
 
 def title_feature_specs(settings: Settings) -> list[FeatureSpec]:
-    """Every per-title feature of the mesh, upstream before downstream."""
-    return [
-        specs.media_spec(), specs.encode_spec(settings), specs.shots_spec(settings), specs.shot_frames_spec(settings),
-        *specs.visual_feature_specs(settings), specs.audio_spec(settings), specs.speech_spec(settings),
-        specs.subtitles_spec(), specs.text_spec(settings), specs.dedup_spec(settings),
-    ]
+    """Every per-title feature of the mesh (``registry.title_features``), upstream before downstream."""
+    return [f.spec(settings) for f in registry.title_features()]
 
 
 def feature_spec(settings: Settings, name: str) -> FeatureSpec:
     """The per-title feature called ``name``.
 
     Raises:
-        KeyError: no such feature (the message lists the known names).
+        KeyError: no such per-title feature (the message lists the known names).
     """
-    found = {s.name: s for s in title_feature_specs(settings)}
-    if name not in found:
-        raise KeyError(f"unknown feature {name!r}; features: {', '.join(found)}")
-    return found[name]
+    names = [f.name for f in registry.title_features()]
+    if name not in names:
+        raise KeyError(f"unknown feature {name!r}; features: {', '.join(names)}")
+    return registry.feature(name).spec(settings)
 
 
 @dataclass(frozen=True)

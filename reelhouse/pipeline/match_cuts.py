@@ -18,7 +18,7 @@ from pyiceberg.expressions import And, EqualTo
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.lakehouse.schemas import table_def
-from reelhouse.pipeline import coverage, specs
+from reelhouse.pipeline import coverage, registry, specs
 from reelhouse.search.match_cuts import load_shot_vectors, match_cut_candidates
 
 
@@ -50,7 +50,7 @@ def _current(store: FeatureStore, spec, titles: Sequence[str], source: int | Non
 
 
 def store_match_cuts(settings: Settings, store: FeatureStore, run_id: str,
-                     flavors: Sequence[str] = tuple(specs.MATCH_CUT_FLAVORS)) -> list[MatchCutOutcome]:
+                     flavors: Sequence[str] = tuple(registry.flavors())) -> list[MatchCutOutcome]:
     """Compute and store every flavor's candidates for every ok title that has the flavor's feature."""
     from models.dedup import DEFAULT_THRESHOLD
 
@@ -63,7 +63,7 @@ def store_match_cuts(settings: Settings, store: FeatureStore, run_id: str,
     payload = [n for n in schema.names if n not in ("video_id", "feature", "feature_version", "run_id", "written_at")]
     for flavor in flavors:
         spec = specs.match_cuts_spec(settings, flavor)
-        feature = specs.MATCH_CUT_FLAVORS[flavor](settings)
+        feature = registry.flavors()[flavor](settings)
         titles = sorted(coverage.feature_coverage(store, feature, ok).present)
         if source is None or not titles or _current(store, spec, titles, source):
             out.append(MatchCutOutcome(flavor, spec.name, spec.version, True, len(titles), 0, source))
@@ -85,13 +85,13 @@ def store_match_cuts(settings: Settings, store: FeatureStore, run_id: str,
     return out
 
 
-def match_cuts_current(settings: Settings, store: FeatureStore, flavors: Sequence[str] = tuple(specs.MATCH_CUT_FLAVORS)) -> bool:
+def match_cuts_current(settings: Settings, store: FeatureStore, flavors: Sequence[str] = tuple(registry.flavors())) -> bool:
     """True when every flavor's stored candidates were computed from the current ``shot_embeddings`` snapshot."""
     store.ensure_tables(["match_cuts", "shot_embeddings", "media"])
     source = store.snapshot_id("shot_embeddings")
     ok = coverage.ok_titles(store)
     for flavor in flavors:
-        titles = sorted(coverage.feature_coverage(store, specs.MATCH_CUT_FLAVORS[flavor](settings), ok).present)
+        titles = sorted(coverage.feature_coverage(store, registry.flavors()[flavor](settings), ok).present)
         if source is not None and titles and not _current(store, specs.match_cuts_spec(settings, flavor), titles, source):
             return False
     return True

@@ -1,4 +1,6 @@
-"""The feature specs of the mesh, built from settings. Their versions are the assets' code versions."""
+"""The feature specs of the mesh, built from settings: the parameters and upstream features that make
+each feature's version (the assets' code versions). ``reelhouse.pipeline.registry`` declares the
+rest of what each feature is."""
 
 from __future__ import annotations
 
@@ -46,22 +48,17 @@ def visual_spec(settings: Settings) -> FeatureSpec:
     from models.cards import VISUAL_MODEL_NAME, VISUAL_MODEL_VERSION
 
     params = {"model": f"{VISUAL_MODEL_NAME}@{VISUAL_MODEL_VERSION}"}
-    return FeatureSpec("visual_efficientnet_lite0", "shot_embeddings", "1", params, (shot_frames_spec(settings),))
+    return FeatureSpec("visual", "shot_embeddings", "1", params, (shot_frames_spec(settings),))
 
 
 def colour_spec(settings: Settings) -> FeatureSpec:
     """Joint HSV colour histogram per shot (the colour match-cut flavor)."""
-    return FeatureSpec("colour_hsv_histogram", "shot_embeddings", "1", {"bins": [8, 4, 4], "hsv": "pillow"}, (shot_frames_spec(settings),))
+    return FeatureSpec("colour", "shot_embeddings", "1", {"bins": [8, 4, 4], "hsv": "pillow"}, (shot_frames_spec(settings),))
 
 
 def layout_spec(settings: Settings) -> FeatureSpec:
-    """Low-resolution Sobel edge layout per shot (the framing/composition match-cut flavor)."""
-    return FeatureSpec("layout_sobel_16x9", "shot_embeddings", "1", {"grid": [16, 9], "luma_resize": "pillow-box"}, (shot_frames_spec(settings),))
-
-
-def visual_feature_specs(settings: Settings) -> list[FeatureSpec]:
-    """The per-shot features the visual Spark job computes from one decode of the representative frames."""
-    return [visual_spec(settings), colour_spec(settings), layout_spec(settings)]
+    """Low-resolution Sobel edge layout per shot (composition: the layout match-cut flavor)."""
+    return FeatureSpec("layout", "shot_embeddings", "1", {"grid": [16, 9], "luma_resize": "pillow-box"}, (shot_frames_spec(settings),))
 
 
 def audio_spec(settings: Settings) -> FeatureSpec:
@@ -69,10 +66,10 @@ def audio_spec(settings: Settings) -> FeatureSpec:
     from models.cards import AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS
 
     params = {"model": f"{AUDIO_MODEL_NAME}@{AUDIO_MODEL_VERSION}", "silence_dbfs": SILENCE_DBFS}
-    return FeatureSpec("audio_aisfx", "shot_embeddings", "1", params, (shots_spec(settings),))
+    return FeatureSpec("audio", "shot_embeddings", "1", params, (shots_spec(settings),))
 
 
-def speech_spec(settings: Settings) -> FeatureSpec:
+def shot_audio_spec(settings: Settings) -> FeatureSpec:
     """Speech ratio and loudness per shot (silero-vad)."""
     from models.cards import SPEECH_MODEL_NAME, SPEECH_MODEL_VERSION
 
@@ -90,7 +87,7 @@ def text_spec(settings: Settings) -> FeatureSpec:
     from models.cards import TEXT_MODEL_NAME, TEXT_MODEL_VERSION
 
     params = {"model": f"{TEXT_MODEL_NAME}@{TEXT_MODEL_VERSION}"}
-    return FeatureSpec("text_minilm", "shot_embeddings", "1", params, (shots_spec(settings), subtitles_spec()))
+    return FeatureSpec("text", "shot_embeddings", "1", params, (shots_spec(settings), subtitles_spec()))
 
 
 def dedup_spec(settings: Settings) -> FeatureSpec:
@@ -102,11 +99,6 @@ def dedup_spec(settings: Settings) -> FeatureSpec:
 
 #: The contextual feature's model tag while no encoder has been trained on the catalog.
 UNTRAINED = "untrained"
-
-
-def contextual_modality_specs(settings: Settings) -> dict[str, FeatureSpec]:
-    """The per-shot embeddings the contextual encoder reads, by its modality names."""
-    return {"visual": visual_spec(settings), "audio": audio_spec(settings), "text": text_spec(settings)}
 
 
 def contextual_spec(settings: Settings, content_version: str | None = None) -> FeatureSpec:
@@ -122,29 +114,14 @@ def contextual_spec(settings: Settings, content_version: str | None = None) -> F
     """
     from models.contextual.config import ALGORITHM_VERSION
     from reelhouse.pipeline.model_registry import current_model
+    from reelhouse.pipeline.registry import modalities
 
     if content_version is None:
         current = current_model(settings)
         content_version = current.content_version if current else UNTRAINED
-    return FeatureSpec("contextual_mediafm", "shot_embeddings", ALGORITHM_VERSION, {"model": content_version},
-                       tuple(contextual_modality_specs(settings).values()))
+    return FeatureSpec("contextual", "shot_embeddings", ALGORITHM_VERSION, {"model": content_version},
+                       tuple(spec_of(settings) for spec_of in modalities().values()))
 
-
-#: Shot embeddings searchable by similarity (``reelhouse similar --embedding``, the API's ``embedding``).
-SHOT_EMBEDDINGS = {"visual": visual_spec, "colour": colour_spec, "layout": layout_spec, "audio": audio_spec,
-                   "text": text_spec, "contextual": contextual_spec}
-
-
-#: Match-cut flavor -> the shot-embedding feature it compares.
-#: ``framing`` compares EfficientNet-Lite0 embeddings: on the labelled catalog of ``benchmarks/match_cuts.py``
-#: they rank shots that share framing far above the 16x9 edge layout (kept as the ``layout`` flavor).
-#: ``contextual`` compares the contextual encoder's embeddings: shots that play the same part in their scenes.
-MATCH_CUT_FLAVORS = {"framing": visual_spec, "layout": layout_spec, "colour": colour_spec, "audio": audio_spec,
-                     "contextual": contextual_spec}
-
-#: Flavors whose feature comes from a model trained on the catalog: their version moves with the model,
-#: not with the code, so they stay out of the match-cut asset's code version.
-TRAINED_FLAVORS = frozenset({"contextual"})
 
 #: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``).
 MATCH_CUT_PARAMS = {"per_shot": 10, "min_gap": 1, "scope": "all"}
@@ -157,7 +134,8 @@ def match_cuts_spec(settings: Settings, flavor: str) -> FeatureSpec:
         KeyError: an unknown flavor.
     """
     from models.dedup import DEFAULT_THRESHOLD
+    from reelhouse.pipeline.registry import flavors
 
     params = {**MATCH_CUT_PARAMS, "flavor": flavor, "dup_threshold": DEFAULT_THRESHOLD}
     return FeatureSpec(f"match_cuts_{flavor}", "match_cuts", "1", params,
-                       (MATCH_CUT_FLAVORS[flavor](settings), visual_spec(settings)))
+                       (flavors()[flavor](settings), visual_spec(settings)))

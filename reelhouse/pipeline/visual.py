@@ -8,7 +8,7 @@ from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureStore
 from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
 from reelhouse.pipeline.shot_frames import shot_frame_rows
-from reelhouse.pipeline.specs import visual_feature_specs
+from reelhouse.pipeline.registry import computed_together
 
 
 def shot_frame_images(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
@@ -32,8 +32,12 @@ def visual_features(settings: Settings) -> list:
     """The VisualFeature descriptors the Spark job computes, from their specs."""
     from spark_jobs.visual_embeddings import VisualFeature
 
-    kinds = {"visual_efficientnet_lite0": "efficientnet", "colour_hsv_histogram": "colour", "layout_sobel_16x9": "layout"}
-    return [VisualFeature(s.name, s.version, s.params.get("model", s.name), kinds[s.name]) for s in visual_feature_specs(settings)]
+    return [VisualFeature(s.name, s.version, s.params.get("model", s.name), s.name) for s in visual_feature_specs(settings)]
+
+
+def visual_feature_specs(settings: Settings) -> list:
+    """The features the visual step computes together from one decode of the representative frames."""
+    return [f.spec(settings) for f in computed_together("visual")]
 
 
 def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:

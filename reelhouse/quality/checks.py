@@ -26,21 +26,18 @@ import numpy as np
 import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo
 
-from models.cards import AUDIO_EMBEDDING_DIM, TEXT_EMBEDDING_DIM, VISUAL_EMBEDDING_DIM
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.pipeline import registry
 from reelhouse.pipeline.specs import (
     audio_spec,
-    colour_spec,
     encode_spec,
-    layout_spec,
+    shot_audio_spec,
     shot_frames_spec,
     shots_spec,
-    speech_spec,
     subtitles_spec,
     text_spec,
-    visual_spec,
 )
 from reelhouse.search.ann import index_folder
 
@@ -84,20 +81,14 @@ class EmbeddingContract:
 
 
 def embedding_contracts(settings: Settings) -> dict[str, EmbeddingContract]:
-    """The contract of every ``shot_embeddings`` feature at its current version, keyed by feature name.
-
-    Dimensions: EfficientNet-Lite0, aisfx and MiniLM from ``models/cards.py``; the colour histogram
-    has one value per joint HSV bin, the layout map one per grid cell (``models/visual/descriptors.py``).
-    """
-    visual, colour, layout = visual_spec(settings), colour_spec(settings), layout_spec(settings)
-    contracts = (
-        EmbeddingContract(visual, VISUAL_EMBEDDING_DIM, "zeros"),
-        EmbeddingContract(colour, math.prod(colour.params["bins"]), "zeros"),
-        EmbeddingContract(layout, math.prod(layout.params["grid"]), "zeros"),
-        EmbeddingContract(audio_spec(settings), AUDIO_EMBEDDING_DIM, "null"),
-        EmbeddingContract(text_spec(settings), TEXT_EMBEDDING_DIM, "null"),
-    )
-    return {c.spec.name: c for c in contracts}
+    """The contract of every per-title ``shot_embeddings`` feature at its current version, keyed by
+    feature name: its registry declaration's ``Search.dim`` and ``Search.absent``."""
+    contracts = {}
+    for f in registry.title_features():
+        if f.search is not None and f.search.dim is not None:
+            spec = f.spec(settings)
+            contracts[f.name] = EmbeddingContract(spec, f.search.dim(spec), f.search.absent)
+    return contracts
 
 
 # Tiling and rows ----------------------------------------------------------------------------------
@@ -226,7 +217,7 @@ def embedding_dims_and_norms(store: FeatureStore, video_id: str, contract: Embed
 
 def audio_null_iff_silent(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
     """A shot has an audio embedding exactly when ``shot_audio`` says it is not silent (current versions)."""
-    emb, speech = audio_spec(settings), speech_spec(settings)
+    emb, speech = audio_spec(settings), shot_audio_spec(settings)
     present = {r["shot_index"]: r["has_embedding"] for r in _slice(store, video_id, emb, ("shot_index", "has_embedding"))}
     silent = {r["shot_index"]: r["is_silent"] for r in _slice(store, video_id, speech, ("shot_index", "is_silent"))}
     problems = [f"no {s.name} rows at version {s.version}" for s, rows in ((emb, present), (speech, silent)) if not rows]

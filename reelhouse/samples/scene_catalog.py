@@ -117,10 +117,10 @@ def write_scene_catalog(store: FeatureStore, settings: Settings, titles: list[Sc
 
     Titles are numbered from ``first`` (so a later call can add more titles to the same catalog).
     """
-    from reelhouse.pipeline import specs
+    from reelhouse.pipeline import registry, specs
 
     media, shots = specs.media_spec(), specs.shots_spec(settings)
-    modality = specs.contextual_modality_specs(settings)
+    modality = registry.modality_specs(settings)
     ids = [scene_video_id(first + i, seed) for i in range(len(titles))]
     media_rows, shot_rows, emb_rows = {}, {}, {}
     for vid, t in zip(ids, titles):

@@ -13,7 +13,7 @@ What is generated, per title (a content-id-like 32-hex id; deterministic in ``se
 - ``shot_embeddings`` (feature ``VISUAL_FEATURE``): one L2-normalized ``dim``-d vector per shot;
 - ``subtitle_cues``: ``cues_per_title`` cues of words from a fixed vocabulary;
 - ``shot_dedup``: near-duplicate groups of consecutive shots (every ``DUP_EVERY``-th shot repeats the previous);
-- ``match_cuts`` (feature ``MATCH_CUT_FEATURE``, flavor ``framing``): ``match_cuts_per_shot`` candidates per shot.
+- ``match_cuts`` (feature ``MATCH_CUT_FEATURE``, flavor ``visual``): ``match_cuts_per_shot`` candidates per shot.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from reelhouse.lakehouse import FeatureSlice, FeatureStore, new_run_id
 
 CURRENT_VERSION = "2-current0"
 OLD_VERSION = "1-previous"
-VISUAL_FEATURE = "visual_efficientnet_lite0"
-MATCH_CUT_FEATURE = "match_cuts_framing"
+VISUAL_FEATURE = "visual"
+MATCH_CUT_FEATURE = "match_cuts_visual"
 FPS = 24.0
 DUP_EVERY = 10
 VOCABULARY = ("night", "door", "train", "river", "kitchen", "letter", "storm", "garden", "mirror", "bridge",
@@ -128,8 +128,8 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
     k = spec.match_cuts_per_shot
     if k:
         others = rng.integers(0, spec.titles, count * k)
-        out["match_cuts"] = (FeatureSlice(vid, MATCH_CUT_FEATURE, "1-framing00"), pa.table({
-            "flavor": np.full(count * k, "framing"), "shot_index": np.repeat(index, k),
+        out["match_cuts"] = (FeatureSlice(vid, MATCH_CUT_FEATURE, "1-visual000"), pa.table({
+            "flavor": np.full(count * k, "visual"), "shot_index": np.repeat(index, k),
             "other_video_id": [video_id(int(o), spec.seed) for o in others],
             "other_shot_index": rng.integers(0, max(2, spec.shots_per_title // 2), count * k).astype(np.int32),
             "score": np.sort(rng.uniform(0.3, 0.99, (count, k)), axis=1)[:, ::-1].reshape(-1),

@@ -1,7 +1,9 @@
 """Match-cut candidates: shots that look (or sound) alike, across any titles an editor picks.
 
-A *flavor* names the similarity: ``framing`` (EfficientNet-Lite0 embeddings: composition and what is
-in the frame), ``layout`` (16x9 Sobel edge layout), ``colour`` (HSV histogram) and ``audio`` (aisfx).
+A *flavor* names the similarity: the per-shot embedding compared, by its feature name
+(``registry.flavors``): ``visual`` (EfficientNet-Lite0 embeddings: framing and what is in the
+frame), ``layout`` (16x9 Sobel edge layout), ``colour`` (HSV histogram), ``audio`` (aisfx) and
+``contextual`` (the encoder trained on the catalog).
 ``benchmarks/match_cuts.py`` measures which feature finds shots that share framing by construction:
 the EfficientNet embedding does, far better than the edge layout. Candidates for a
 selection of titles are computed at query time from their stored embeddings, so any subset of a
@@ -29,11 +31,11 @@ from pyiceberg.expressions import And, EqualTo, In
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline import specs
+from reelhouse.pipeline import registry, specs
 from reelhouse.search.ann import EXACT_MAX, build_index
 
-#: Flavor name -> the shot-embedding feature it compares.
-FLAVORS: dict[str, Callable[[Settings], FeatureSpec]] = specs.MATCH_CUT_FLAVORS
+#: Flavor name (a feature name) -> the shot-embedding feature it compares.
+FLAVORS: dict[str, Callable[[Settings], FeatureSpec]] = registry.flavors()
 
 Scope = Literal["all", "within", "across"]
 
@@ -241,7 +243,7 @@ class MatchCutSearch:
     pairs: list[MatchCut]
 
 
-def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence[str], flavor: str = "framing",
+def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence[str], flavor: str = "visual",
                     n_pairs: int = 20, per_shot: int = 10, scope: Scope = "all", min_gap: int = 1,
                     dup_threshold: float | None = None) -> MatchCutSearch:
     """The ``n_pairs`` best distinct match-cut pairs among ``video_ids`` (query time, nothing precomputed).
