@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test ui bench clean
+.PHONY: venv run test lint ui bench clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Static checks (.ci/run runs them too): ruff, and the layer contracts in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Every benchmark, one at a time; writes benchmarks/RESULTS.md (`python -m benchmarks.run NAME` for one).
 bench: $(STAMP)

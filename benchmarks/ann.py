@@ -402,10 +402,10 @@ def evaluate(cat: Catalog, nq: int, seed: int, warmup: int, exact_latency_querie
     t0 = time.perf_counter()
     index.search(queries, K)
     raw_batch_s = time.perf_counter() - t0
-    ms = latencies_ms(lambda q: shots.search(q, K), queries, warmup)
+    ms = latencies_ms(lambda q: shots.search(q, K), queries, warmup)  # noqa: F821 (freed by a del after its last use)
     p50, p99 = pct(ms)
     latency_load = load()
-    raw50, raw99 = pct(latencies_ms(lambda q: index.search(q, K), queries, warmup))
+    raw50, raw99 = pct(latencies_ms(lambda q: index.search(q, K), queries, warmup))  # noqa: F821 (freed by a del after its last use)
     qps = nq / batch_s
     valid = found >= 0
     cos = np.einsum("qd,qkd->qk", queries, cat.vectors[np.maximum(found, 0)])
@@ -441,7 +441,7 @@ def evaluate(cat: Catalog, nq: int, seed: int, warmup: int, exact_latency_querie
         shots.search(qs[:1], K, titles=picked)  # first call: gathers and caches the subset's vectors
         first_ms = (time.perf_counter() - t0) * 1e3
         timed = subsets and n_titles > 2
-        sub_ms = latencies_ms(lambda q: shots.search(q, K, titles=picked), qs, warmup) if timed else np.zeros(1)
+        sub_ms = latencies_ms(lambda q: shots.search(q, K, titles=picked), qs, warmup) if timed else np.zeros(1)  # noqa: F821 (freed by a del after its last use)
         sub_found, _ = hit_rows(shots.search(qs, K, titles=picked), first_row)
         only = bool(np.isin(sub_found, ids).all())
         _, local = exact_knn(qs, cat.vectors[ids])
@@ -470,7 +470,7 @@ def evaluate(cat: Catalog, nq: int, seed: int, warmup: int, exact_latency_querie
             t0 = time.perf_counter()
             _, rows = index.search(queries, K)
             sq = nq / (time.perf_counter() - t0)
-            s50, s99 = pct(latencies_ms(lambda q: index.search(q, K), queries[:300], warmup))
+            s50, s99 = pct(latencies_ms(lambda q: index.search(q, K), queries[:300], warmup))  # noqa: F821 (freed by a del after its last use)
             r = recall_at(truth, rows)
             sweep_rows.append({"nprobe": nprobe, "max_codes": max_codes, "recall_at_10": round(r, 4),
                                "p50_ms": round(s50, 3), "p99_ms": round(s99, 3), "qps": round(sq, 1)})
@@ -534,7 +534,7 @@ def tune(n: int, d: int, nq: int, shots_per_title: int, lists_per_sqrt: list[flo
                     index.k_factor = kf
                     _, found = index.search(queries, K)
                     r = recall_at(truth, found)
-                    p50, p99 = pct(latencies_ms(lambda q: index.search(q, K), queries[:300], warmup))
+                    p50, p99 = pct(latencies_ms(lambda q: index.search(q, K), queries[:300], warmup))  # noqa: F821 (freed by a del after its last use)
                     rows.append({"lists_per_sqrt": per_sqrt, "nlist": nlist, "build_s": round(build_s, 1),
                                  "nprobe": nprobe, "k_factor": kf, "cap": cap, "recall_at_10": round(r, 4),
                                  "p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "load": load()})

@@ -49,11 +49,10 @@ BATCH_TITLES = 100
 
 def build_catalog(home: Path, n_titles: int, seed: int = 5) -> int:
     """Write ``n_titles`` scene-catalog titles (20-40 shots each) in batches; returns the shot count."""
+    from models.contextual.config import cpu_small
     from reelhouse.config import Settings
     from reelhouse.lakehouse import FeatureStore, new_run_id
     from reelhouse.samples.scene_catalog import make_scene_catalog, write_scene_catalog
-
-    from models.contextual.config import cpu_small
 
     settings = Settings(home=home)
     store = FeatureStore.from_settings(settings)
@@ -168,7 +167,7 @@ def main() -> None:
         t0 = time.perf_counter()
         model = train_encoder(home, args.steps)
         from reelhouse.config import Settings
-        from reelhouse.pipeline import specs
+        from reelhouse.features import specs
 
         version = specs.contextual_spec(Settings(home=home), model).version
         say(f"new encoder {model} trained and made current ({time.perf_counter() - t0:.1f} s): "

@@ -210,8 +210,8 @@ def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[st
 
     from dagster_project.library_run import run_library
     from reelhouse.config import Settings
+    from reelhouse.features import registry
     from reelhouse.lakehouse import FeatureStore
-    from reelhouse.pipeline import registry
     from reelhouse.search.match_cuts import load_shot_vectors
     from reelhouse.search.shot_lookup import shot_pictures, shot_spans, title_names
 
@@ -470,9 +470,9 @@ def subset_query(work: Path, shots, titles: int) -> float:
     import pyarrow as pa
 
     from reelhouse.config import Settings
+    from reelhouse.features import specs
     from reelhouse.lakehouse import FeatureSlice, FeatureStore, new_run_id
     from reelhouse.lakehouse.schemas import table_def
-    from reelhouse.pipeline import specs
     from reelhouse.search.match_cuts import find_match_cuts
 
     settings = Settings(home=work / "scale")

@@ -353,12 +353,13 @@ def tune(args: argparse.Namespace, dims: dict[str, int]) -> None:
     seed; prints the constants to paste. Baselines: every grid value at every sweep point, the best per
     metric. Encoder: ``ENCODER_GRID`` at the ``whole`` point, the best mean of the two metrics."""
     seed = VALIDATION_SEED
+    best_tm = None  # title_mean's best, tuned at the first point (order-free: the same at every point)
     for run in SWEEP if args.tune in ("baselines", "all") else ():
         catalog = make_point(args.titles, seed, run, dims)
         held = catalog[int(round(TRAIN_FRACTION * len(catalog))):]
         ev = HeldOut(held, seed)
         concat = [concat_embeddings(t) for t in held]
-        best = {}
+        best: dict = {}
         for label, fn, grid in (("ma", moving_average, MA_GRID), ("tm", title_mean, MIX_GRID)):
             if label == "tm" and run != SWEEP[0]:  # order-free: the same at every point
                 best[label] = best_tm

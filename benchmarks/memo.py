@@ -47,7 +47,9 @@ def main() -> None:
         print(f"generating {args.titles} titles of {args.seconds:g} s in {landing} ...", flush=True)
         for i in range(args.titles):
             generate_clip(title_spec(i, args.seconds, seed=7), landing / f"title_{i:02d}.mp4")
-        quiet = lambda _msg: None
+
+        def quiet(_msg: str) -> None:
+            return None
 
         def timed(label: str) -> float:
             t0 = time.perf_counter()

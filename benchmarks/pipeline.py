@@ -135,9 +135,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from reelhouse.config import Settings
+    from reelhouse.features.rows import encode_row
     from reelhouse.lakehouse import FeatureStore, new_run_id
     from reelhouse.pipeline import audio, dedup, encode, media, shot_frames, shots, text, visual
-    from reelhouse.pipeline.encode import encode_row
 
     work = Path(tempfile.mkdtemp(prefix="reelhouse-bench-"))
     try:

@@ -39,7 +39,7 @@ Groups (scored and printed separately, never pooled):
 
 Pipelines, on the same clips in the same run: every detector ``models.shot_detection``
 registers (fast, hybrid, transnetv2; the shots pipeline's default,
-``reelhouse.pipeline.specs.DEFAULT_DETECTOR``, is marked), decoded as
+``reelhouse.features.specs.DEFAULT_DETECTOR``, is marked), decoded as
 ``reelhouse.media.segment.segment_file`` does (``iter_frames`` at the detector's analysis
 size, H.264 loop filter skipped); the reference TransNetV2 (the package's ``predict_frames``
 on every frame decoded at 48x27 with PyAV, ``predictions_to_scenes`` at threshold 0.5, a
@@ -718,7 +718,7 @@ def main() -> None:
     from models.shot_detection import available_detectors, detector_class
     from models.shot_detection.transnetv2 import load_transnetv2
     from reelhouse.config import get_settings
-    from reelhouse.pipeline.specs import DEFAULT_DETECTOR
+    from reelhouse.features.specs import DEFAULT_DETECTOR
     from reelhouse.samples import composed_real
 
     torch.set_num_threads(THREADS)
@@ -884,7 +884,7 @@ def precision_section(
     ``clips``; ``auto`` (the run at the default precision) stands for the dtype it resolves to,
     whose name is returned too."""
     from models.shot_detection import get_detector
-    from reelhouse.pipeline.specs import DEFAULT_DETECTOR
+    from reelhouse.features.specs import DEFAULT_DETECTOR
 
     resolved = get_detector(DEFAULT_DETECTOR, device=str(device)).network_dtype_name
     runs: dict[str, dict[str, list[tuple[int, str]]]] = {}

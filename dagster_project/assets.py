@@ -16,16 +16,17 @@ import time
 
 import dagster as dg
 
-from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import contextual, landing, match_cuts, media, registry, specs
-from reelhouse.pipeline.outcome import StageOutcome
-from reelhouse.search import ann
-
 from dagster_project import metadata
 from dagster_project.instance import SPARK_POOL
 from dagster_project.metadata import match_cut_preview, outcome_metadata, training_metadata
 from dagster_project.resources import ReelhouseResource
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec, registry, specs
+from reelhouse.features.outcome import StageOutcome
+from reelhouse.features.model_registry import NoContextualModel
+from reelhouse.features.rows import media_row
+from reelhouse.pipeline import contextual, landing, match_cuts, media
+from reelhouse.search import ann
 
 titles = dg.DynamicPartitionsDefinition(name="titles")
 
@@ -65,7 +66,7 @@ def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) 
     reason, and the step fails with that reason so nothing downstream runs for it."""
     settings, store = reelhouse.settings(), reelhouse.store()
     vid = context.partition_key
-    row = media.media_row(store, vid)  # already ingested (by an earlier run or `reelhouse ingest`)
+    row = media_row(store, vid)  # already ingested (by an earlier run or `reelhouse ingest`)
     memoized = row is not None
     if row is None:
         found = [f for f in landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
@@ -73,7 +74,7 @@ def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) 
         if not found:
             raise dg.Failure(f"no file with content id {vid} in {settings.resolved_landing}")
         media.ingest_file(store, found[0].path, context.run.run_id, video_id=vid)
-        row = media.media_row(store, vid)
+        row = media_row(store, vid)
     meta = {"path": row["source_uri"], "status": row["status"], "memoized": memoized, "duration_s": row["duration_s"],
             "fps": row["fps"], "video_codec": row["video_codec"], "width": row["display_width"], "height": row["display_height"]}
     meta = {k: v for k, v in meta.items() if v is not None}
@@ -163,7 +164,7 @@ def contextual_embeddings(context: dg.AssetExecutionContext, reelhouse: Reelhous
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     try:
         outcomes = contextual.embed_catalog(settings, store, context.run.run_id, progress=context.log.info)
-    except contextual.NoContextualModel as exc:
+    except NoContextualModel as exc:
         context.log.warning(str(exc))
         return
     spec = specs.contextual_spec(settings)

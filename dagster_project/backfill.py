@@ -1,7 +1,7 @@
 """``reelhouse backfill``: compute one feature for every title, through Dagster.
 
 For each ``ok`` title, the runs cover the feature and whichever of its upstream features the title
-lacks at their current versions (``reelhouse.pipeline.coverage``); titles already holding the
+lacks at their current versions (``reelhouse.features.coverage``); titles already holding the
 feature's current version are reported as memoized and start no run. Runs execute in this process
 against the persistent Dagster instance, so they appear in the UI like any other run, one title at a
 time (the instance's run and ``spark`` pool limits hold for the daemon's runs too).
@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import contextual, coverage, specs
-
 from dagster_project.assets import CONTEXTUAL_ASSETS, TITLE_ASSETS, asset_keys_for, titles
 from dagster_project.checks import TITLE_CHECKS
 from dagster_project.library_run import QUIET, first_failure
-from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 from dagster_project.resources import resources_for
+from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec, coverage, specs
+from reelhouse.features.model_registry import NoContextualModel, current_model_config
+from reelhouse.pipeline import contextual
 
 
 class BackfillError(ValueError):
@@ -111,8 +111,8 @@ def backfill_contextual(settings: Settings, version: str | None = None, video_id
     if video_ids is not None:
         raise BackfillError("contextual embeddings are backfilled for the whole catalog; leave --titles out")
     try:
-        current, _config = contextual.current_model_config(settings)
-    except contextual.NoContextualModel as err:
+        current, _config = current_model_config(settings)
+    except NoContextualModel as err:
         raise BackfillError(str(err)) from None
     spec = specs.contextual_spec(settings, current.content_version)
     if version is not None and version != spec.version:

@@ -19,14 +19,12 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
-from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline import registry, specs
-from reelhouse.quality import checks as q
-
 from dagster_project.assets import titles
 from dagster_project.resources import ReelhouseResource
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec, registry, specs
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.quality import checks as q
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 

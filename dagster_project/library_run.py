@@ -14,11 +14,6 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from reelhouse.config import Settings
-from reelhouse.lakehouse import probe_warehouse, storage_failure_in_text
-from reelhouse.pipeline import contextual, coverage, landing, match_cuts, media, specs
-from reelhouse.search import ann
-
 from dagster_project.assets import (
     CATALOG_ASSETS,
     FLAVOR_INDEX_FEATURES,
@@ -31,6 +26,12 @@ from dagster_project.assets import (
 from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
 from dagster_project.resources import resources_for
 from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
+from reelhouse.config import Settings
+from reelhouse.features import coverage, specs
+from reelhouse.features.rows import media_row, registered_titles, title_statuses
+from reelhouse.lakehouse import probe_warehouse, storage_failure_in_text
+from reelhouse.pipeline import contextual, landing, match_cuts
+from reelhouse.search import ann
 
 
 @dataclass
@@ -64,7 +65,7 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     store = resources["reelhouse"].store()
     store.ensure_tables()
     # Titles = files in the landing folder plus titles registered with `reelhouse ingest`.
-    found = media.registered_titles(store)
+    found = registered_titles(store)
     found.update({f.video_id: str(f.path) for f in files})
     report = LibraryRun(titles=dict(sorted(found.items(), key=lambda kv: (kv[1], kv[0]))))
     known = set(instance.get_dynamic_partitions(titles.name))
@@ -74,12 +75,12 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     progress(f"{len(report.titles)} title(s): {len(files)} file(s) in {settings.resolved_landing}, {len(new)} new")
     # Memoization before orchestration: titles already probed and holding every feature at its current
     # version start no run at all (a run of them would only record "memoized" for each asset).
-    statuses = media.title_statuses(store)
+    statuses = title_statuses(store)
     for vid, path in report.titles.items():
         if vid not in statuses:
             res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources,
                                  run_config=QUIET, raise_on_error=False, tags=launcher_tags())
-            row = media.media_row(store, vid)  # a quarantined file fails its media step on purpose
+            row = media_row(store, vid)  # a quarantined file fails its media step on purpose
             if row is None:
                 report.failed[vid] = first_failure(res) if not res.success else "media probe failed"
                 continue

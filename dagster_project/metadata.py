@@ -11,8 +11,8 @@ from typing import Any
 import dagster as dg
 
 from reelhouse.features import FeatureSpec
+from reelhouse.features.outcome import StageOutcome
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome
 from reelhouse.viz.previews import histogram_png, line_png, thumbnail_grid_png
 
 #: At most this many representative frames in a shot_frames preview.
@@ -80,7 +80,7 @@ def match_cut_preview(store: FeatureStore, settings, flavor: str = "visual", pai
     """The catalog's best stored ``flavor`` match cuts, drawn side by side (a match-cut contact sheet)."""
     from pyiceberg.expressions import And, EqualTo
 
-    from reelhouse.pipeline import specs
+    from reelhouse.features import specs
     from reelhouse.search.match_cuts import MatchCut, top_pairs
     from reelhouse.search.shot_lookup import cut_pictures
     from reelhouse.viz.match_sheet import match_cut_sheet_png

@@ -2,7 +2,7 @@
 retraining of the contextual shot encoder.
 
 At 02:00 UTC it asks the feature store which ``ok`` titles lack the current version of any per-title
-feature (``reelhouse.pipeline.coverage``) and requests, for each such title, one run of just those
+feature (``reelhouse.features.coverage``) and requests, for each such title, one run of just those
 assets. Titles registered as partitions whose media was never recorded (a run that died early) get a
 full run. Runs are keyed by date and title, so a tick is never requested twice; the instance's run
 queue and ``spark`` pool keep them one at a time. The same selection logic backs ``reelhouse backfill``.
@@ -12,11 +12,12 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from reelhouse.pipeline import coverage, media
-
 from dagster_project.assets import asset_keys_for, titles
 from dagster_project.jobs import contextual_training, title_features
 from dagster_project.resources import ReelhouseResource
+from reelhouse.features import coverage
+from reelhouse.features.rows import registered_titles
+
 
 def fill_requests(reelhouse: ReelhouseResource, known_partitions: Iterable[str], run_key_prefix: str) -> list[dg.RunRequest]:
     """One run request per title partition that misses or holds a stale version of any feature."""
@@ -27,7 +28,7 @@ def fill_requests(reelhouse: ReelhouseResource, known_partitions: Iterable[str],
     requests = [dg.RunRequest(run_key=f"{run_key_prefix}:{vid}", partition_key=vid,
                               asset_selection=asset_keys_for(features), tags={"reelhouse/fill": ",".join(features)})
                 for vid, features in coverage.todo_by_title(store, settings, ok).items()]
-    recorded = set(media.registered_titles(store))
+    recorded = set(registered_titles(store))
     requests += [dg.RunRequest(run_key=f"{run_key_prefix}:{vid}", partition_key=vid, tags={"reelhouse/fill": "all"})
                  for vid in sorted(partitions - recorded)]
     return requests

@@ -18,11 +18,11 @@ import json
 
 import dagster as dg
 
-from reelhouse.pipeline import landing, media
-
 from dagster_project.assets import titles
 from dagster_project.jobs import title_features
 from dagster_project.resources import ReelhouseResource
+from reelhouse.features.rows import registered_titles
+from reelhouse.pipeline import landing
 
 
 def parse_cursor(cursor: str | None) -> dict[str, list[int]]:
@@ -42,7 +42,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, reelhouse: ReelhouseReso
     found = {f.video_id: str(f.path) for f in scan.ready}
     store = reelhouse.store()
     store.ensure_tables(["media"])
-    for vid, path in media.registered_titles(store).items():
+    for vid, path in registered_titles(store).items():
         found.setdefault(vid, path)
     known = set(context.instance.get_dynamic_partitions(titles.name))
     new = sorted(v for v in found if v not in known)

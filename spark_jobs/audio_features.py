@@ -76,8 +76,8 @@ def rms_dbfs(clip: np.ndarray) -> float:
 def title_audio_rows(shots: pd.DataFrame, io_properties: dict[str, str], device: str = "auto") -> tuple[pa.Table, pa.Table]:
     """(embedding rows, shot_audio rows) of one title; ``shots`` holds its AudioShot rows."""
     from models.audio.embedding import AUDIO_RATE, is_silent, make_audio_predict
-    from models.cards import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME
     from models.audio.speech import SpeechDetector, speech_ratio
+    from models.cards import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME
     from reelhouse.media.audio import iter_audio
     from reelhouse.media.location import localize
 
@@ -167,9 +167,9 @@ def run_audio_features(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: audio features for the given titles' current shots."""
+    from reelhouse.features.specs import audio_spec, shot_audio_spec
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.audio import audio_shots
-    from reelhouse.pipeline.specs import audio_spec, shot_audio_spec
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 

@@ -106,9 +106,9 @@ def embed_title_inputs(spark: SparkSession, writer: SliceFileWriter, data, featu
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: contextual embeddings of the given titles with the current encoder."""
+    from reelhouse.features.specs import contextual_spec
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.contextual import embed_catalog
-    from reelhouse.pipeline.specs import contextual_spec
     from spark_jobs.submit import job_parser, job_settings
 
     parser = job_parser(__doc__.splitlines()[0])

@@ -22,16 +22,18 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from models.visual.frame_quality import QualityPolicy, frame_quality, select_representatives
+from models.visual.frame_quality import (
+    CANDIDATE_POSITIONS,
+    FRAME_HEIGHT,
+    JPEG_QUALITY,
+    QualityPolicy,
+    frame_quality,
+    select_representatives,
+)
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
 from spark_jobs.session import driver_frame
 from spark_jobs.titles import partition_by_title, require_every_title
-from spark_jobs.visual_embeddings import FRAME_HEIGHT
 
-#: Fractions of the shot at which candidate frames are taken.
-CANDIDATE_POSITIONS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
-#: JPEG quality (PIL scale, 1-95) of the stored frames.
-JPEG_QUALITY = 90
 #: Shots decoded per chunk.
 CHUNK_SHOTS = 64
 
@@ -155,9 +157,9 @@ def run_shot_frames(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: representative frames for the given titles' current shots."""
+    from reelhouse.features.specs import shot_frames_spec
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.shot_frames import shot_spans
-    from reelhouse.pipeline.specs import shot_frames_spec
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 

@@ -102,9 +102,9 @@ def run_shots(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: shots for the given titles' standardized encodes."""
+    from reelhouse.features.specs import DEFAULT_DETECTOR, shots_spec
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.shots import encoded_titles
-    from reelhouse.pipeline.specs import DEFAULT_DETECTOR, shots_spec
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 

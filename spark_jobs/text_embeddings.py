@@ -81,8 +81,8 @@ def run_text_embeddings(spark: SparkSession, store: FeatureStore, shots: Sequenc
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: text embeddings for the given titles' current shots."""
+    from reelhouse.features.specs import text_spec
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.specs import text_spec
     from reelhouse.pipeline.text import shot_texts
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings

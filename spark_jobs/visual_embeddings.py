@@ -6,7 +6,7 @@ Features (each mean-pooled per shot and L2-normalized, each its own versioned fe
 - ``layout``: low-resolution Sobel edge map (the framing/composition match-cut flavor).
 
 The ``shot_frames`` feature already decoded the representative frames and stored each as a JPEG
-(``FRAME_HEIGHT`` pixels high), so this job never decodes the video again:
+(``models.visual.frame_quality.FRAME_HEIGHT`` pixels high), so this job never decodes the video again:
 1. one iterator-of-Series pandas UDF per feature maps JPEG frames to vectors; models load once
    per Python worker (CUDA and fp16 when a GPU is present, batched);
 2. ``applyInPandas`` per title pools frames into shots and writes one Parquet file per feature.
@@ -32,9 +32,6 @@ from pyspark.sql import types as T
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
 from spark_jobs.session import driver_frame
 from spark_jobs.titles import require_every_title
-
-#: Height in pixels of the stored representative frames the features are computed from.
-FRAME_HEIGHT = 224
 
 
 @dataclass(frozen=True)
@@ -186,8 +183,8 @@ def run_visual_embeddings(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: visual features for the given titles' representative frames."""
+    from reelhouse.features.registry import computed_together
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.registry import computed_together
     from reelhouse.pipeline.visual import shot_frame_images, visual_features
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings

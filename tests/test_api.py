@@ -114,7 +114,7 @@ def _all_pages(client, url: str, key: str, limit: int, **params) -> tuple[list, 
 
 
 def _longest_title(store, settings, report) -> str:
-    from reelhouse.pipeline.shots import shot_rows
+    from reelhouse.features.rows import shot_rows
 
     return max(report.ok, key=lambda v: len(shot_rows(store, settings, v)))
 
@@ -152,7 +152,7 @@ def test_every_write_method_is_refused(client, method, path):
 
 # titles and shots ------------------------------------------------------------------------------
 def test_health_and_titles(client, library, store):
-    from reelhouse.pipeline.shots import shot_rows
+    from reelhouse.features.rows import shot_rows
 
     settings, report = library
     health = _ok(client, "/health")
@@ -174,7 +174,7 @@ def test_health_and_titles(client, library, store):
 
 
 def test_shots_between_agrees_with_the_cli(client, library, store, monkeypatch, capsys):
-    from reelhouse.pipeline.shots import shot_rows
+    from reelhouse.features.rows import shot_rows
 
     settings, report = library
     vid = _longest_title(store, settings, report)

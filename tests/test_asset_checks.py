@@ -17,9 +17,8 @@ import pyarrow as pa
 import pytest
 
 from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
+from reelhouse.features import FeatureSpec, specs
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, new_run_id, table_def
-from reelhouse.pipeline import specs
 from reelhouse.quality import checks as q
 
 #: (table, feature, feature_version) -> rows (audit columns left to the writer).

@@ -47,7 +47,7 @@ def _point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _contextual_rows(store: FeatureStore, settings: Settings) -> dict[tuple[str, int], np.ndarray]:
-    from reelhouse.pipeline.specs import contextual_spec
+    from reelhouse.features.specs import contextual_spec
 
     spec = contextual_spec(settings)
     rows = store.read("shot_embeddings", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)),
@@ -87,7 +87,7 @@ def catalog(tmp_path_factory):
 
 
 def test_training_asset_writes_a_versioned_artifact_with_its_snapshot(catalog):
-    from reelhouse.pipeline.model_registry import artifact_dir, current_model
+    from reelhouse.features.model_registry import artifact_dir, current_model
 
     settings, store, titles, ids, first, snapshot_before = catalog
     assert first.success
@@ -109,8 +109,8 @@ def test_training_asset_writes_a_versioned_artifact_with_its_snapshot(catalog):
 def test_inference_writes_one_unit_vector_per_shot_equal_to_the_in_process_model(catalog):
     from models.contextual.artifact import load_artifact
     from models.contextual.inference import embed_titles
+    from reelhouse.features.model_registry import artifact_dir, current_model
     from reelhouse.pipeline.contextual import read_catalog_shots
-    from reelhouse.pipeline.model_registry import artifact_dir, current_model
 
     settings, store, titles, ids, first, _ = catalog
     meta = _metadata(first, "contextual")
@@ -187,8 +187,8 @@ def test_contextual_is_a_match_cut_flavor(catalog, monkeypatch, capsys):
 def test_a_new_title_is_embedded_with_the_current_model_and_retraining_re_embeds_all(catalog):
     from dagster_project.assets import contextual_embeddings, contextual_model
     from models.contextual.config import DEFAULT_MODALITY_DIMS
-    from reelhouse.pipeline.model_registry import current_model
-    from reelhouse.pipeline.specs import contextual_spec
+    from reelhouse.features.model_registry import current_model
+    from reelhouse.features.specs import contextual_spec
     from reelhouse.samples.scene_catalog import make_scene_catalog, write_scene_catalog
 
     settings, store, titles, ids, *_ = catalog
@@ -210,7 +210,8 @@ def test_a_new_title_is_embedded_with_the_current_model_and_retraining_re_embeds
 
 def test_without_a_model_inference_is_skipped_and_training_without_titles_fails_clearly(tmp_path, monkeypatch):
     from dagster_project.assets import contextual_embeddings, contextual_model
-    from reelhouse.pipeline.contextual import NoContextualModel, embed_catalog
+    from reelhouse.features.model_registry import NoContextualModel
+    from reelhouse.pipeline.contextual import embed_catalog
 
     settings = Settings(home=tmp_path / "empty", spark_master="local[2]")
     store = FeatureStore.from_settings(settings)
@@ -232,8 +233,8 @@ def test_a_killed_training_run_resumes_from_its_checkpoint(tmp_path):
     from models.contextual.artifact import load_artifact
     from models.contextual.config import DEFAULT_MODALITY_DIMS
     from models.contextual.inference import embed_titles
+    from reelhouse.features.model_registry import artifact_dir, contextual_root, current_model
     from reelhouse.pipeline.contextual import read_catalog_shots, train_catalog_model
-    from reelhouse.pipeline.model_registry import artifact_dir, contextual_root, current_model
     from reelhouse.samples.scene_catalog import make_scene_catalog, write_scene_catalog
 
     def home(name: str) -> tuple[Settings, FeatureStore, list[str]]:
@@ -285,7 +286,8 @@ def test_backfilling_a_new_encoder_version_commits_chunk_by_chunk_and_resumes(tm
     from models.contextual.config import DEFAULT_MODALITY_DIMS
     from reelhouse.cli import main
     from reelhouse.config import get_settings
-    from reelhouse.pipeline import contextual, specs
+    from reelhouse.features import specs
+    from reelhouse.pipeline import contextual
     from reelhouse.samples.scene_catalog import make_scene_catalog, write_scene_catalog
 
     home = tmp_path / "backfill"

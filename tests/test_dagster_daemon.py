@@ -240,8 +240,8 @@ def test_daemon_dequeues_a_graphql_launched_partition_run(home: Path, title: str
     from dagster import DagsterEventType, DagsterRunStatus
     from dagster_graphql import DagsterGraphQLClient
 
+    from reelhouse.features.rows import media_row
     from reelhouse.lakehouse import FeatureStore
-    from reelhouse.pipeline.media import media_row
 
     # The instance really is the one reelhouse configures: runs are queued for the daemon.
     yaml_text = (home / "dagster" / "dagster.yaml").read_text()

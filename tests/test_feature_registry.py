@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from reelhouse.config import Settings
-from reelhouse.pipeline import coverage, registry, specs
+from reelhouse.features import coverage, registry, specs
 
 
 @pytest.fixture(scope="module")

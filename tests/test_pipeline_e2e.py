@@ -162,15 +162,13 @@ def test_spark_vectors_equal_the_models_predict_on_the_same_inputs(first_and_sec
     from models.audio.embedding import AUDIO_RATE, is_silent, make_audio_predict
     from models.text import make_text_predict
     from models.visual import colour_histogram, layout_map, make_visual_predict
+    from reelhouse.features.coverage import ok_titles
+    from reelhouse.features.rows import encoded_shots, shot_frame_rows, title_cues
+    from reelhouse.features.specs import audio_spec, text_spec
     from reelhouse.media.audio import read_audio
     from reelhouse.media.location import localize
     from reelhouse.media.subtitles import shot_text
-    from reelhouse.pipeline.coverage import ok_titles
-    from reelhouse.pipeline.shot_frames import shot_frame_rows
-    from reelhouse.pipeline.shots import encoded_shots
-    from reelhouse.pipeline.specs import audio_spec, text_spec
     from reelhouse.pipeline.visual import visual_feature_specs
-    from reelhouse.pipeline.text import title_cues
 
     settings, store, *_ = first_and_second_run
     frame_models = {"visual": make_visual_predict(device="cpu"),
@@ -312,10 +310,10 @@ def test_encodes_are_standardized(first_and_second_run):
 
 
 def test_sql_query_from_sql_folder_answers(first_and_second_run, capsys):
-    from reelhouse.cli import _sql_text, run_sql
+    from reelhouse.cli.sql import run_sql, sql_text
 
     settings, store, first, *_ = first_and_second_run
-    run_sql(settings, _sql_text("shots_per_title.sql"), {}, "json")
+    run_sql(settings, sql_text("shots_per_title.sql"), {}, "json")
     rows = json.loads(capsys.readouterr().out)
     shots = store.read("shots").to_pylist()
     assert {r["video_id"] for r in rows} == set(first.ok)
@@ -353,9 +351,9 @@ def test_the_main_job_trains_the_contextual_encoder_and_embeds_every_shot(first_
     from pyiceberg.expressions import EqualTo
 
     from reelhouse.cli import main
-    from reelhouse.pipeline.contextual import eligible_titles
-    from reelhouse.pipeline.model_registry import current_model
-    from reelhouse.pipeline.specs import contextual_spec, shots_spec
+    from reelhouse.features.model_registry import current_model
+    from reelhouse.features.specs import contextual_spec, shots_spec
+    from reelhouse.features.coverage import eligible_titles
 
     settings, store, first, *_ = first_and_second_run
     current = current_model(settings)
@@ -485,7 +483,7 @@ def test_match_cuts_stay_in_the_picked_titles_and_draw_the_right_frames(first_an
     import numpy as np
     from PIL import Image
 
-    from reelhouse.pipeline.shot_frames import shot_frame_rows
+    from reelhouse.features.rows import shot_frame_rows
     from reelhouse.viz.match_sheet import PICTURE_HEIGHT
 
     settings, store, first, *_ = first_and_second_run
@@ -524,7 +522,7 @@ def test_match_cuts_stay_in_the_picked_titles_and_draw_the_right_frames(first_an
 
 
 def test_stored_match_cuts_rank_each_shots_candidates_across_the_catalog(first_and_second_run):
-    from reelhouse.pipeline import registry, specs
+    from reelhouse.features import registry, specs
 
     settings, store, first, *_ = first_and_second_run
     rows = store.read("match_cuts").to_pylist()
@@ -584,7 +582,7 @@ def test_backfill_rejects_unknown_features_and_foreign_versions(first_and_second
 
 
 def test_backfill_of_a_current_feature_is_memoized_for_every_title(first_and_second_run, monkeypatch, capsys):
-    from reelhouse.pipeline import specs
+    from reelhouse.features import specs
 
     settings, store, first, *_ = first_and_second_run
     version = specs.dedup_spec(settings).version
@@ -595,7 +593,7 @@ def test_backfill_of_a_current_feature_is_memoized_for_every_title(first_and_sec
 
 def test_backfill_computes_a_new_version_through_dagster(first_and_second_run, monkeypatch, capsys):
     """Last on purpose: it adds a second encode version for one title (current-version reads are unaffected)."""
-    from reelhouse.pipeline import coverage, specs
+    from reelhouse.features import coverage, specs
 
     settings, store, first, *_ = first_and_second_run
     monkeypatch.setenv("REELHOUSE_ENCODE__CRF", "30")

@@ -10,7 +10,7 @@ def test_feature_versions_and_dagster_definitions_do_not_import_torch() -> None:
     code = (
         "import sys\n"
         "from reelhouse.config import Settings\n"
-        "from reelhouse.pipeline import registry\n"
+        "from reelhouse.features import registry\n"
         "s = Settings()\n"
         "for f in registry.FEATURES:\n"
         "    f.spec(s)\n"

@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
+from reelhouse.features.outcome import TitleNotReady
+from reelhouse.features.rows import media_row
+from reelhouse.features.specs import subtitles_spec
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.pipeline import encode, media, text
-from reelhouse.pipeline.outcome import TitleNotReady
-from reelhouse.pipeline.specs import subtitles_spec
 from reelhouse.samples import generate_clip, title_spec
 
 
@@ -31,7 +32,7 @@ def test_a_renamed_and_moved_title_is_encoded_and_its_moved_sidecar_read(setting
     shutil.move(landing / "clip.mp4", landing / "season1" / "pilot.mp4")
     shutil.move(landing / "clip.srt", landing / "season1" / "pilot.srt")
 
-    row = media.media_row(store, ingested)
+    row = media_row(store, ingested)
     assert encode.source_file(row, settings) == landing / "season1" / "pilot.mp4"
     out = encode.standardize_title(settings, store, ingested, new_run_id())
     assert not out.memoized and out.rows == 1

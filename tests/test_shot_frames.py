@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from models.visual.frame_quality import FrameQuality, QualityPolicy, frame_quality, select_representatives
+from models.visual.frame_quality import FRAME_HEIGHT, FrameQuality, QualityPolicy, frame_quality, select_representatives
 from spark_jobs.shot_frames import candidate_frames, title_shot_frames
-from spark_jobs.visual_embeddings import FRAME_HEIGHT
 
 RNG = np.random.default_rng(0)
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from models.visual.frame_quality import FRAME_HEIGHT
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.media.frames import frames_at
 from reelhouse.samples import generate_clip, title_spec
 from spark_jobs.visual_embeddings import (
-    FRAME_HEIGHT,
     ShotFrame,
     VisualFeature,
     decode_jpegs,

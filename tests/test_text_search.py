@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from reelhouse.features.specs import text_spec
 from reelhouse.lakehouse import FeatureSlice, new_run_id
-from reelhouse.pipeline.specs import text_spec
 from reelhouse.search.text_search import search_text
 
 

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Fractions of the shot at which candidate frames are taken.
+CANDIDATE_POSITIONS: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
+#: Height in pixels of the stored representative frames the per-shot visual features are computed from.
+FRAME_HEIGHT = 224
+#: JPEG quality (PIL scale, 1-95) of the stored frames.
+JPEG_QUALITY = 90
+
 #: Luma weights (BT.601) for RGB.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 #: Height at which sharpness is measured.

@@ -33,7 +33,7 @@ from pydantic import StringConstraints
 
 from reelhouse.api import models as m
 from reelhouse.config import Settings
-from reelhouse.pipeline.registry import searchable
+from reelhouse.features.registry import searchable
 from reelhouse.search.match_cuts import FLAVORS
 
 #: Largest ``k`` (results computed) and ``limit`` (results per page).
@@ -78,7 +78,7 @@ class ApiState:
 
     @property
     def visual_snapshot_id(self) -> int | None:
-        from reelhouse.pipeline.specs import visual_spec
+        from reelhouse.features.specs import visual_spec
 
         index = self._indexes.get(visual_spec(self.settings).name)
         return index.snapshot_id if index is not None else None
@@ -246,7 +246,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/health", response_model=m.Health, tags=["meta"], summary="Liveness and what is loaded")
     def health(state: State) -> m.Health:
-        from reelhouse.pipeline.coverage import ok_titles
+        from reelhouse.features.coverage import ok_titles
 
         return m.Health(titles=len(ok_titles(state.store)),
                         shot_embeddings_snapshot_id=state.store.snapshot_id("shot_embeddings"),
@@ -254,8 +254,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # titles and shots ----------------------------------------------------------------------
     def _titles(state: ApiState, ids: Sequence[str]) -> list[m.Title]:
-        from reelhouse.pipeline.shots import shot_rows
-        from reelhouse.pipeline.specs import media_spec
+        from reelhouse.features.rows import shot_rows
+        from reelhouse.features.specs import media_spec
         from reelhouse.search.shot_lookup import title_names
 
         names = title_names(state.store)
@@ -267,7 +267,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/titles", response_model=m.TitlePage, tags=["titles"], summary="The library's ok titles, by video id", responses=INVALID)
     def titles(state: State, limit: Limit = 100, offset: Offset = 0) -> m.TitlePage:
-        from reelhouse.pipeline.coverage import ok_titles
+        from reelhouse.features.coverage import ok_titles
 
         chunk, page = _page(ok_titles(state.store), offset, limit)
         return m.TitlePage(titles=_titles(state, chunk), **page)

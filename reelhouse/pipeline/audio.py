@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
+from reelhouse.features.outcome import StageOutcome, split_memoized
+from reelhouse.features.rows import encoded_shots
+from reelhouse.features.specs import audio_spec, shot_audio_spec
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome, split_memoized
-from reelhouse.pipeline.shots import encoded_shots
-from reelhouse.pipeline.specs import audio_spec, shot_audio_spec
 
 
 def audio_shots(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:

@@ -3,7 +3,7 @@
 Training (:func:`train_catalog_model`) reads every eligible title's visual, audio and text shot
 embeddings from one ``shot_embeddings`` snapshot, trains ``models.contextual`` (resumable checkpoints,
 deterministic given the config's seed), saves the artifact with the snapshots it read, and makes it
-current (``reelhouse.pipeline.model_registry``). It is memoized on (config, training data): the same
+current (``reelhouse.features.model_registry``). It is memoized on (config, training data): the same
 titles at the same feature versions reuse the current artifact.
 
 Inference (:func:`embed_catalog`) runs the Spark job ``spark_jobs.contextual_embeddings`` over the
@@ -28,17 +28,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reelhouse.config import Settings
+from reelhouse.features import coverage, model_registry, registry, specs
+from reelhouse.features.coverage import eligible_titles
+from reelhouse.features.model_registry import current_model_config
+from reelhouse.features.outcome import StageOutcome
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, slices_filter
-from reelhouse.pipeline import coverage, model_registry, registry, specs
-from reelhouse.pipeline.outcome import StageOutcome
 
 
 class NoTrainingData(RuntimeError):
     """Too few titles hold every modality's embeddings to train the contextual encoder."""
-
-
-class NoContextualModel(RuntimeError):
-    """No contextual encoder has been trained yet (materialize ``contextual_model`` first)."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +69,6 @@ class CatalogShots:
 
         return [TitleShots(embeddings=e, present=p, metadata=title_metadata(d, p, tuple(modality_dims)))
                 for e, p, d in zip(self.embeddings, self.present, self.durations_s)]
-
-
-def eligible_titles(store: FeatureStore, settings: Settings, video_ids: Sequence[str] | None = None) -> list[str]:
-    """``ok`` titles (of ``video_ids``, default all) holding the current version of every modality, sorted."""
-    wanted = coverage.ok_titles(store) if video_ids is None else sorted(set(video_ids) & set(coverage.ok_titles(store)))
-    have = set(wanted)
-    for spec in registry.modality_specs(settings).values():
-        have &= coverage.feature_coverage(store, spec, wanted).present
-    return sorted(have)
 
 
 def data_fingerprint(settings: Settings, video_ids: Sequence[str]) -> str:
@@ -245,23 +234,6 @@ def needs_training(settings: Settings) -> bool:
 
     current = model_registry.current_model(settings)
     return current is None or current.config_sha256 != training_config(settings, select_device(settings.device).type).digest()
-
-
-def current_model_config(settings: Settings):
-    """The current encoder's config (read from its artifact; no torch).
-
-    Raises:
-        NoContextualModel: none is trained.
-    """
-    from models.contextual.config import ContextualConfig
-    from models.contextual.meta import CONFIG_FILE
-
-    current = model_registry.current_model(settings)
-    if current is None:
-        raise NoContextualModel("no contextual model is trained yet: materialize the contextual_model asset "
-                                "(or run `reelhouse run`)")
-    return current, ContextualConfig.model_validate_json(
-        (model_registry.artifact_dir(settings, current.content_version) / CONFIG_FILE).read_text())
 
 
 def embedding_todo(store: FeatureStore, settings: Settings, video_ids: Sequence[str] | None = None) -> tuple[list[str], list[str]]:

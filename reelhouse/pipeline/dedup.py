@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from reelhouse.config import Settings
+from reelhouse.features.outcome import StageOutcome, TitleNotReady
+from reelhouse.features.specs import dedup_spec, visual_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
-from reelhouse.pipeline.specs import dedup_spec, visual_spec
 
 
 def dedup_title(settings: Settings, store: FeatureStore, video_id: str, run_id: str) -> StageOutcome:

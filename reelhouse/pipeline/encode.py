@@ -11,11 +11,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from reelhouse.config import Settings
+from reelhouse.features.outcome import StageOutcome, TitleNotReady
+from reelhouse.features.rows import media_row
+from reelhouse.features.specs import encode_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.media.location import localize
-from reelhouse.pipeline.media import media_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady
-from reelhouse.pipeline.specs import encode_spec
 
 
 def encode_uri(settings: Settings, video_id: str, version: str) -> str:
@@ -119,15 +119,3 @@ def standardize_title(settings: Settings, store: FeatureStore, video_id: str, ru
     write = store.replace_slice("encodes", slice_, [row], run_id)
     return StageOutcome(video_id, spec.name, spec.version, False, 1, write.snapshot_id)
 
-
-def encode_row(store: FeatureStore, settings: Settings, video_id: str) -> dict:
-    """The title's ``encodes`` row for the current recipe.
-
-    Raises:
-        TitleNotReady: if the encode has not been produced.
-    """
-    spec = encode_spec(settings)
-    rows = store.read_slice("encodes", FeatureSlice(video_id, spec.name, spec.version))
-    if not rows.num_rows:
-        raise TitleNotReady(f"title {video_id} has no standardized encode for version {spec.version}")
-    return rows.slice(0, 1).to_pylist()[0]

@@ -16,9 +16,9 @@ import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo
 
 from reelhouse.config import Settings
+from reelhouse.features import coverage, registry, specs
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.lakehouse.schemas import table_def
-from reelhouse.pipeline import coverage, registry, specs
 from reelhouse.search.match_cuts import load_shot_vectors, match_cut_candidates
 
 

@@ -7,10 +7,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from reelhouse.features.specs import media_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.media.content_id import content_id
 from reelhouse.media.errors import MediaError
-from reelhouse.pipeline.specs import media_spec
 
 log = logging.getLogger(__name__)
 
@@ -99,26 +99,3 @@ def ingest_file(store: FeatureStore, path: Path, run_id: str, video_id: str | No
         log.warning("quarantined %s (%s): %s", path, row["error_code"], row["error_message"])
     return IngestResult(str(path), vid, row["status"], row.get("error_message"), row.get("error_code"))
 
-
-def media_row(store: FeatureStore, video_id: str) -> dict | None:
-    """The title's media row for the current media version, or None if it was never ingested."""
-    spec = media_spec()
-    rows = store.read_slice("media", FeatureSlice(video_id, spec.name, spec.version))
-    return rows.slice(0, 1).to_pylist()[0] if rows.num_rows else None
-
-
-def registered_titles(store: FeatureStore) -> dict[str, str]:
-    """Every title with a media row of the current version: ``video_id -> source path``."""
-    from urllib.parse import unquote, urlparse
-
-    spec = media_spec()
-    rows = store.read("media", f"feature_version == '{spec.version}'", selected_fields=("video_id", "source_uri"))
-    return {v: unquote(urlparse(u).path) for v, u in zip(rows.column("video_id").to_pylist(), rows.column("source_uri").to_pylist())}
-
-
-def title_statuses(store: FeatureStore) -> dict[str, dict]:
-    """``video_id -> {status, error_code, error_message}`` of every title with a current media row (one scan)."""
-    spec = media_spec()
-    rows = store.read("media", f"feature_version == '{spec.version}'",
-                      selected_fields=("video_id", "status", "error_code", "error_message"))
-    return {r.pop("video_id"): r for r in rows.to_pylist()}

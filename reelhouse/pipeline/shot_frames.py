@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome, split_memoized
-from reelhouse.pipeline.shots import encoded_shots
-from reelhouse.pipeline.specs import shot_frames_spec
+from reelhouse.features.outcome import StageOutcome, split_memoized
+from reelhouse.features.rows import encoded_shots
+from reelhouse.features.specs import shot_frames_spec
+from reelhouse.lakehouse import FeatureStore
 
 
 def shot_spans(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
@@ -46,11 +46,3 @@ def select_shot_frames(settings: Settings, store: FeatureStore, video_ids: Seque
     outcomes += [StageOutcome(v, spec.name, spec.version, False, rows.count(v), result.snapshot_id) for v in todo]
     return outcomes
 
-
-def shot_frame_rows(store: FeatureStore, settings: Settings, video_id: str, with_thumbnails: bool = False) -> list[dict]:
-    """The title's representative frames for the current version, ordered by (shot_index, rank)."""
-    spec = shot_frames_spec(settings)
-    rows = store.read_slice("shot_frames", FeatureSlice(video_id, spec.name, spec.version))
-    if not with_thumbnails:
-        rows = rows.drop_columns(["thumbnail"])
-    return sorted(rows.to_pylist(), key=lambda r: (r["shot_index"], r["rank"]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline.encode import encode_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
-from reelhouse.pipeline.specs import DEFAULT_DETECTOR, shots_spec
+from reelhouse.features.outcome import StageOutcome, split_memoized
+from reelhouse.features.rows import encode_row, shot_rows
+from reelhouse.features.specs import DEFAULT_DETECTOR, shots_spec
+from reelhouse.lakehouse import FeatureStore
 
 
 def encoded_titles(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
@@ -50,22 +50,3 @@ def segment_title(settings: Settings, store: FeatureStore, video_id: str, run_id
     """Segment one title's standardized encode into shots and store them (memoized)."""
     return segment_titles(settings, store, [video_id], run_id, detector)[0]
 
-
-def shot_rows(store: FeatureStore, settings: Settings, video_id: str, detector: str = DEFAULT_DETECTOR) -> list[dict]:
-    """The title's stored shots for the current shots version, ordered by shot index."""
-    spec = shots_spec(settings, detector)
-    rows = store.read_slice("shots", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
-    return sorted(rows, key=lambda r: r["shot_index"])
-
-
-def encoded_shots(store: FeatureStore, settings: Settings, video_id: str) -> tuple[dict, list[dict]]:
-    """The title's ``encodes`` row and its current shots, what every per-shot job starts from.
-
-    Raises:
-        TitleNotReady: if the title has no encode or no shots for the current versions.
-    """
-    enc = encode_row(store, settings, video_id)
-    shots = shot_rows(store, settings, video_id)
-    if not shots:
-        raise TitleNotReady(f"title {video_id} has no shots for the current shots version")
-    return enc, shots

@@ -7,13 +7,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from reelhouse.config import Settings
+from reelhouse.features.outcome import StageOutcome, TitleNotReady, split_memoized
+from reelhouse.features.rows import media_row, shot_rows, title_cues
+from reelhouse.features.specs import subtitles_spec, text_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.encode import source_file
-from reelhouse.pipeline.media import media_row
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
-from reelhouse.pipeline.shots import shot_rows
-from reelhouse.pipeline.specs import subtitles_spec, text_spec
-
 
 #: The row recording that a title has no subtitles.
 NO_SUBTITLES = {"cue_index": -1, "start_s": 0.0, "end_s": 0.0, "text": "", "source": "none"}
@@ -50,15 +48,6 @@ def extract_subtitles(settings: Settings, store: FeatureStore, video_id: str, ru
             for i, c in enumerate(cues)] or [NO_SUBTITLES]
     write = store.replace_slice("subtitle_cues", slice_, rows, run_id)
     return StageOutcome(video_id, spec.name, spec.version, False, len(cues), write.snapshot_id)
-
-
-def title_cues(store: FeatureStore, video_id: str) -> list:
-    """The title's stored cues (the sentinel of a title without subtitles excluded)."""
-    from reelhouse.media.subtitles import Cue
-
-    spec = subtitles_spec()
-    rows = store.read_slice("subtitle_cues", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
-    return [Cue(r["start_s"], r["end_s"], r["text"]) for r in sorted(rows, key=lambda r: r["cue_index"]) if r["cue_index"] >= 0]
 
 
 def shot_texts(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:

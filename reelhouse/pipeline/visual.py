@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reelhouse.config import Settings
+from reelhouse.features.outcome import StageOutcome, TitleNotReady, split_memoized
+from reelhouse.features.registry import computed_together
+from reelhouse.features.rows import shot_frame_rows
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline.outcome import StageOutcome, TitleNotReady, split_memoized
-from reelhouse.pipeline.shot_frames import shot_frame_rows
-from reelhouse.pipeline.registry import computed_together
 
 
 def shot_frame_images(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:

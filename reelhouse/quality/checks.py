@@ -1,7 +1,7 @@
 """Data-quality checks of one title's features: pure, read-only, Dagster-free.
 
 Every check reads through the :class:`~reelhouse.lakehouse.FeatureStore` read API (never writes) at
-the feature versions the code is at now (``reelhouse.pipeline.specs`` for the given settings), and
+the feature versions the code is at now (``reelhouse.features.specs`` for the given settings), and
 returns a :class:`CheckResult` whose description names exactly what is wrong, e.g. ``gap between
 shot 3 (ends at frame 120) and shot 4 (starts at 125)``.
 
@@ -27,10 +27,8 @@ import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo
 
 from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
-from reelhouse.lakehouse import FeatureSlice, FeatureStore
-from reelhouse.pipeline import registry
-from reelhouse.pipeline.specs import (
+from reelhouse.features import FeatureSpec, registry
+from reelhouse.features.specs import (
     audio_spec,
     encode_spec,
     shot_audio_spec,
@@ -39,6 +37,7 @@ from reelhouse.pipeline.specs import (
     subtitles_spec,
     text_spec,
 )
+from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.search.ann import index_folder
 
 #: Largest allowed distance of a stored vector's L2 norm from 1.
@@ -231,8 +230,8 @@ def audio_null_iff_silent(store: FeatureStore, settings: Settings, video_id: str
 
 def text_null_iff_no_subtitle_text(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
     """A shot has a text embedding exactly when a subtitle cue with text overlaps its ``[start_s, end_s)``."""
+    from reelhouse.features.rows import title_cues
     from reelhouse.media.subtitles import shot_text
-    from reelhouse.pipeline.text import title_cues
 
     shots_of, shots = _shots(store, settings, video_id, ("shot_index", "start_s", "end_s"))
     if not shots:
@@ -304,11 +303,12 @@ def contextual_embeddings_complete(store: FeatureStore, settings: Settings, tole
     """Every eligible title holds the current encoder's embeddings: one row per current shot, each a unit
     vector of the encoder's output size (catalog-wide; one scan of each table).
 
-    Eligible titles are those ``reelhouse.pipeline.contextual.eligible_titles`` names (ok, with every
+    Eligible titles are those ``reelhouse.features.coverage.eligible_titles`` names (ok, with every
     modality's embeddings at its current version).
     """
-    from reelhouse.pipeline.contextual import current_model_config, eligible_titles
-    from reelhouse.pipeline.specs import contextual_spec
+    from reelhouse.features.specs import contextual_spec
+    from reelhouse.features.coverage import eligible_titles
+    from reelhouse.features.model_registry import current_model_config
     from reelhouse.search.ann import embedding_matrix
 
     current, config = current_model_config(settings)

@@ -117,7 +117,7 @@ def write_scene_catalog(store: FeatureStore, settings: Settings, titles: list[Sc
 
     Titles are numbered from ``first`` (so a later call can add more titles to the same catalog).
     """
-    from reelhouse.pipeline import registry, specs
+    from reelhouse.features import registry, specs
 
     media, shots = specs.media_spec(), specs.shots_spec(settings)
     modality = registry.modality_specs(settings)

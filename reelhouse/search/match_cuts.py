@@ -29,9 +29,8 @@ import numpy as np
 from pyiceberg.expressions import And, EqualTo, In
 
 from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
+from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline import registry, specs
 from reelhouse.search.ann import EXACT_MAX, build_index
 
 #: Flavor name (a feature name) -> the shot-embedding feature it compares.

@@ -11,10 +11,8 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from reelhouse.config import Settings
+from reelhouse.features.rows import shot_frame_rows, shot_rows, title_statuses
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline.media import title_statuses
-from reelhouse.pipeline.shot_frames import shot_frame_rows
-from reelhouse.pipeline.shots import shot_rows
 
 
 class UnknownTitle(LookupError):

@@ -17,12 +17,11 @@ from typing import Literal
 import numpy as np
 
 from reelhouse.config import Settings
+from reelhouse.features.coverage import ok_titles
+from reelhouse.features.rows import shot_rows, title_cues
+from reelhouse.features.specs import text_spec
 from reelhouse.lakehouse import FeatureStore
 from reelhouse.media.subtitles import shot_text
-from reelhouse.pipeline.coverage import ok_titles
-from reelhouse.pipeline.shots import shot_rows
-from reelhouse.pipeline.specs import text_spec
-from reelhouse.pipeline.text import title_cues
 from reelhouse.search import ann
 
 

@@ -8,15 +8,14 @@ Quarantined titles are never counted as missing anything beyond their media row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pyiceberg.expressions import EqualTo
 
 from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
+from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.pipeline import registry, specs
 
 
 def title_feature_specs(settings: Settings) -> list[FeatureSpec]:
@@ -95,3 +94,12 @@ def todo_by_title(store: FeatureStore, settings: Settings, video_ids: Iterable[s
         for vid in sorted(feature_coverage(store, spec, ids).todo):
             todo.setdefault(vid, []).append(spec.name)
     return dict(sorted(todo.items()))
+
+
+def eligible_titles(store: FeatureStore, settings: Settings, video_ids: Sequence[str] | None = None) -> list[str]:
+    """``ok`` titles (of ``video_ids``, default all) holding the current version of every modality, sorted."""
+    wanted = ok_titles(store) if video_ids is None else sorted(set(video_ids) & set(ok_titles(store)))
+    have = set(wanted)
+    for spec in registry.modality_specs(settings).values():
+        have &= feature_coverage(store, spec, wanted).present
+    return sorted(have)

@@ -1,5 +1,5 @@
 """The feature specs of the mesh, built from settings: the parameters and upstream features that make
-each feature's version (the assets' code versions). ``reelhouse.pipeline.registry`` declares the
+each feature's version (the assets' code versions). ``reelhouse.features.registry`` declares the
 rest of what each feature is."""
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ def shot_frames_spec(settings: Settings) -> FeatureSpec:
     """Representative frames per shot after the quality filter."""
     from dataclasses import asdict
 
-    from models.visual.frame_quality import QualityPolicy
-    from spark_jobs.shot_frames import CANDIDATE_POSITIONS, JPEG_QUALITY
-    from spark_jobs.visual_embeddings import FRAME_HEIGHT
+    from models.visual.frame_quality import CANDIDATE_POSITIONS, FRAME_HEIGHT, JPEG_QUALITY, QualityPolicy
 
     params = {"candidates": list(CANDIDATE_POSITIONS), "frame_height": FRAME_HEIGHT, "jpeg_quality": JPEG_QUALITY,
               **asdict(QualityPolicy())}
@@ -110,11 +108,11 @@ def contextual_spec(settings: Settings, content_version: str | None = None) -> F
 
     Args:
         content_version: the artifact's; default the current one
-            (``reelhouse.pipeline.model_registry``), or ``UNTRAINED`` when none is trained.
+            (``reelhouse.features.model_registry``), or ``UNTRAINED`` when none is trained.
     """
     from models.contextual.config import ALGORITHM_VERSION
-    from reelhouse.pipeline.model_registry import current_model
-    from reelhouse.pipeline.registry import modalities
+    from reelhouse.features.model_registry import current_model
+    from reelhouse.features.registry import modalities
 
     if content_version is None:
         current = current_model(settings)
@@ -134,7 +132,7 @@ def match_cuts_spec(settings: Settings, flavor: str) -> FeatureSpec:
         KeyError: an unknown flavor.
     """
     from models.dedup import DEFAULT_THRESHOLD
-    from reelhouse.pipeline.registry import flavors
+    from reelhouse.features.registry import flavors
 
     params = {**MATCH_CUT_PARAMS, "flavor": flavor, "dup_threshold": DEFAULT_THRESHOLD}
     return FeatureSpec(f"match_cuts_{flavor}", "match_cuts", "1", params,

@@ -9,7 +9,7 @@ match-cut flavor, a contextual-encoder input or trained on the catalog) and its 
 
 Derived from :data:`FEATURES`, and from nowhere else:
 
-- ``reelhouse.pipeline.coverage``: the per-title features, their coverage, memoization and the
+- ``reelhouse.features.coverage``: the per-title features, their coverage, memoization and the
   nightly fill and backfills (``title_features``);
 - ``dagster_project.assets`` and ``dagster_project.checks``: the per-title assets (one per feature,
   or one multi-asset per ``step``), their deps, code versions, pools and checks; the index and
@@ -33,12 +33,11 @@ from typing import TYPE_CHECKING, Literal
 
 from models.cards import AUDIO_EMBEDDING_DIM, TEXT_EMBEDDING_DIM, VISUAL_EMBEDDING_DIM
 from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec
-from reelhouse.pipeline import specs
+from reelhouse.features import FeatureSpec, specs
 
 if TYPE_CHECKING:
+    from reelhouse.features.outcome import StageOutcome
     from reelhouse.lakehouse import FeatureStore
-    from reelhouse.pipeline.outcome import StageOutcome
 
 SpecOf = Callable[[Settings], FeatureSpec]
 #: ``(settings, store, video_ids, run_id) -> outcomes``: computes a step's features for titles.

@@ -86,3 +86,24 @@ def set_current(settings: Settings, current: CurrentModel) -> None:
     tmp = path.with_name(f".current.json.tmp-{os.getpid()}")
     tmp.write_text(current.model_dump_json(indent=2) + "\n")
     os.replace(tmp, path)
+
+
+class NoContextualModel(RuntimeError):
+    """No contextual encoder has been trained yet (materialize ``contextual_model`` first)."""
+
+
+def current_model_config(settings: Settings):
+    """The current encoder's config (read from its artifact; no torch).
+
+    Raises:
+        NoContextualModel: none is trained.
+    """
+    from models.contextual.config import ContextualConfig
+    from models.contextual.meta import CONFIG_FILE
+
+    current = current_model(settings)
+    if current is None:
+        raise NoContextualModel("no contextual model is trained yet: materialize the contextual_model asset "
+                                "(or run `reelhouse run`)")
+    return current, ContextualConfig.model_validate_json(
+        (artifact_dir(settings, current.content_version) / CONFIG_FILE).read_text())

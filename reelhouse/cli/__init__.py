@@ -1,0 +1,116 @@
+"""The ``reelhouse`` command line: ingest, shots, sql, similar, run and ui.
+
+JSON output (``--json``) is a stable contract for tools; human output is drawn with rich.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Sequence
+
+from reelhouse.cli.jobs import cmd_backfill, cmd_run, cmd_ui
+from reelhouse.cli.media import cmd_ingest, cmd_shots
+from reelhouse.cli.search import cmd_match_cuts, cmd_search_text, cmd_serve, cmd_shots_between, cmd_similar
+from reelhouse.cli.sql import cmd_compact, cmd_sql
+from reelhouse.config import get_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from reelhouse.features import registry  # the features' names: --embedding, --flavor, --feature
+
+    parser = argparse.ArgumentParser(prog="reelhouse", description="Media ML feature platform on a data lakehouse.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="probe, validate and register video files")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("shots", help="detect shots in a video file")
+    p.add_argument("video")
+    p.add_argument("--detector", default=None, help="shot detector: hybrid (default), fast or transnetv2")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of the shots")
+    p.set_defaults(func=cmd_shots)
+
+    p = sub.add_parser("sql", help="run Trino-dialect SQL over the feature store (read-only)")
+    p.add_argument("query", help="SQL text, a .sql file, or the name of a query in sql/")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="bind :NAME to TEXT, or NAME:=JSON for numbers, booleans, null")
+    p.add_argument("--engine", choices=["duckdb", "trino"], help="embedded DuckDB (default) or the configured Trino (REELHOUSE_TRINO__HOST, ...)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("compact", help="merge the feature tables' small files (rows are unchanged)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compact)
+
+    p = sub.add_parser("similar", help="shots most similar to a shot (faiss)")
+    p.add_argument("video_id")
+    p.add_argument("shot_index", type=int)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--titles", help="comma-separated video ids to search among")
+    p.add_argument("--embedding", choices=list(registry.searchable()), default="visual",
+                   help="which shot embedding to compare: visual (EfficientNet, default), colour, layout, audio, text, "
+                        "or contextual (the encoder trained on the catalog: shots in similar context)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("match-cuts", help="match-cut candidates among the titles you pick (query time)")
+    p.add_argument("--titles", required=True, help="comma-separated video ids, id prefixes or file names")
+    p.add_argument("--flavor", default="visual", help="the embedding compared: visual (default: EfficientNet embeddings, "
+                   "framing and content), layout (edge layout), colour, audio or contextual (the contextual encoder's)")
+    p.add_argument("--k", type=int, default=20, help="pairs to return, best first")
+    p.add_argument("--scope", choices=["all", "within", "across"], default="all", help="pairs within a title, across titles, or both")
+    p.add_argument("--min-gap", type=int, default=1, help="within a title, shots at most this many apart never pair")
+    p.add_argument("--sheet", metavar="PNG", help="also draw the pairs side by side")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_match_cuts)
+
+    p = sub.add_parser("shots-between", help="a title's shots overlapping a time range")
+    p.add_argument("video_id", help="video id, id prefix or file name")
+    p.add_argument("start_s", type=float)
+    p.add_argument("end_s", type=float)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_shots_between)
+
+    p = sub.add_parser("search-text", help="shots whose subtitles match words (by meaning, or --literal)")
+    p.add_argument("words")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--titles", help="comma-separated titles to search among")
+    p.add_argument("--literal", action="store_true", help="every word must appear (default: semantic search)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search_text)
+
+    p = sub.add_parser("serve", help="serve the read-only HTTP API (similar, match cuts, shots, subtitle search)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("run", help="materialize every feature for the landing folder (the main job)")
+    p.add_argument("--no-samples", action="store_true", help="do not add the sample library to an empty landing folder")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="compute one feature (and its missing upstream features) for every title")
+    p.add_argument("--feature", required=True, help="feature name (its asset key): "
+                   + ", ".join(f.name for f in registry.title_features() if f.name != "media") + ", contextual")
+    p.add_argument("--version", help="the version to fill; must be the one this code computes (default: that one)")
+    p.add_argument("--titles", help="comma-separated video ids (default: every ok title)")
+    p.add_argument("--dry-run", action="store_true", help="only say which titles and assets would run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return int(args.func(args, get_settings()) or 0)
