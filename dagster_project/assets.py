@@ -117,9 +117,10 @@ STEP_ASSETS = [_title_step(features) for features in registry.steps().values()]
 def visual_shot_index(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
     """faiss index over visual shot embeddings, built from the current Iceberg snapshot (reloaded if already built)."""
     t0, settings = time.perf_counter(), reelhouse.settings()
-    index, built = ann.load_or_build(reelhouse.store(), reelhouse.index_root(), specs.visual_spec(settings).name)
+    index, built = ann.load_or_build(reelhouse.store(), reelhouse.index_root(), specs.visual_spec(settings))
     return dg.MaterializeResult(metadata={"vectors": len(index), "kind": index.kind, "rebuilt": built,
                                           "memoized": not built, "compute_s": round(time.perf_counter() - t0, 3),
+                                          "feature_version": index.feature_version,
                                           "iceberg_snapshot_id": dg.MetadataValue.text(str(index.snapshot_id))})
 
 
@@ -189,7 +190,7 @@ def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseR
     meta: dict = {}
     for name, spec_of in FLAVOR_INDEX_FEATURES.items():
         try:
-            index, built = ann.load_or_build(store, reelhouse.index_root(), spec_of(settings).name)
+            index, built = ann.load_or_build(store, reelhouse.index_root(), spec_of(settings))
         except LookupError:  # no vectors of this modality yet (e.g. every shot silent)
             meta[f"{name}_vectors"] = 0
             continue

@@ -117,11 +117,12 @@ TITLE_CHECKS = [title_checks(f.name, [TITLE_CHECK_KINDS[c](f.spec) for c in f.ch
 
 
 @dg.asset_check(asset="visual_shot_index", name="index_is_current",
-                description="The persisted faiss index was built from the current shot_embeddings snapshot.")
+                description="The persisted faiss index holds the visual feature's current version and was built "
+                            "from the current shot_embeddings snapshot.")
 def visual_shot_index_is_current(reelhouse: ReelhouseResource) -> dg.AssetCheckResult:
-    feature = specs.visual_spec(reelhouse.settings()).name
+    spec = specs.visual_spec(reelhouse.settings())
     return _result("visual_shot_index", "index_is_current",
-                   q.ann_index_is_current(reelhouse.index_root(), reelhouse.store(), feature), WARN)
+                   q.ann_index_is_current(reelhouse.index_root(), reelhouse.store(), spec), WARN)
 
 
 @dg.asset_check(asset="contextual", name="every_shot_embedded",

@@ -131,10 +131,10 @@ def materialize_catalog(settings: Settings, store, instance: dg.DagsterInstance,
     train = contextual.needs_training(settings)
     if train:
         progress("training the contextual shot encoder on the catalog")
-    index_features = [specs.visual_spec(settings).name, *FLAVOR_INDEX_FEATURES]
+    index_specs = [specs.visual_spec(settings), *(spec_of(settings) for spec_of in FLAVOR_INDEX_FEATURES.values())]
     index_root = resources["reelhouse"].index_root()
     current = (not train and not contextual.embedding_todo(store, settings)[1]
-               and all(ann.has_current_index(store, index_root, f) for f in index_features)
+               and all(ann.has_current_index(store, index_root, s) for s in index_specs)
                and match_cuts.match_cuts_current(settings, store))
     if current:
         return None

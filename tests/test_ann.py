@@ -9,10 +9,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.search import ann
 from reelhouse.search.ann import (IVF_TRAIN_PER_LIST, ShotIndex, build_index, is_stale, ivf_max_codes, ivf_nlist, ivf_nprobe,
                                   ivf_of, load_or_build)
+
+VIS = FeatureSpec("vis", "shot_embeddings", "1", {"model": "a"})
+VIS_B = FeatureSpec("vis", "shot_embeddings", "1", {"model": "b"})  # the same feature from another encoder
+
 
 def clustered(n: int, d: int = 32, clusters: int = 20, *, seed: int = 0) -> np.ndarray:
     """``n`` unit vectors around ``clusters`` fixed centres (the same centres for any ``seed`` at one
@@ -24,27 +29,45 @@ def clustered(n: int, d: int = 32, clusters: int = 20, *, seed: int = 0) -> np.n
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def write_title(store, vid: str, vectors: np.ndarray) -> None:
+def write_title(store, vid: str, vectors: np.ndarray, spec: FeatureSpec = VIS) -> None:
     rows = pa.table({"shot_index": pa.array(range(len(vectors)), pa.int32()), "model": ["m"] * len(vectors),
                      "dim": pa.array([vectors.shape[1]] * len(vectors), pa.int32()),
                      "has_embedding": [True] * len(vectors), "embedding": pa.array(list(vectors), pa.list_(pa.float32()))})
-    store.replace_slices("shot_embeddings", {FeatureSlice(vid, "vis", "1-x"): rows}, new_run_id())
+    store.replace_slices("shot_embeddings", {FeatureSlice(vid, spec.name, spec.version): rows}, new_run_id())
 
 
 def test_snapshot_index_reloads_and_goes_stale(store, settings):
     a, b = clustered(40, seed=1), clustered(30, seed=2)
     write_title(store, "a" * 32, a)
     write_title(store, "b" * 32, b)
-    index, built = load_or_build(store, settings.index_root, "vis")
+    index, built = load_or_build(store, settings.index_root, VIS)
     assert built and len(index) == 70 and not is_stale(index, store)
-    again, built = load_or_build(store, settings.index_root, "vis")
+    again, built = load_or_build(store, settings.index_root, VIS)
     assert not built and again.snapshot_id == index.snapshot_id  # reloaded, not rebuilt
     hits = again.similar("a" * 32, 3, k=5, titles=["b" * 32])
     assert hits and {h.video_id for h in hits} == {"b" * 32}  # the subset filter holds
     write_title(store, "c" * 32, clustered(10, seed=3))
     assert is_stale(again, store)
-    fresh, built = load_or_build(store, settings.index_root, "vis")
+    fresh, built = load_or_build(store, settings.index_root, VIS)
     assert built and len(fresh) == 80
+
+
+def test_an_index_holds_the_current_version_only_whatever_was_written_last(store, settings):
+    """A killed backfill leaves titles at two versions (two encoders): the index of the current version
+    holds only its vectors, never a mix, and an index of the other version is stale for it."""
+    write_title(store, "a" * 32, clustered(40, seed=1), VIS)
+    write_title(store, "b" * 32, clustered(30, seed=2), VIS)
+    write_title(store, "b" * 32, clustered(30, seed=4), VIS_B)  # written last, another encoder
+    write_title(store, "c" * 32, clustered(10, seed=3), VIS_B)
+    index, _ = load_or_build(store, settings.index_root, VIS)
+    assert index.feature_version == VIS.version and len(index) == 70
+    assert set(index.video_ids) == {"a" * 32, "b" * 32}  # c holds only the other version
+    np.testing.assert_allclose(index.vector("b" * 32, 0), clustered(30, seed=2)[0], atol=1e-6)
+    other, _ = load_or_build(store, settings.index_root, VIS_B)
+    assert other.feature_version == VIS_B.version and set(other.video_ids) == {"b" * 32, "c" * 32}
+    assert is_stale(other, store, VIS) and not is_stale(index, store, VIS)
+    reloaded, built = load_or_build(store, settings.index_root, VIS)
+    assert not built and reloaded.feature_version == VIS.version  # persisted per (feature, version, snapshot)
 
 
 def _titled(index, n_titles: int) -> ShotIndex:

@@ -7,6 +7,8 @@ already holds their current versions, so no Spark job starts) plus the checks, f
 
 from __future__ import annotations
 
+import dataclasses
+
 import copy
 import hashlib
 import io
@@ -264,15 +266,19 @@ def test_a_title_without_shots_fails_the_shot_checks(library):
 def test_the_index_check_follows_the_shot_embeddings_snapshot(store, settings):
     from reelhouse.search.ann import load_or_build
 
-    feature = specs.visual_spec(settings).name
+    spec = specs.visual_spec(settings)
+    feature = spec.name
     write_titles(store, {title_id("a"): valid_title(settings)})
-    missing = q.ann_index_is_current(settings.index_root, store, feature)
+    missing = q.ann_index_is_current(settings.index_root, store, spec)
     assert not missing.passed and f"no persisted {feature} index" in missing.description
-    index, _ = load_or_build(store, settings.index_root, feature)
-    current = q.ann_index_is_current(settings.index_root, store, feature)
+    index, _ = load_or_build(store, settings.index_root, spec)
+    current = q.ann_index_is_current(settings.index_root, store, spec)
     assert current.passed and current.metadata["vectors"] == len(SHOTS), current.description
+    bumped = dataclasses.replace(spec, algorithm_version="2")  # a new encoder: the code's current version moves
+    other = q.ann_index_is_current(settings.index_root, store, bumped)
+    assert not other.passed and f"holds version {spec.version}, but the current version is {bumped.version}" in other.description
     write_titles(store, {title_id("b"): valid_title(settings)})  # shot_embeddings moves to a new snapshot
-    stale = q.ann_index_is_current(settings.index_root, store, feature)
+    stale = q.ann_index_is_current(settings.index_root, store, spec)
     assert not stale.passed
     assert (f"built from shot_embeddings snapshot {index.snapshot_id}, but the table is at snapshot "
             f"{store.snapshot_id('shot_embeddings')}") in stale.description

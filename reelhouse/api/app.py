@@ -64,12 +64,12 @@ class ApiState:
         """
         from reelhouse.search import ann
 
-        feature = searchable()[embedding](self.settings).name
+        spec = searchable()[embedding](self.settings)  # the registry's current version
         with self._index_lock:
-            index = self._indexes.get(feature)
-            if index is None or ann.is_stale(index, self.store):
-                index, _ = ann.load_or_build(self.store, self.settings.index_root, feature)
-                self._indexes[feature] = index
+            index = self._indexes.get(spec.name)
+            if index is None or ann.is_stale(index, self.store, spec):
+                index, _ = ann.load_or_build(self.store, self.settings.index_root, spec)
+                self._indexes[spec.name] = index
             return index
 
     def visual_index(self):

@@ -20,9 +20,9 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     store = FeatureStore.from_settings(settings)
     store.ensure_tables()
-    feature = searchable()[args.embedding](settings).name
+    spec = searchable()[args.embedding](settings)
     try:
-        index, _ = load_or_build(store, settings.index_root, feature)
+        index, _ = load_or_build(store, settings.index_root, spec)
         titles = args.titles.split(",") if args.titles else None
         hits = index.similar(args.video_id, args.shot_index, args.k, titles)
     except (KeyError, LookupError) as exc:
@@ -32,7 +32,8 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
         "video_id": args.video_id,
         "shot_index": args.shot_index,
         "embedding": args.embedding,
-        "feature": feature,
+        "feature": spec.name,
+        "feature_version": index.feature_version,
         "snapshot_id": index.snapshot_id,
         "results": [{"video_id": h.video_id, "shot_index": h.shot_index, "score": round(h.score, 6)} for h in hits],
     }

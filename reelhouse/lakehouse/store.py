@@ -397,22 +397,6 @@ def _delete_quietly(table: Table, paths: list[str]) -> None:
             pass
 
 
-def keep_latest_versions(rows: pa.Table) -> pa.Table:
-    """Keep, for each (video_id, feature), only the rows of its most recently written feature_version."""
-    if rows.num_rows == 0:
-        return rows
-    keys = rows.select(["video_id", "feature", "feature_version", "written_at"])
-    newest = keys.group_by(["video_id", "feature", "feature_version"]).aggregate([("written_at", "max")]).to_pylist()
-    best: dict[tuple[str, str], tuple] = {}
-    for r in newest:
-        k = (r["video_id"], r["feature"])
-        if k not in best or r["written_at_max"] > best[k][0]:
-            best[k] = (r["written_at_max"], r["feature_version"])
-    wanted = {k: v for k, (_, v) in best.items()}
-    mask = [wanted[(v, f)] == ver for v, f, ver in zip(*(keys.column(c).to_pylist() for c in ("video_id", "feature", "feature_version")))]
-    return rows.filter(pa.array(mask, type=pa.bool_()))
-
-
 def _rows_to_arrow(rows: list[dict], schema: pa.Schema) -> pa.Table:
     names = [n for n in schema.names if any(n in r for r in rows)]
     sub = pa.schema([schema.field(n) for n in names])

@@ -269,34 +269,40 @@ def feature_is_current(store: FeatureStore, video_id: str, spec: FeatureSpec) ->
     return CheckResult(False, f"holds {spec.name} version {', '.join(versions)}, code is at {spec.version}", metadata)
 
 
-def ann_index_is_current(index_root: Path, store: FeatureStore, feature: str) -> CheckResult:
-    """The persisted faiss index of ``feature`` was built from the current ``shot_embeddings`` snapshot.
+def ann_index_is_current(index_root: Path, store: FeatureStore, spec: FeatureSpec) -> CheckResult:
+    """The persisted faiss index of ``spec``'s feature holds its current version (``spec.version``) and
+    was built from the current ``shot_embeddings`` snapshot.
 
-    Reads the index's provenance (``meta.json`` under ``<index_root>/<feature>/<snapshot_id>/``), not
-    the index itself; the same test as ``reelhouse.search.ann.is_stale``.
+    Reads the index's provenance (``meta.json`` under ``<index_root>/<feature>/<version>/<snapshot_id>/``),
+    not the index itself; the same test as ``reelhouse.search.ann.is_stale``.
     """
+    feature = spec.name
     snapshot = store.snapshot_id("shot_embeddings")
-    metadata: Metadata = {"feature": feature, "current_snapshot_id": str(snapshot)}
+    metadata: Metadata = {"feature": feature, "feature_version": spec.version, "current_snapshot_id": str(snapshot)}
     if snapshot is None:
         return CheckResult(False, "shot_embeddings has no snapshot yet, so no index can be current", metadata)
-    meta_path = index_folder(index_root, feature, snapshot) / "meta.json"
+    meta_path = index_folder(index_root, spec, snapshot) / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if meta["snapshot_id"] == snapshot and meta["feature"] == feature:
+        if (meta["snapshot_id"], meta["feature"], meta.get("feature_version")) == (snapshot, feature, spec.version):
             metadata.update(vectors=meta["size"], dim=meta["dim"], kind=meta["kind"])
-            return CheckResult(True, f"the {feature} index ({meta['size']} vectors) was built from shot_embeddings "
-                                     f"snapshot {snapshot}, the current one", metadata)
-        return CheckResult(False, f"{meta_path} records {meta['feature']} at snapshot {meta['snapshot_id']}, "
-                                  f"not {feature} at {snapshot}", metadata)
-    built = sorted((p for p in (index_root / feature).glob("*/meta.json") if not p.parent.name.endswith(".tmp")),
+            return CheckResult(True, f"the {feature} index ({meta['size']} vectors of version {spec.version}) was built "
+                                     f"from shot_embeddings snapshot {snapshot}, the current one", metadata)
+        return CheckResult(False, f"{meta_path} records {meta['feature']} version {meta.get('feature_version')} at snapshot "
+                                  f"{meta['snapshot_id']}, not {feature} version {spec.version} at {snapshot}", metadata)
+    built = sorted((p for p in (index_root / feature).glob("*/*/meta.json") if not p.parent.name.endswith(".tmp")),
                    key=lambda p: p.stat().st_mtime)
     if not built:
         return CheckResult(False, f"no persisted {feature} index under {index_root / feature}; "
                                   f"shot_embeddings is at snapshot {snapshot}", metadata)
-    newest = json.loads(built[-1].read_text())["snapshot_id"]
-    metadata["index_snapshot_id"] = str(newest)
-    return CheckResult(False, f"the newest persisted {feature} index was built from shot_embeddings snapshot {newest}, "
-                              f"but the table is at snapshot {snapshot}", metadata)
+    newest = json.loads(built[-1].read_text())
+    metadata["index_snapshot_id"] = str(newest["snapshot_id"])
+    metadata["index_feature_version"] = str(newest.get("feature_version"))
+    if newest.get("feature_version") != spec.version:
+        return CheckResult(False, f"the newest persisted {feature} index holds version {newest.get('feature_version')}, "
+                                  f"but the current version is {spec.version}", metadata)
+    return CheckResult(False, f"the newest persisted {feature} index was built from shot_embeddings snapshot "
+                              f"{newest['snapshot_id']}, but the table is at snapshot {snapshot}", metadata)
 
 
 def contextual_embeddings_complete(store: FeatureStore, settings: Settings, tolerance: float = NORM_TOLERANCE) -> CheckResult:

@@ -59,10 +59,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyiceberg.expressions import EqualTo
+from pyiceberg.expressions import And, EqualTo
 
+from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.lakehouse.store import keep_latest_versions
 
 #: Up to this many vectors the index is exact (flat inner product); above, IVF (``IndexIVFFlat``).
 EXACT_MAX = 50_000
@@ -153,10 +153,12 @@ class ShotIndex:
         shot_indices: shot number of each row.
         feature: the embedding feature indexed.
         snapshot_id: the ``shot_embeddings`` snapshot the index was built from.
+        feature_version: the one version of ``feature`` whose vectors it holds (None: unknown, an
+            index persisted by an earlier release; never current).
     """
 
     def __init__(self, index: faiss.Index, video_ids: np.ndarray, shot_indices: np.ndarray,
-                 feature: str, snapshot_id: int | None) -> None:
+                 feature: str, snapshot_id: int | None, feature_version: str | None = None) -> None:
         if isinstance(index, faiss.IndexIVF) and index.direct_map.type == faiss.DirectMap.NoMap:
             index.make_direct_map()  # vector() and exact subset search read vectors back by id
         self.index = index
@@ -164,6 +166,7 @@ class ShotIndex:
         self.shot_indices = shot_indices.astype(np.int64)
         self.feature = feature
         self.snapshot_id = snapshot_id
+        self.feature_version = feature_version
         self._rows: dict[tuple[str, int], int] | None = None  # (video_id, shot_index) -> row, built on first use
         self._title_ranges: dict[str, list[tuple[int, int]]] | None = None  # video_id -> [start, stop) row runs
         self._subsets: OrderedDict[tuple[str, ...], _Subset] = OrderedDict()  # recent title subsets, newest last
@@ -301,8 +304,8 @@ class ShotIndex:
         tmp.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(tmp / "index.faiss"))
         pq.write_table(pa.table({"video_id": self.video_ids.astype(str), "shot_index": self.shot_indices}), tmp / "ids.parquet")
-        meta = {"feature": self.feature, "snapshot_id": self.snapshot_id, "kind": self.kind, "size": len(self),
-                "dim": self.index.d}
+        meta = {"feature": self.feature, "feature_version": self.feature_version, "snapshot_id": self.snapshot_id,
+                "kind": self.kind, "size": len(self), "dim": self.index.d}
         ivf = ivf_of(self.index)
         if ivf is not None:  # faiss persists nprobe (and k_factor) but not max_codes
             meta.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe), max_codes=int(ivf.max_codes))
@@ -320,7 +323,7 @@ class ShotIndex:
         if ivf is not None:
             ivf.max_codes = int(meta.get("max_codes", ivf_max_codes(ivf.ntotal, ivf.nlist, ivf.nprobe)))
         return cls(index, np.asarray(ids.column("video_id").to_pylist(), dtype=object),
-                   ids.column("shot_index").to_numpy(), meta["feature"], meta["snapshot_id"])
+                   ids.column("shot_index").to_numpy(), meta["feature"], meta["snapshot_id"], meta.get("feature_version"))
 
 
 def ivf_nlist(n: int) -> int:
@@ -396,22 +399,24 @@ class NoVectors(LookupError):
     search over it finds nothing, which is an answer, not a missing feature."""
 
 
-def index_from_snapshot(store: FeatureStore, feature: str, snapshot_id: int | None = None) -> ShotIndex:
-    """Build an index over the latest version of ``feature`` per title, as of ``snapshot_id`` (default: current)."""
+def index_from_snapshot(store: FeatureStore, spec: FeatureSpec, snapshot_id: int | None = None) -> ShotIndex:
+    """Build an index over the vectors of ``spec`` at its version (the registry's current one), as of
+    ``snapshot_id`` (default: current). Titles holding only another version are left out: one index
+    never mixes two versions (two encoders') of a feature, whatever was written last.
+    """
+    feature = spec.name
     snapshot_id = snapshot_id if snapshot_id is not None else store.snapshot_id("shot_embeddings")
-    rows = store.read("shot_embeddings", EqualTo("feature", feature),
-                      selected_fields=("video_id", "feature", "feature_version", "written_at", "shot_index", "has_embedding", "embedding"),
-                      snapshot_id=snapshot_id)
-    rows = keep_latest_versions(rows)
+    rows = store.read("shot_embeddings", And(EqualTo("feature", feature), EqualTo("feature_version", spec.version)),
+                      selected_fields=("video_id", "shot_index", "has_embedding", "embedding"), snapshot_id=snapshot_id)
     if rows.num_rows == 0:
-        raise LookupError(f"no {feature} embeddings stored yet; materialize the embeddings first")
+        raise LookupError(f"no {feature} embeddings of version {spec.version} stored yet; materialize the embeddings first")
     rows = rows.filter(pc.field("has_embedding"))
     if rows.num_rows == 0:
         raise NoVectors(f"{feature} is stored, but no shot has a vector (e.g. no title has subtitles)")
     rows = rows.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
     vectors = embedding_matrix(rows.column("embedding"))
     return ShotIndex(build_index(vectors), np.asarray(rows.column("video_id").to_pylist(), dtype=object),
-                     rows.column("shot_index").to_numpy(), feature, snapshot_id)
+                     rows.column("shot_index").to_numpy(), feature, snapshot_id, spec.version)
 
 
 def embedding_matrix(column: pa.ChunkedArray) -> np.ndarray:
@@ -424,30 +429,35 @@ def embedding_matrix(column: pa.ChunkedArray) -> np.ndarray:
     return np.ascontiguousarray(flat.reshape(len(emb), int(lengths[0])))
 
 
-def index_folder(index_root: Path, feature: str, snapshot_id: int | None) -> Path:
-    return index_root / feature / str(snapshot_id)
+def index_folder(index_root: Path, spec: FeatureSpec, snapshot_id: int | None) -> Path:
+    """Where the index of ``spec`` (feature and version) built from ``snapshot_id`` is persisted."""
+    return index_root / spec.name / spec.version / str(snapshot_id)
 
 
-def has_current_index(store: FeatureStore, index_root: Path, feature: str) -> bool:
-    """True when an index for ``feature`` built from the current ``shot_embeddings`` snapshot is persisted."""
-    return (index_folder(index_root, feature, store.snapshot_id("shot_embeddings")) / "meta.json").exists()
+def has_current_index(store: FeatureStore, index_root: Path, spec: FeatureSpec) -> bool:
+    """True when an index of ``spec`` at its version, built from the current ``shot_embeddings``
+    snapshot, is persisted."""
+    return (index_folder(index_root, spec, store.snapshot_id("shot_embeddings")) / "meta.json").exists()
 
 
-def load_or_build(store: FeatureStore, index_root: Path, feature: str) -> tuple[ShotIndex, bool]:
-    """The index for the current snapshot: loaded if persisted, else built and saved.
+def load_or_build(store: FeatureStore, index_root: Path, spec: FeatureSpec) -> tuple[ShotIndex, bool]:
+    """The index of ``spec`` (at its version) for the current snapshot: loaded if persisted, else
+    built and saved.
 
     Returns:
         ``(index, built)``: ``built`` is False when an up-to-date index was reloaded.
     """
     snap = store.snapshot_id("shot_embeddings")
-    folder = index_folder(index_root, feature, snap)
-    if has_current_index(store, index_root, feature):
+    folder = index_folder(index_root, spec, snap)
+    if has_current_index(store, index_root, spec):
         return ShotIndex.load(folder), False
-    index = index_from_snapshot(store, feature, snap)
+    index = index_from_snapshot(store, spec, snap)
     index.save(folder)
     return index, True
 
 
-def is_stale(index: ShotIndex, store: FeatureStore) -> bool:
-    """True when ``shot_embeddings`` has moved past the snapshot the index was built from."""
-    return index.snapshot_id != store.snapshot_id("shot_embeddings")
+def is_stale(index: ShotIndex, store: FeatureStore, spec: FeatureSpec | None = None) -> bool:
+    """True when ``shot_embeddings`` has moved past the snapshot the index was built from, or (given
+    ``spec``) the index holds another version of the feature than ``spec``'s."""
+    moved = index.snapshot_id != store.snapshot_id("shot_embeddings")
+    return moved or (spec is not None and index.feature_version != spec.version)

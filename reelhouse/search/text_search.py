@@ -67,7 +67,7 @@ def search_text(store: FeatureStore, settings: Settings, index_root: Path, query
     from models.text import make_text_predict
 
     try:
-        index, _ = ann.load_or_build(store, index_root, text_spec(settings).name)
+        index, _ = ann.load_or_build(store, index_root, text_spec(settings))
     except ann.NoVectors:
         return []  # text embeddings are stored, and no shot has text
     vector = make_text_predict(settings.device)([query])
