@@ -24,7 +24,7 @@ from dagster_project.library_run import QUIET, first_failure
 from dagster_project.resources import resources_for
 from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 from reelhouse.config import Settings
-from reelhouse.features import FeatureSpec, coverage, specs
+from reelhouse.features import FeatureSpec, coverage, registry, specs
 from reelhouse.features.model_registry import NoContextualModel, current_model_config
 from reelhouse.pipeline import contextual
 
@@ -53,7 +53,8 @@ def resolve_feature(settings: Settings, name: str, version: str | None = None) -
     try:
         spec = coverage.feature_spec(settings, name)
     except KeyError as err:
-        raise BackfillError(f"{err.args[0]}, contextual") from None
+        catalog = [f.name for f in registry.FEATURES if f.scope == "catalog"]
+        raise BackfillError(f"{err.args[0]}, {', '.join(catalog)}") from None
     if version is not None and version != spec.version:
         raise BackfillError(f"{spec.name} is at version {spec.version} in this code and settings; version {version} "
                             "is computed by other code or settings (check out that code, or leave --version out)")

@@ -311,7 +311,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise _not_found(exc) from None
         chunk, page = _page(hits, offset, limit)
         return m.Similar(video_id=vid, shot_index=shot_index, embedding=embedding, feature=index.feature,
-                         snapshot_id=index.snapshot_id,
+                         feature_version=index.feature_version, snapshot_id=index.snapshot_id,
                          results=[m.Neighbour(video_id=h.video_id, shot_index=h.shot_index, score=round(h.score, 6))
                                   for h in chunk], **page)
 

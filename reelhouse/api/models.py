@@ -88,6 +88,7 @@ class Similar(Page):
     shot_index: int
     embedding: str = Field(description="the shot embedding compared (visual, colour, layout, audio, text, contextual)")
     feature: str = Field(description="the feature name of that embedding in shot_embeddings")
+    feature_version: str | None = Field(description="the one version of the feature the index holds (the current one)")
     snapshot_id: int | None = Field(description="shot_embeddings snapshot the index was built from")
     results: list[Neighbour]
 

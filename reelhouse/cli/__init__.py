@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backfill", help="compute one feature (and its missing upstream features) for every title")
     p.add_argument("--feature", required=True, help="feature name (its asset key): "
-                   + ", ".join(f.name for f in registry.title_features() if f.name != "media") + ", contextual")
+                   + ", ".join(f.name for f in registry.FEATURES if f.name != "media"))
     p.add_argument("--version", help="the version to fill; must be the one this code computes (default: that one)")
     p.add_argument("--titles", help="comma-separated video ids (default: every ok title)")
     p.add_argument("--dry-run", action="store_true", help="only say which titles and assets would run")
