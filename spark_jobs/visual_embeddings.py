@@ -183,7 +183,7 @@ def run_visual_embeddings(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: visual features for the given titles' representative frames."""
-    from reelhouse.features.registry import computed_together
+    from reelhouse.features.registry import specs_computed_together
     from reelhouse.lakehouse import new_run_id
     from reelhouse.pipeline.visual import shot_frame_images, visual_features
     from spark_jobs.session import get_spark
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = job_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, lambda s: [f.spec(s) for f in computed_together("visual")])
+    settings, titles = job_settings(parser, args, lambda s: specs_computed_together("visual", s))
     store = FeatureStore.from_settings(settings)
     spark = get_spark(settings.spark_master, settings.spark_conf)
     print(run_visual_embeddings(spark, store, shot_frame_images(store, settings, titles), visual_features(settings),

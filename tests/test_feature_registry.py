@@ -90,6 +90,8 @@ def test_features_computed_together_are_selected_together() -> None:
     from dagster_project.assets import asset_keys_for
 
     assert [f.name for f in registry.computed_together("colour")] == ["visual", "colour", "layout"]
+    assert [(s.name, s.version) for s in registry.specs_computed_together("layout", Settings())] == [
+        (s.name, s.version) for s in (specs.visual_spec(Settings()), specs.colour_spec(Settings()), specs.layout_spec(Settings()))]
     assert [k.to_user_string() for k in asset_keys_for(["shot_audio", "shots"])] == ["audio", "shot_audio", "shots"]
     with pytest.raises(LookupError, match="'media' has no per-title step"):
         registry.computed_together("media")

@@ -168,7 +168,7 @@ def test_spark_vectors_equal_the_models_predict_on_the_same_inputs(first_and_sec
     from reelhouse.media.audio import read_audio
     from reelhouse.media.location import localize
     from reelhouse.media.subtitles import shot_text
-    from reelhouse.pipeline.visual import visual_feature_specs
+    from reelhouse.features.registry import specs_computed_together
 
     settings, store, *_ = first_and_second_run
     frame_models = {"visual": make_visual_predict(device="cpu"),
@@ -183,7 +183,7 @@ def test_spark_vectors_equal_the_models_predict_on_the_same_inputs(first_and_sec
         for r in shot_frame_rows(store, settings, vid, with_thumbnails=True):
             with Image.open(io.BytesIO(r["thumbnail"])) as img:
                 frames.setdefault(r["shot_index"], []).append(np.asarray(img.convert("RGB")))
-        for spec in visual_feature_specs(settings):
+        for spec in specs_computed_together("visual", settings):
             predict = frame_models[spec.name]
             expected = {}
             for shot, images in frames.items():  # one image at a time: other batches than Spark's

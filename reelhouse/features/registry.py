@@ -240,6 +240,12 @@ def computed_together(name: str) -> list[Feature]:
     return steps()[step]
 
 
+def specs_computed_together(name: str, settings: Settings) -> list[FeatureSpec]:
+    """The specs, at their current versions, of the features computed together with feature ``name``
+    (``computed_together``): what its step memoizes and writes."""
+    return [f.spec(settings) for f in computed_together(name)]
+
+
 def problems(settings: Settings, features: Sequence[Feature] = FEATURES) -> list[str]:
     """What is wrong with the declarations (empty when nothing): a spec named differently from its
     feature, a feature declared before its upstream features, a name used twice."""

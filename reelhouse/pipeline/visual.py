@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from reelhouse.config import Settings
 from reelhouse.features.outcome import StageOutcome, TitleNotReady, split_memoized
-from reelhouse.features.registry import computed_together
+from reelhouse.features.registry import specs_computed_together
 from reelhouse.features.rows import shot_frame_rows
 from reelhouse.lakehouse import FeatureStore
 
@@ -32,12 +32,8 @@ def visual_features(settings: Settings) -> list:
     """The VisualFeature descriptors the Spark job computes, from their specs."""
     from spark_jobs.visual_embeddings import VisualFeature
 
-    return [VisualFeature(s.name, s.version, s.params.get("model", s.name), s.name) for s in visual_feature_specs(settings)]
-
-
-def visual_feature_specs(settings: Settings) -> list:
-    """The features the visual step computes together from one decode of the representative frames."""
-    return [f.spec(settings) for f in computed_together("visual")]
+    return [VisualFeature(s.name, s.version, s.params.get("model", s.name), s.name)
+            for s in specs_computed_together("visual", settings)]
 
 
 def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
@@ -49,7 +45,7 @@ def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     from spark_jobs.visual_embeddings import run_visual_embeddings
 
     features = visual_features(settings)
-    outcomes, todo = split_memoized(store, visual_feature_specs(settings), video_ids)
+    outcomes, todo = split_memoized(store, specs_computed_together("visual", settings), video_ids)
     if not todo:
         return outcomes
     frames = shot_frame_images(store, settings, todo)
