@@ -27,9 +27,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Static checks (.ci/run runs them too): ruff, and the layer contracts in pyproject.toml.
+# Static checks (.ci/run runs them too): ruff, mypy on the core packages ([tool.mypy] files), and the
+# layer contracts in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 # Every benchmark, one at a time; writes benchmarks/RESULTS.md (`python -m benchmarks.run NAME` for one).

@@ -22,7 +22,7 @@ from dagster_project.metadata import match_cut_preview, outcome_metadata, traini
 from dagster_project.resources import ReelhouseResource
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
-from reelhouse.features.outcome import StageOutcome
+from reelhouse.features.outcome import StageOutcome, TitleFailures
 from reelhouse.features.model_registry import NoContextualModel
 from reelhouse.features.rows import media_row
 from reelhouse.pipeline import contextual, landing, match_cuts, media
@@ -61,27 +61,44 @@ def _report(reelhouse: ReelhouseResource, spec: FeatureSpec, outcome: StageOutco
 
 @dg.asset(name="media", partitions_def=titles, group_name=registry.feature("media").group, kinds=set(registry.feature("media").kinds),
           code_version=specs.media_spec().version)
-def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
+def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
     """Probe and validate the title's source file. A bad file is quarantined: its row records the
-    reason, and the step fails with that reason so nothing downstream runs for it."""
+    reason, and the step fails with that reason so nothing downstream runs for it. A run over a batch
+    of titles probes each one and fails at the end naming the quarantined ones."""
     settings, store = reelhouse.settings(), reelhouse.store()
-    vid = context.partition_key
-    row = media_row(store, vid)  # already ingested (by an earlier run or `reelhouse ingest`)
-    memoized = row is not None
-    if row is None:
-        found = [f for f in landing.scan_landing(settings.resolved_landing, settings.home / "landing-index.json")
-                 if f.video_id == vid]
-        if not found:
-            raise dg.Failure(f"no file with content id {vid} in {settings.resolved_landing}")
-        media.ingest_file(store, found[0].path, context.run.run_id, video_id=vid)
-        row = media_row(store, vid)
-    meta = {"path": row["source_uri"], "status": row["status"], "memoized": memoized, "duration_s": row["duration_s"],
-            "fps": row["fps"], "video_codec": row["video_codec"], "width": row["display_width"], "height": row["display_height"]}
-    meta = {k: v for k, v in meta.items() if v is not None}
-    if row["status"] != "ok":
-        raise dg.Failure(f"quarantined: {row['error_code']}: {row['error_message']}",
-                         metadata={**meta, "error": row["error_message"] or ""}, allow_retries=False)
-    return dg.MaterializeResult(metadata=meta)
+    keys = list(context.partition_keys)
+    scanned = None
+    metas, bad = {}, {}
+    for vid in keys:
+        row = media_row(store, vid)  # already ingested (by an earlier run or `reelhouse ingest`)
+        memoized = row is not None
+        if row is None:
+            if scanned is None:
+                scanned = {f.video_id: f.path for f in landing.scan_landing(settings.resolved_landing,
+                                                                             settings.home / "landing-index.json")}
+            if vid not in scanned:
+                bad[vid] = f"no file with content id {vid} in {settings.resolved_landing}"
+                continue
+            media.ingest_file(store, scanned[vid], context.run.run_id, video_id=vid)
+            row = media_row(store, vid)
+        meta = {"path": row["source_uri"], "status": row["status"], "memoized": memoized, "duration_s": row["duration_s"],
+                "fps": row["fps"], "video_codec": row["video_codec"], "width": row["display_width"],
+                "height": row["display_height"]}
+        metas[vid] = {k: v for k, v in meta.items() if v is not None}
+        if row["status"] != "ok":
+            bad[vid] = f"quarantined: {row['error_code']}: {row['error_message']}"
+    if len(keys) == 1 and bad:
+        meta = metas.get(keys[0], {})
+        raise dg.Failure(bad[keys[0]], metadata={**meta, "error": bad[keys[0]]} if meta else None, allow_retries=False)
+    if bad:
+        raise dg.Failure(f"{len(bad)} of {len(keys)} title(s) not ingested: " + "; ".join(f"{v}: {e}" for v, e in bad.items()),
+                         metadata={"failed_titles": dg.MetadataValue.json(bad)}, allow_retries=False)
+    if len(keys) == 1:
+        yield dg.MaterializeResult(metadata=metas[keys[0]])
+        return
+    yield dg.MaterializeResult(metadata={"titles": len(keys), "memoized": all(m["memoized"] for m in metas.values())})
+    for vid, meta in metas.items():  # after the output: each title's latest materialization is its own
+        context.log_event(dg.AssetMaterialization("media", partition=vid, metadata=meta))
 
 
 def _title_step(features: list[registry.Feature]) -> dg.AssetsDefinition:
@@ -96,18 +113,41 @@ def _title_step(features: list[registry.Feature]) -> dg.AssetsDefinition:
 
     @dg.multi_asset(name="_".join(f.name for f in features), partitions_def=titles, can_subset=False,
                     pool=SPARK_POOL if first.heavy else None, specs=[asset_spec(f) for f in features],
+                    backfill_policy=TITLE_BACKFILL_POLICY,
                     description=first.description if len(features) == 1 else
                     "Computed together: " + "; ".join(f"{f.name}: {f.description}" for f in features))
     def _step(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
         t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
         by_name = {f.name: f for f in features}
-        for out in first.compute()(settings, store, [context.partition_key], context.run.run_id):
+        keys = list(context.partition_keys)  # one title, or a batch of them (a partition range)
+        try:
+            outcomes = list(first.compute()(settings, store, keys, context.run.run_id))
+        except TitleFailures as exc:  # the other titles are committed; the run fails naming these
+            raise dg.Failure(str(exc), metadata={"failed_titles": dg.MetadataValue.json(exc.failed),
+                                                 "titles_committed": len({o.video_id for o in exc.outcomes})}) from None
+        if len(keys) == 1:
+            for out in outcomes:
+                f = by_name[out.feature]
+                extra = getattr(metadata, f.picture) if f.picture else None
+                yield dg.MaterializeResult(asset_key=f.name, metadata=_report(reelhouse, f.spec(settings), out, t0, extra))
+            return
+        # A batch: the run's output records the batch's totals on every partition of the range; then each
+        # title's own materialization (rows, version, snapshot, picture) is logged on its partition, so the
+        # latest materialization of every title shows that title.
+        for f in features:
+            yield dg.MaterializeResult(asset_key=f.name, metadata=metadata.batch_metadata(
+                store, f.spec(settings), [o for o in outcomes if o.feature == f.name], time.perf_counter() - t0))
+        for out in outcomes:
             f = by_name[out.feature]
             extra = getattr(metadata, f.picture) if f.picture else None
-            yield dg.MaterializeResult(asset_key=f.name, metadata=_report(reelhouse, f.spec(settings), out, t0, extra))
+            context.log_event(dg.AssetMaterialization(f.name, partition=out.video_id,
+                                                      metadata=_report(reelhouse, f.spec(settings), out, t0, extra)))
 
     return _step
 
+
+#: A backfill launched from the UI runs its titles in batches (one run per batch of partitions).
+TITLE_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(_S.backfill_chunk_titles)
 
 #: One asset definition per per-title step of the registry (``media`` aside: the landing sensor's).
 STEP_ASSETS = [_title_step(features) for features in registry.steps().values()]

@@ -3,8 +3,9 @@
 For each ``ok`` title, the runs cover the feature and whichever of its upstream features the title
 lacks at their current versions (``reelhouse.features.coverage``); titles already holding the
 feature's current version are reported as memoized and start no run. Runs execute in this process
-against the persistent Dagster instance, so they appear in the UI like any other run, one title at a
-time (the instance's run and ``spark`` pool limits hold for the daemon's runs too).
+against the persistent Dagster instance, so they appear in the UI like any other run, one run per
+batch of up to ``backfill_chunk_titles`` consecutive title partitions (``dagster_project.batches``);
+each step of a run is one Spark job and one commit per table for its batch.
 
 The contextual embeddings (``contextual``) are catalog-wide: one run of that asset embeds
 every eligible title lacking the current encoder's version, in chunks of ``backfill_chunk_titles``
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from dagster_project.assets import CONTEXTUAL_ASSETS, TITLE_ASSETS, asset_keys_for, titles
+from dagster_project.batches import title_batches
 from dagster_project.checks import TITLE_CHECKS
 from dagster_project.library_run import QUIET, first_failure
 from dagster_project.resources import resources_for
@@ -85,18 +87,28 @@ def backfill_feature(settings: Settings, name: str, version: str | None = None, 
     new = [v for v in todo if not instance.has_dynamic_partition(titles.name, v)]
     if new and not dry_run:
         instance.add_dynamic_partitions(titles.name, new)
-    for n, (vid, features) in enumerate(todo.items(), 1):
-        keys = asset_keys_for(features)
-        report.computed[vid] = [k.to_user_string() for k in keys]
-        progress(f"[{n}/{len(todo)}] {vid[:12]}: {', '.join(report.computed[vid])}")
+    partitions = instance.get_dynamic_partitions(titles.name) if not dry_run else \
+        [*instance.get_dynamic_partitions(titles.name), *new]
+    batches = title_batches(partitions, todo, settings.backfill_chunk_titles)
+    for n, batch in enumerate(batches, 1):
+        keys = asset_keys_for(list(batch.features))
+        for vid in batch.titles:
+            report.computed[vid] = [k.to_user_string() for k in keys]
+        progress(f"[{n}/{len(batches)}] {len(batch.titles)} title(s) from {batch.titles[0][:12]}: "
+                 f"{', '.join(k.to_user_string() for k in keys)}")
         if dry_run:
             continue
-        res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=vid, instance=instance, resources=resources,
-                             run_config=QUIET, raise_on_error=False,
-                             tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
+        key, tags = batch.run_target()
+        res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=key, instance=instance,
+                             resources=resources, run_config=QUIET, raise_on_error=False,
+                             tags={**tags, "reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
         if not res.success:
-            report.failed[vid] = first_failure(res)
-            progress(f"  failed: {report.failed[vid]}")
+            why = first_failure(res)
+            left = [v for v, f in coverage.todo_by_title(store, settings, list(batch.titles), features=lineage).items()
+                    if spec.name in f]
+            for vid in left:
+                report.failed[vid] = why
+            progress(f"  failed ({len(left)} of {len(batch.titles)} title(s)): {why}")
     return report
 
 

@@ -5,7 +5,9 @@ at runtime.)
 
 Per-title checks are partitioned like their assets (``partitions_def=titles`` on each
 ``AssetCheckSpec``), so each evaluation is recorded for its title and the partition key (the
-video_id) comes from ``context.partition_key``. Each asset's checks run together in one
+video_id) comes from ``context.partition_key``. A run over a batch of titles (a partition range)
+evaluates every title and records one evaluation per check naming the titles that fail it (Dagster
+1.13 records a range's evaluation without a partition). Each asset's checks run together in one
 ``multi_asset_check`` step; materializing the asset and its checks for a partition in one run
 (``dg.materialize([*assets, *TITLE_CHECKS], partition_key=video_id)``) executes them right after the
 asset. Integrity checks (tiling, rows, dimensions and norms, null-vs-flag) fail with severity ERROR;
@@ -63,8 +65,19 @@ def title_checks(asset: str, checks: Sequence[TitleCheck]) -> dg.AssetChecksDefi
                           description=f"Data-quality checks of {asset} for one title.")
     def _checks(context: dg.AssetCheckExecutionContext, reelhouse: ReelhouseResource):
         settings, store = reelhouse.settings(), reelhouse.store()
+        keys = list(context.partition_keys)
         for c in checks:
-            yield _result(asset, c.name, c.run(store, settings, context.partition_key), c.severity)
+            if len(keys) == 1:
+                yield _result(asset, c.name, c.run(store, settings, keys[0]), c.severity)
+                continue
+            # A batch run (a partition range): one evaluation covering every title, naming those that fail.
+            results = {vid: c.run(store, settings, vid) for vid in keys}
+            failing = {vid: r.description for vid, r in results.items() if not r.passed}
+            description = (f"all {len(keys)} titles pass" if not failing else
+                           f"{len(failing)} of {len(keys)} titles fail: " + "; ".join(f"{v}: {d}" for v, d in failing.items()))
+            yield dg.AssetCheckResult(asset_key=asset, check_name=c.name, passed=not failing, severity=c.severity,
+                                      description=description,
+                                      metadata={"titles": len(keys), "failing_titles": dg.MetadataValue.json(failing)})
 
     return _checks
 

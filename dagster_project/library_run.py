@@ -1,8 +1,9 @@
 """The main job: materialize the feature mesh for every title in the landing location.
 
 Runs in-process against the persistent Dagster instance under ``$REELHOUSE_HOME/dagster``, so every
-run also shows up in the Dagster UI (``make ui``). Titles are materialized one partition at a time; a
-quarantined or failing title never stops the others.
+run also shows up in the Dagster UI (``make ui``). Titles are materialized in batches of consecutive
+partitions (``dagster_project.batches``): one run per batch, each per-title step one Spark job and one
+commit per table for the whole batch. A quarantined or failing title never stops the others.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dagster_project.assets import (
     media_file,
     titles,
 )
+from dagster_project.batches import title_batches
 from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
 from dagster_project.resources import resources_for
 from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
@@ -76,15 +78,21 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     # Memoization before orchestration: titles already probed and holding every feature at its current
     # version start no run at all (a run of them would only record "memoized" for each asset).
     statuses = title_statuses(store)
-    for vid, path in report.titles.items():
-        if vid not in statuses:
-            res = dg.materialize([media_file], partition_key=vid, instance=instance, resources=resources,
-                                 run_config=QUIET, raise_on_error=False, tags=launcher_tags())
+    partitions = instance.get_dynamic_partitions(titles.name)
+    unprobed = {v: ("media",) for v in report.titles if v not in statuses}
+    for batch in title_batches(partitions, unprobed, settings.backfill_chunk_titles):
+        key, tags = batch.run_target()
+        res = dg.materialize([media_file], partition_key=key, instance=instance, resources=resources,
+                             run_config=QUIET, raise_on_error=False, tags={**tags, **launcher_tags()})
+        for vid in batch.titles:
             row = media_row(store, vid)  # a quarantined file fails its media step on purpose
             if row is None:
                 report.failed[vid] = first_failure(res) if not res.success else "media probe failed"
-                continue
-            statuses[vid] = row
+            else:
+                statuses[vid] = row
+    for vid, path in report.titles.items():
+        if vid not in statuses:
+            continue
         row = statuses[vid]
         if row["status"] != "ok":
             report.quarantined[vid] = f"{row['error_code']}: {row['error_message']}"
@@ -95,18 +103,29 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
     report.memoized = [v for v in report.ok if v not in todo]
     if report.memoized:
         progress(f"{len(report.memoized)} title(s) already hold every feature at its current version")
-    for n, (vid, features) in enumerate(todo.items(), 1):
-        keys = asset_keys_for(features)
-        progress(f"[{n}/{len(todo)}] {os.path.basename(report.titles[vid])}: {', '.join(k.to_user_string() for k in keys)}")
-        res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=vid, instance=instance, resources=resources,
-                             run_config=QUIET, raise_on_error=False, tags=launcher_tags())
+    batches = title_batches(partitions, todo, settings.backfill_chunk_titles)
+    for n, batch in enumerate(batches, 1):
+        keys = asset_keys_for(list(batch.features))
+        names = ", ".join(os.path.basename(report.titles[v]) for v in batch.titles[:3])
+        names += f" and {len(batch.titles) - 3} more" if len(batch.titles) > 3 else ""
+        progress(f"[{n}/{len(batches)}] {len(batch.titles)} title(s) ({names}): {', '.join(k.to_user_string() for k in keys)}")
+        key, tags = batch.run_target()
+        res = dg.materialize([*TITLE_ASSETS, *TITLE_CHECKS], selection=keys, partition_key=key, instance=instance,
+                             resources=resources, run_config=QUIET, raise_on_error=False, tags={**tags, **launcher_tags()})
         failed_checks = failed_check_messages(res)
         if failed_checks:
-            report.failed_checks[vid] = failed_checks
+            for vid in batch.titles:  # a batch's check names the titles that failed it
+                mine = [m for m in failed_checks if len(batch.titles) == 1 or vid in m]
+                if mine:
+                    report.failed_checks[vid] = mine
             progress("  failed checks: " + "; ".join(failed_checks))
         if not res.success:
-            report.failed[vid] = first_failure(res)
-            progress(f"  failed: {report.failed[vid]}")
+            # The titles that succeeded are committed; those still lacking a feature are the failed ones.
+            why = first_failure(res)
+            left = coverage.todo_by_title(store, settings, list(batch.titles))
+            for vid in left:
+                report.failed[vid] = why
+            progress(f"  failed ({len(left)} of {len(batch.titles)} title(s)): {why}")
     if todo:
         # Every write adds a file per title; merge them so readers open a few files per partition.
         merged = [c for c in store.compact_all() if c.files_removed]

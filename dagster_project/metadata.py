@@ -108,3 +108,29 @@ def training_metadata(outcome, compute_s: float) -> dict[str, Any]:
     if outcome.losses:
         meta["loss_curve"] = png_markdown(line_png(outcome.losses, "masked-shot loss", "steps"), "training loss")
     return meta
+
+
+#: At most this many titles listed in a batch run's per-title metadata.
+PER_TITLE_LISTED = 500
+
+
+def batch_metadata(store: FeatureStore, spec: FeatureSpec, outcomes: list[StageOutcome], compute_s: float) -> dict[str, Any]:
+    """Metadata of a run over several titles: totals, and one line per title (rows written, memoized).
+
+    Dagster records it on each title's partition; the per-title line says what the run did to that one.
+    """
+    computed = [o for o in outcomes if not o.memoized]
+    snapshots = {o.snapshot_id for o in computed if o.snapshot_id is not None}
+    return {
+        "titles": len(outcomes),
+        "titles_computed": len(computed),
+        "memoized": not computed,
+        "rows_written": sum(o.rows for o in computed),
+        "feature": spec.name,
+        "feature_version": spec.version,
+        "table": spec.table,
+        "compute_s": round(compute_s, 3),
+        "iceberg_snapshot_id": dg.MetadataValue.text(str(max(snapshots) if snapshots else store.snapshot_id(spec.table))),
+        "per_title": dg.MetadataValue.json({o.video_id: {"rows_written": o.rows, "memoized": o.memoized}
+                                            for o in outcomes[:PER_TITLE_LISTED]}),
+    }

@@ -2,9 +2,10 @@
 retraining of the contextual shot encoder.
 
 At 02:00 UTC it asks the feature store which ``ok`` titles lack the current version of any per-title
-feature (``reelhouse.features.coverage``) and requests, for each such title, one run of just those
-assets. Titles registered as partitions whose media was never recorded (a run that died early) get a
-full run. Runs are keyed by date and title, so a tick is never requested twice; the instance's run
+feature (``reelhouse.features.coverage``) and requests one run of just those assets per batch of
+consecutive such titles needing the same ones (``dagster_project.batches``). Titles registered as
+partitions whose media was never recorded (a run that died early) get a full run each.
+Runs are keyed by date and their first and last title, so a tick is never requested twice; the instance's run
 queue and ``spark`` pool keep them one at a time. The same selection logic backs ``reelhouse backfill``.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from dagster_project.assets import asset_keys_for, titles
+from dagster_project.batches import TitleBatch, title_batches
 from dagster_project.jobs import contextual_training, title_features
 from dagster_project.resources import ReelhouseResource
 from reelhouse.features import coverage
@@ -20,18 +22,27 @@ from reelhouse.features.rows import registered_titles
 
 
 def fill_requests(reelhouse: ReelhouseResource, known_partitions: Iterable[str], run_key_prefix: str) -> list[dg.RunRequest]:
-    """One run request per title partition that misses or holds a stale version of any feature."""
+    """One run request per batch of consecutive ``ok`` title partitions that miss or hold a stale version of
+    the same features (``dagster_project.batches``), and one per partition whose media was never recorded."""
     settings, store = reelhouse.settings(), reelhouse.store()
     store.ensure_tables()
-    partitions = set(known_partitions)
-    ok = set(coverage.ok_titles(store)) & partitions
-    requests = [dg.RunRequest(run_key=f"{run_key_prefix}:{vid}", partition_key=vid,
-                              asset_selection=asset_keys_for(features), tags={"reelhouse/fill": ",".join(features)})
-                for vid, features in coverage.todo_by_title(store, settings, ok).items()]
+    order = list(known_partitions)
+    ok = set(coverage.ok_titles(store)) & set(order)
     recorded = set(registered_titles(store))
-    requests += [dg.RunRequest(run_key=f"{run_key_prefix}:{vid}", partition_key=vid, tags={"reelhouse/fill": "all"})
-                 for vid in sorted(partitions - recorded)]
+    todo = coverage.todo_by_title(store, settings, sorted(ok))
+    requests = [_request(b, run_key_prefix, asset_keys_for(list(b.features)), ",".join(b.features))
+                for b in title_batches(order, todo, settings.backfill_chunk_titles)]
+    # A title whose media was never recorded may turn out quarantined, which fails its run's media step:
+    # each gets a run of its own, so it cannot stop a batch.
+    requests += [_request(TitleBatch((v,), ("all",)), run_key_prefix, None, "all") for v in order if v not in recorded]
     return requests
+
+
+def _request(batch: TitleBatch, run_key_prefix: str, selection, fill: str) -> dg.RunRequest:
+    key, tags = batch.run_target()
+    run_key = f"{run_key_prefix}:{batch.titles[0]}" + (f"..{batch.titles[-1]}" if len(batch.titles) > 1 else "")
+    return dg.RunRequest(run_key=run_key, partition_key=key, asset_selection=selection,
+                         tags={**tags, "reelhouse/fill": fill})
 
 
 @dg.schedule(cron_schedule="0 2 * * *", execution_timezone="UTC", job=title_features,

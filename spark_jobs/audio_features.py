@@ -1,44 +1,32 @@
 """Spark job: per-shot audio features from the standardized encode's mono track.
 
-For each title (one ``applyInPandas`` group), the audio is streamed once in chunks and cut at shot
+For each title (one group of the batch runner, ``spark_jobs.batch``), the audio is streamed once in chunks and cut at shot
 boundaries, so memory holds one shot plus one chunk whatever the title's length. Per shot:
 - an aisfx sound embedding (512-d, L2-normalized), null with ``has_embedding = false`` when silent;
 - the speech ratio from silero-vad, the RMS level and a silence flag (table ``shot_audio``).
-A title without an audio track gets silent rows. The executor writes both slices as Parquet; the driver
-commits each table's files for all titles in one atomic commit per table.
+A title without an audio track gets silent rows. The executor reads the title's encode and shots rows
+itself and writes both slices as Parquet; the driver commits each table once per batch.
 
 Run standalone with ``spark-submit spark_jobs/audio_features.py --help``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
-from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
-from spark_jobs.session import driver_frame
-from spark_jobs.titles import partition_by_title, require_every_title
+from reelhouse.config import Settings
+from reelhouse.features.registry import specs_computed_together
+from reelhouse.features.specs import encode_spec, shots_spec
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.plan import SliceInput
+from spark_jobs.batch import TitleJob, run_batch
 
 #: Audio is streamed in chunks of this many seconds.
 CHUNK_S = 10.0
-
-
-@dataclass(frozen=True)
-class AudioShot:
-    """A shot ``[start_s, end_s)`` of a title whose standardized encode is at ``encode_uri``."""
-
-    video_id: str
-    encode_uri: str
-    has_audio: bool
-    shot_index: int
-    start_s: float
-    end_s: float
 
 
 def shot_clips(chunks: Iterator[np.ndarray], bounds: Sequence[tuple[int, float, float]], rate: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -73,8 +61,14 @@ def rms_dbfs(clip: np.ndarray) -> float:
     return max(-120.0, 20 * np.log10(rms)) if rms > 0 else -120.0
 
 
-def title_audio_rows(shots: pd.DataFrame, io_properties: dict[str, str], device: str = "auto") -> tuple[pa.Table, pa.Table]:
-    """(embedding rows, shot_audio rows) of one title; ``shots`` holds its AudioShot rows."""
+def title_audio_rows(encode: Mapping, shots: pd.DataFrame, io_properties: Mapping[str, str],
+                     device: str = "auto") -> tuple[pa.Table, pa.Table]:
+    """(embedding rows, shot_audio rows) of one title.
+
+    Args:
+        encode: its ``encodes`` row (``uri``, ``has_audio``).
+        shots: its shots (``shot_index``, ``start_s``, ``end_s``; seconds ``[start, end)``), any order.
+    """
     from models.audio.embedding import AUDIO_RATE, is_silent, make_audio_predict
     from models.audio.speech import SpeechDetector, speech_ratio
     from models.cards import AUDIO_EMBEDDING_DIM, AUDIO_MODEL_NAME
@@ -83,9 +77,8 @@ def title_audio_rows(shots: pd.DataFrame, io_properties: dict[str, str], device:
 
     shots = shots.sort_values("shot_index")
     bounds = list(zip(shots["shot_index"].astype(int), shots["start_s"].astype(float), shots["end_s"].astype(float)))
-    first = shots.iloc[0]
-    chunks = iter(()) if not first.has_audio else iter_audio(
-        localize(first.encode_uri, io_properties=io_properties), rate=AUDIO_RATE, chunk_s=CHUNK_S)
+    chunks = iter(()) if not encode["has_audio"] else iter_audio(
+        localize(encode["uri"], io_properties=dict(io_properties)), rate=AUDIO_RATE, chunk_s=CHUNK_S)
     predict = make_audio_predict(device=device)
     vad = SpeechDetector()
     emb_rows, audio_rows = [], []
@@ -100,87 +93,36 @@ def title_audio_rows(shots: pd.DataFrame, io_properties: dict[str, str], device:
     return pa.Table.from_pylist(emb_rows), pa.Table.from_pylist(audio_rows)
 
 
-def _compute_and_write(emb_writer: SliceFileWriter, audio_writer: SliceFileWriter, emb_feature: tuple[str, str],
-                       audio_feature: tuple[str, str], io_properties: dict[str, str], device: str):
-    def fn(pdf: pd.DataFrame) -> pd.DataFrame:
-        video_id = pdf["video_id"].iloc[0]
-        emb, audio = title_audio_rows(pdf, io_properties, device)
-        return pd.DataFrame({
-            "video_id": [video_id, video_id],
-            "table": ["shot_embeddings", "shot_audio"],
-            "path": [emb_writer.write(FeatureSlice(video_id, *emb_feature), emb),
-                     audio_writer.write(FeatureSlice(video_id, *audio_feature), audio)],
-        })
+def audio_job(settings: Settings) -> TitleJob:
+    """The audio job: each title's encode and current shots in, the ``audio`` embedding (``shot_embeddings``)
+    and the ``shot_audio`` rows out (one commit per table)."""
+    emb, speech = specs_computed_together("audio", settings)
+    encode, shots = encode_spec(settings), shots_spec(settings)
+    io_properties, device = dict(settings.catalog_properties), settings.device
 
-    return fn
+    def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+        emb_rows, audio_rows = title_audio_rows(inputs["encode"].to_pylist()[0], inputs["shots"].to_pandas(),
+                                                io_properties, device)
+        return {emb.name: emb_rows, speech.name: audio_rows}
 
-
-AUDIO_SHOT_SCHEMA = T.StructType([
-    T.StructField("video_id", T.StringType()),
-    T.StructField("encode_uri", T.StringType()),
-    T.StructField("has_audio", T.BooleanType()),
-    T.StructField("shot_index", T.IntegerType()),
-    T.StructField("start_s", T.DoubleType()),
-    T.StructField("end_s", T.DoubleType()),
-])
-
-
-def run_audio_features(
-    spark: SparkSession,
-    store: FeatureStore,
-    shots: Sequence[AudioShot],
-    embedding_feature: tuple[str, str],
-    audio_feature: tuple[str, str],
-    run_id: str,
-    device: str = "auto",
-    io_properties: dict[str, str] | None = None,
-) -> dict[str, WriteResult]:
-    """Compute the audio features of ``shots``; replace each title's slices (one commit per table).
-
-    Args:
-        embedding_feature: ``(name, version)`` of the sound embedding in ``shot_embeddings``.
-        audio_feature: ``(name, version)`` of the speech/loudness rows in ``shot_audio``.
-
-    Raises:
-        RuntimeError: if a title produced no rows.
-    """
-    titles = sorted({s.video_id for s in shots})
-    if not titles:
-        return {}
-    emb_writer = store.file_writer("shot_embeddings", run_id)
-    audio_writer = store.file_writer("shot_audio", run_id)
-    df = partition_by_title(driver_frame(
-        spark,
-        [(s.video_id, s.encode_uri, s.has_audio, s.shot_index, s.start_s, s.end_s) for s in shots], AUDIO_SHOT_SCHEMA
-    ), len(titles))
-    written = df.groupBy("video_id").applyInPandas(
-        _compute_and_write(emb_writer, audio_writer, embedding_feature, audio_feature, dict(io_properties or {}), device),
-        "video_id string, table string, path string",
-    ).collect()
-    require_every_title(titles, (r.video_id for r in written), "audio features")
-    results = {}
-    for table, (name, version) in (("shot_embeddings", embedding_feature), ("shot_audio", audio_feature)):
-        files = {FeatureSlice(r.video_id, name, version): [r.path] for r in written if r.table == table}
-        results[table] = store.commit_files(table, files, run_id)
-    return results
+    return TitleJob("audio features", {
+        "encode": SliceInput("encodes", encode.name, encode.version, ("uri", "has_audio")),
+        "shots": SliceInput("shots", shots.name, shots.version, ("shot_index", "start_s", "end_s")),
+    }, [emb, speech], compute, required=("encode", "shots"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: audio features for the given titles' current shots."""
-    from reelhouse.features.specs import audio_spec, shot_audio_spec
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.audio import audio_shots
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
     parser = job_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, lambda s: [audio_spec(s), shot_audio_spec(s)])
+    settings, titles = job_settings(parser, args, lambda s: specs_computed_together("audio", s))
     store = FeatureStore.from_settings(settings)
-    emb, speech = audio_spec(settings), shot_audio_spec(settings)
-    spark = get_spark(settings.spark_master, settings.spark_conf)
-    print(run_audio_features(spark, store, audio_shots(store, settings, titles), (emb.name, emb.version),
-                             (speech.name, speech.version), new_run_id(), settings.device, dict(settings.catalog_properties)))
+    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, audio_job(settings), titles,
+                    new_run_id()))
     return 0
 
 

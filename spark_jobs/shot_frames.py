@@ -13,14 +13,11 @@ Run standalone with ``spark-submit spark_jobs/shot_frames.py --help``.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
 from models.visual.frame_quality import (
     CANDIDATE_POSITIONS,
@@ -30,26 +27,14 @@ from models.visual.frame_quality import (
     frame_quality,
     select_representatives,
 )
-from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
-from spark_jobs.session import driver_frame
-from spark_jobs.titles import partition_by_title, require_every_title
+from reelhouse.config import Settings
+from reelhouse.features.specs import encode_spec, shot_frames_spec, shots_spec
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.plan import SliceInput
+from spark_jobs.batch import TitleJob, run_batch
 
 #: Shots decoded per chunk.
 CHUNK_SHOTS = 64
-
-
-@dataclass(frozen=True)
-class ShotSpan:
-    """A shot of a title's standardized encode: frames ``[start_frame, end_frame)`` at ``fps``."""
-
-    video_id: str
-    encode_uri: str
-    width: int
-    height: int
-    fps: float
-    shot_index: int
-    start_frame: int
-    end_frame: int
 
 
 def candidate_frames(start_frame: int, end_frame: int, positions: Sequence[float] = CANDIDATE_POSITIONS) -> list[int]:
@@ -67,15 +52,19 @@ def _jpeg(frame: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def title_shot_frames(shots: pd.DataFrame, policy: QualityPolicy, io_properties: dict[str, str]) -> pa.Table:
-    """The representative-frame rows of one title (``shots`` holds that title's ShotSpan rows)."""
+def title_shot_frames(encode: Mapping, shots: pd.DataFrame, policy: QualityPolicy, io_properties: Mapping[str, str]) -> pa.Table:
+    """The representative-frame rows of one title.
+
+    Args:
+        encode: its ``encodes`` row (``uri``, ``width``, ``height``, ``fps``).
+        shots: its shots (``shot_index``, ``start_frame``, ``end_frame``; frames ``[start, end)``), any order.
+    """
     from reelhouse.media.frames import frames_at
     from reelhouse.media.location import localize
 
-    first = shots.iloc[0]
-    path = localize(first.encode_uri, io_properties=io_properties)
-    frame_w = max(2, int(round(FRAME_HEIGHT * first.width / first.height / 2)) * 2)
-    fps = float(first.fps)
+    path = localize(encode["uri"], io_properties=dict(io_properties))
+    frame_w = max(2, int(round(FRAME_HEIGHT * encode["width"] / encode["height"] / 2)) * 2)
+    fps = float(encode["fps"])
     rows: list[dict] = []
     shots = shots.sort_values("shot_index")
     for chunk_start in range(0, len(shots), CHUNK_SHOTS):
@@ -98,68 +87,24 @@ def title_shot_frames(shots: pd.DataFrame, policy: QualityPolicy, io_properties:
     return pa.Table.from_pylist(rows)
 
 
-def _select_and_write(writer: SliceFileWriter, feature: str, version: str, policy: QualityPolicy, io_properties: dict[str, str]):
-    def fn(pdf: pd.DataFrame) -> pd.DataFrame:
-        video_id = pdf["video_id"].iloc[0]
-        rows = title_shot_frames(pdf, policy, io_properties)
-        path = writer.write(FeatureSlice(video_id, feature, version), rows)
-        return pd.DataFrame({"video_id": [video_id], "path": [path], "rows": [rows.num_rows]})
+def shot_frames_job(settings: Settings, policy: QualityPolicy = QualityPolicy()) -> TitleJob:
+    """The shot-frames job: each title's encode and current shots in, its representative frames out."""
+    spec, encode, shots = shot_frames_spec(settings), encode_spec(settings), shots_spec(settings)
+    io_properties = dict(settings.catalog_properties)
 
-    return fn
+    def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+        return {spec.name: title_shot_frames(inputs["encode"].to_pylist()[0], inputs["shots"].to_pandas(), policy,
+                                             io_properties)}
 
-
-SHOT_SPAN_SCHEMA = T.StructType(
-    [
-        T.StructField("video_id", T.StringType()),
-        T.StructField("encode_uri", T.StringType()),
-        T.StructField("width", T.IntegerType()),
-        T.StructField("height", T.IntegerType()),
-        T.StructField("fps", T.DoubleType()),
-        T.StructField("shot_index", T.IntegerType()),
-        T.StructField("start_frame", T.LongType()),
-        T.StructField("end_frame", T.LongType()),
-    ]
-)
-
-
-def run_shot_frames(
-    spark: SparkSession,
-    store: FeatureStore,
-    shots: Sequence[ShotSpan],
-    feature: str,
-    version: str,
-    run_id: str,
-    policy: QualityPolicy = QualityPolicy(),
-    io_properties: dict[str, str] | None = None,
-) -> WriteResult:
-    """Select representative frames for ``shots`` and replace each title's slice in one commit.
-
-    Raises:
-        RuntimeError: if a title produced no rows.
-    """
-    titles = sorted({s.video_id for s in shots})
-    if not titles:
-        return WriteResult("shot_frames", None, 0, (), 0)
-    writer = store.file_writer("shot_frames", run_id)
-    df = partition_by_title(driver_frame(
-        spark,
-        [(s.video_id, s.encode_uri, s.width, s.height, s.fps, s.shot_index, s.start_frame, s.end_frame) for s in shots],
-        SHOT_SPAN_SCHEMA,
-    ), len(titles))
-    written = df.groupBy("video_id").applyInPandas(
-        _select_and_write(writer, feature, version, policy, dict(io_properties or {})),
-        "video_id string, path string, rows long",
-    ).collect()
-    files = {FeatureSlice(r.video_id, feature, version): [r.path] for r in written if r.rows}
-    require_every_title(titles, (s.video_id for s in files), "representative frames")
-    return store.commit_files("shot_frames", files, run_id)
+    return TitleJob("representative frames", {
+        "encode": SliceInput("encodes", encode.name, encode.version, ("uri", "width", "height", "fps")),
+        "shots": SliceInput("shots", shots.name, shots.version, ("shot_index", "start_frame", "end_frame")),
+    }, [spec], compute, required=("encode", "shots"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: representative frames for the given titles' current shots."""
-    from reelhouse.features.specs import shot_frames_spec
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.shot_frames import shot_spans
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
@@ -167,10 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings, titles = job_settings(parser, args, shot_frames_spec)
     store = FeatureStore.from_settings(settings)
-    spec = shot_frames_spec(settings)
-    spark = get_spark(settings.spark_master, settings.spark_conf)
-    print(run_shot_frames(spark, store, shot_spans(store, settings, titles), spec.name, spec.version, new_run_id(),
-                          io_properties=dict(settings.catalog_properties)))
+    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, shot_frames_job(settings), titles,
+                    new_run_id()))
     return 0
 
 

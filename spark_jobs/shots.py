@@ -1,34 +1,24 @@
 """Spark job: the canonical shot segmentation of each title's standardized encode.
 
-One ``applyInPandas`` group per title streams the encode once at the detector's analysis size
+It runs on the batch runner (``spark_jobs.batch``): one group per title streams the encode once at the detector's analysis size
 (``reelhouse.media.segment.segment_file``), so the detector's models (TransNetV2 for the hybrid
-default) live in the Python worker, never in the driver. Each title's slice is written as Parquet
-by the executor that computed it; the driver commits all titles in one atomic Iceberg commit.
+default) live in the Python worker, never in the driver. The executor reads the title's encode row
+itself and writes its slice as Parquet; the driver commits the batch in one atomic Iceberg commit.
 
 Run standalone with ``spark-submit spark_jobs/shots.py --help``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
-import pandas as pd
 import pyarrow as pa
-from pyspark.sql import SparkSession
 
-from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
-from spark_jobs.session import driver_frame
-from spark_jobs.titles import partition_by_title, require_every_title
-
-
-@dataclass(frozen=True)
-class EncodedTitle:
-    """A title to segment: its id, the standardized encode's URI and its frame rate (frames per second)."""
-
-    video_id: str
-    encode_uri: str
-    fps: float
+from reelhouse.config import Settings
+from reelhouse.features.specs import DEFAULT_DETECTOR, encode_spec, shots_spec
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.plan import SliceInput
+from spark_jobs.batch import TitleJob, run_batch
 
 
 def title_shot_rows(path: str, fps: float, detector: str) -> pa.Table:
@@ -54,57 +44,24 @@ def title_shot_rows(path: str, fps: float, detector: str) -> pa.Table:
     )
 
 
-def _segment_and_write(writer: SliceFileWriter, feature: str, version: str, detector: str, io_properties: dict[str, str]):
-    def fn(pdf: pd.DataFrame) -> pd.DataFrame:
+def shots_job(settings: Settings, detector: str = DEFAULT_DETECTOR) -> TitleJob:
+    """The shots job: each title's standardized encode in, its shots out."""
+    spec, encode = shots_spec(settings, detector), encode_spec(settings)
+    io_properties = dict(settings.catalog_properties)
+
+    def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         from reelhouse.media.location import localize
 
-        title = pdf.iloc[0]
-        rows = title_shot_rows(str(localize(title.encode_uri, io_properties=io_properties)), float(title.fps), detector)
-        path = writer.write(FeatureSlice(title.video_id, feature, version), rows)
-        return pd.DataFrame({"video_id": [title.video_id], "path": [path], "rows": [rows.num_rows]})
+        enc = inputs["encode"].to_pylist()[0]
+        return {spec.name: title_shot_rows(str(localize(enc["uri"], io_properties=io_properties)), float(enc["fps"]), detector)}
 
-    return fn
-
-
-def run_shots(
-    spark: SparkSession,
-    store: FeatureStore,
-    titles: Sequence[EncodedTitle],
-    feature: str,
-    version: str,
-    detector: str,
-    run_id: str,
-    io_properties: dict[str, str] | None = None,
-) -> WriteResult:
-    """Segment ``titles`` with ``detector`` and replace each title's slice in one commit.
-
-    Raises:
-        RuntimeError: if a title produced no shots (its encode has no frames).
-    """
-    if not titles:
-        return WriteResult("shots", None, 0, (), 0)
-    writer = store.file_writer("shots", run_id)
-    df = partition_by_title(
-        driver_frame(
-            spark,
-            [(t.video_id, t.encode_uri, t.fps) for t in titles], "video_id string, encode_uri string, fps double"
-        ),
-        len(titles),
-    )
-    written = df.groupBy("video_id").applyInPandas(
-        _segment_and_write(writer, feature, version, detector, dict(io_properties or {})),
-        "video_id string, path string, rows long",
-    ).collect()
-    files = {FeatureSlice(r.video_id, feature, version): [r.path] for r in written if r.rows}
-    require_every_title([t.video_id for t in titles], (s.video_id for s in files), "shots")
-    return store.commit_files("shots", files, run_id)
+    return TitleJob("shots", {"encode": SliceInput("encodes", encode.name, encode.version, ("uri", "fps"))}, [spec],
+                    compute, required=("encode",))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: shots for the given titles' standardized encodes."""
-    from reelhouse.features.specs import DEFAULT_DETECTOR, shots_spec
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.shots import encoded_titles
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
@@ -112,10 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings, titles = job_settings(parser, args, shots_spec)
     store = FeatureStore.from_settings(settings)
-    spec = shots_spec(settings)
-    spark = get_spark(settings.spark_master, settings.spark_conf)
-    print(run_shots(spark, store, encoded_titles(store, settings, titles), spec.name, spec.version, DEFAULT_DETECTOR,
-                    new_run_id(), io_properties=dict(settings.catalog_properties)))
+    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, shots_job(settings), titles, new_run_id()))
     return 0
 
 

@@ -1,89 +1,76 @@
 """Spark job: MiniLM embeddings (384-d, L2-normalized) of the subtitle text shown during each shot.
 
-The driver gathers each shot's text (cues overlapping ``[start_s, end_s)``); shots with text are
-embedded by an iterator-of-Series pandas UDF that loads the model once per Python worker (batched,
-CUDA when present); shots without text get a null embedding and ``has_embedding = false``, never zeros.
-All titles' slices are committed in one atomic Iceberg commit.
+It runs on the batch runner (``spark_jobs.batch``): per title, the executor reads the title's shots
+and subtitle cues from the planned data files, joins each shot's text (cues overlapping
+``[start_s, end_s)``), embeds the shots with text (the model loads once per Python worker; batched,
+CUDA when present) and writes the title's slice. Shots without text get a null embedding and
+``has_embedding = false``, never zeros. The driver commits the batch in one atomic Iceberg commit.
 
 Run standalone with ``spark-submit spark_jobs/text_embeddings.py --help``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from reelhouse.lakehouse import FeatureSlice, FeatureStore, WriteResult
-from spark_jobs.session import driver_frame
-from spark_jobs.titles import partition_by_title
+from reelhouse.config import Settings
+from reelhouse.features.specs import shots_spec, subtitles_spec, text_spec
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.plan import SliceInput
+from spark_jobs.batch import TitleJob, run_batch
 
-
-@dataclass(frozen=True)
-class ShotText:
-    """The subtitle text of one shot, or ``None`` when no cue overlaps it."""
-
-    video_id: str
-    shot_index: int
-    text: str | None
+#: The rows' schema (audit columns are stamped by the writer).
+TEXT_ROWS = pa.schema([("shot_index", pa.int32()), ("model", pa.string()), ("dim", pa.int32()),
+                       ("has_embedding", pa.bool_()), ("embedding", pa.list_(pa.float32()))])
 
 
-def make_text_udf(device: str = "auto"):
-    """The iterator-of-Series pandas UDF mapping text to 384-d vectors."""
+def title_text_rows(shots: pa.Table, cues: pa.Table, device: str = "auto") -> pa.Table:
+    """The text-embedding rows of one title.
 
-    @F.pandas_udf(T.ArrayType(T.FloatType()))
-    def embed(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+    Args:
+        shots: its shots (``shot_index``, ``start_s``, ``end_s``; seconds ``[start, end)``), any order.
+        cues: its subtitle cues (``cue_index``, ``start_s``, ``end_s``, ``text``); the ``cue_index = -1``
+            marker of a title without subtitles is left out.
+    """
+    from models.cards import TEXT_EMBEDDING_DIM, TEXT_MODEL_NAME
+    from reelhouse.media.subtitles import Cue, shot_text
+
+    cue_list = [Cue(c["start_s"], c["end_s"], c["text"])
+                for c in sorted(cues.to_pylist(), key=lambda c: c["cue_index"]) if c["cue_index"] >= 0]
+    shot_list = sorted(shots.to_pylist(), key=lambda s: s["shot_index"])
+    texts = [shot_text(cue_list, s["start_s"], s["end_s"]) for s in shot_list]
+    with_text = [i for i, t in enumerate(texts) if t]
+    vectors: dict[int, list[float]] = {}
+    if with_text:
         from models.text.minilm import make_text_predict
 
         predict = make_text_predict(device=device)  # cached per Python worker
-        for texts in batches:
-            if len(texts) == 0:
-                yield pd.Series([], dtype=object)
-                continue
-            yield pd.Series(list(predict(texts.tolist()).astype(np.float32)))
-
-    return embed
+        embedded = predict([texts[i] for i in with_text]).astype(np.float32)
+        vectors = {i: embedded[k].tolist() for k, i in enumerate(with_text)}
+    return pa.Table.from_pylist([
+        {"shot_index": s["shot_index"], "model": TEXT_MODEL_NAME, "dim": TEXT_EMBEDDING_DIM,
+         "has_embedding": i in vectors, "embedding": vectors.get(i)} for i, s in enumerate(shot_list)], schema=TEXT_ROWS)
 
 
-def run_text_embeddings(spark: SparkSession, store: FeatureStore, shots: Sequence[ShotText], feature: str,
-                        version: str, run_id: str, device: str = "auto") -> WriteResult:
-    """Embed the shots' text and replace each title's ``(feature, version)`` slice in one commit."""
-    from models.cards import TEXT_EMBEDDING_DIM, TEXT_MODEL_NAME
+def text_job(settings: Settings) -> TitleJob:
+    """The text job: each title's current shots and subtitle cues in, its ``text`` embeddings out."""
+    spec, shots, subtitles, device = text_spec(settings), shots_spec(settings), subtitles_spec(), settings.device
 
-    with_text = [(s.video_id, s.shot_index, s.text) for s in shots if s.text]
-    vectors: dict[tuple[str, int], list[float]] = {}
-    if with_text:
-        df = partition_by_title(driver_frame(spark, with_text, "video_id string, shot_index int, text string"),
-                                len({v for v, _, _ in with_text}))
-        for r in df.select("video_id", "shot_index", make_text_udf(device)("text").alias("embedding")).collect():
-            vectors[(r.video_id, r.shot_index)] = list(r.embedding)
-    by_title: dict[str, list[dict]] = {}
-    for s in shots:
-        vec = vectors.get((s.video_id, s.shot_index))
-        by_title.setdefault(s.video_id, []).append({
-            "shot_index": s.shot_index, "model": TEXT_MODEL_NAME, "dim": TEXT_EMBEDDING_DIM,
-            "has_embedding": vec is not None, "embedding": vec,
-        })
-    schema = pa.schema([("shot_index", pa.int32()), ("model", pa.string()), ("dim", pa.int32()),
-                        ("has_embedding", pa.bool_()), ("embedding", pa.list_(pa.float32()))])
-    return store.replace_slices(
-        "shot_embeddings",
-        {FeatureSlice(v, feature, version): pa.Table.from_pylist(rows, schema=schema) for v, rows in by_title.items()},
-        run_id,
-    )
+    def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+        return {spec.name: title_text_rows(inputs["shots"], inputs["cues"], device)}
+
+    return TitleJob("text embeddings", {
+        "shots": SliceInput("shots", shots.name, shots.version, ("shot_index", "start_s", "end_s")),
+        "cues": SliceInput("subtitle_cues", subtitles.name, subtitles.version, ("cue_index", "start_s", "end_s", "text")),
+    }, [spec], compute, required=("shots", "cues"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: text embeddings for the given titles' current shots."""
-    from reelhouse.features.specs import text_spec
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.text import shot_texts
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
@@ -91,10 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings, titles = job_settings(parser, args, text_spec)
     store = FeatureStore.from_settings(settings)
-    spec = text_spec(settings)
-    spark = get_spark(settings.spark_master, settings.spark_conf)
-    print(run_text_embeddings(spark, store, shot_texts(store, settings, titles), spec.name, spec.version,
-                              new_run_id(), settings.device))
+    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, text_job(settings), titles,
+                    new_run_id()))
     return 0
 
 

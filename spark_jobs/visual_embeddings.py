@@ -1,16 +1,16 @@
 """Spark job: visual shot features from each shot's stored representative frames.
 
 Features (each mean-pooled per shot and L2-normalized, each its own versioned feature):
-- ``efficientnet``: EfficientNet-Lite0 ImageNet features, 1280-d;
+- ``visual``: EfficientNet-Lite0 ImageNet features, 1280-d;
 - ``colour``: joint HSV colour histogram (the colour match-cut flavor);
 - ``layout``: low-resolution Sobel edge map (the framing/composition match-cut flavor).
 
 The ``shot_frames`` feature already decoded the representative frames and stored each as a JPEG
-(``models.visual.frame_quality.FRAME_HEIGHT`` pixels high), so this job never decodes the video again:
-1. one iterator-of-Series pandas UDF per feature maps JPEG frames to vectors; models load once
-   per Python worker (CUDA and fp16 when a GPU is present, batched);
-2. ``applyInPandas`` per title pools frames into shots and writes one Parquet file per feature.
-The driver then commits every title's files in one atomic Iceberg commit through the feature store.
+(``models.visual.frame_quality.FRAME_HEIGHT`` pixels high), so this job never decodes the video again.
+It runs on the batch runner (``spark_jobs.batch``): per title, the executor reads the title's frames
+from the planned data files, maps them to vectors in chunks of ``CHUNK_FRAMES`` (models load once per
+Python worker; CUDA and fp16 when a GPU is present, batched), pools them into shots and writes one
+Parquet file per feature. The driver commits the batch in one atomic Iceberg commit.
 
 Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
 """
@@ -18,29 +18,19 @@ Run standalone with ``spark-submit spark_jobs/visual_embeddings.py --help``.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from reelhouse.lakehouse import FeatureSlice, FeatureStore, SliceFileWriter, WriteResult
-from spark_jobs.session import driver_frame
-from spark_jobs.titles import require_every_title
-
-
-@dataclass(frozen=True)
-class ShotFrame:
-    """A representative frame to embed: its title, shot, and the frame as JPEG bytes (RGB)."""
-
-    video_id: str
-    shot_index: int
-    jpeg: bytes
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec
+from reelhouse.features.registry import specs_computed_together
+from reelhouse.features.specs import shot_frames_spec
+from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.plan import SliceInput
+from spark_jobs.batch import TitleJob, run_batch
 
 
 def decode_jpegs(jpegs: Sequence[bytes]) -> list[np.ndarray]:
@@ -70,15 +60,8 @@ def predict_by_shape(predict, frames: Sequence[np.ndarray]) -> np.ndarray:
 
 FrameFeatureKind = Literal["visual", "colour", "layout"]  # the feature names
 
-
-@dataclass(frozen=True)
-class VisualFeature:
-    """One per-shot visual feature the job writes: stored name, version, model label, and kind."""
-
-    name: str
-    version: str
-    model: str
-    kind: FrameFeatureKind
+#: Frames decoded and embedded at a time: memory holds one chunk of frames, whatever the title's length.
+CHUNK_FRAMES = 256
 
 
 def frame_predictor(kind: FrameFeatureKind, device: str = "auto"):
@@ -92,100 +75,57 @@ def frame_predictor(kind: FrameFeatureKind, device: str = "auto"):
     return {"colour": colour_histogram, "layout": layout_map}[kind]
 
 
-def make_frame_udf(kind: FrameFeatureKind, device: str = "auto"):
-    """The iterator-of-Series pandas UDF mapping JPEG frames to one kind of frame vector."""
+def title_visual_rows(frames: pa.Table, features: Sequence[FeatureSpec], device: str = "auto") -> dict[str, pa.Table]:
+    """The rows of each visual feature of one title.
 
-    @F.pandas_udf(T.ArrayType(T.FloatType()))
-    def frame_vectors(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        predict = frame_predictor(kind, device)
-        for jpegs in batches:
-            if len(jpegs) == 0:
-                yield pd.Series([], dtype=object)
-                continue
-            yield pd.Series(list(predict_by_shape(predict, decode_jpegs(jpegs.tolist()))))
+    Args:
+        frames: the title's representative frames (``shot_index``, ``thumbnail`` as JPEG bytes), any order.
+        features: the visual feature specs; each one's ``name`` is its kind, ``params["model"]`` its model label.
 
-    return frame_vectors
-
-
-def _pool_and_write(writer: SliceFileWriter, features: Sequence[VisualFeature]):
-    """applyInPandas per title: mean-pool each feature's frame vectors per shot, write one file per feature."""
-
-    def fn(pdf: pd.DataFrame) -> pd.DataFrame:
-        from models.visual.efficientnet import pool_shot_embeddings
-
-        video_id = pdf["video_id"].iloc[0]
-        out = []
-        for feat in features:
-            vecs = np.stack(pdf[feat.kind].to_numpy()).astype(np.float32)
-            ids, pooled = pool_shot_embeddings(vecs, pdf["shot_index"].to_numpy())
-            rows = pa.table(
-                {
-                    "shot_index": pa.array(ids.astype(np.int32)),
-                    "model": pa.array([feat.model] * len(ids)),
-                    "dim": pa.array([pooled.shape[1]] * len(ids), type=pa.int32()),
-                    "has_embedding": pa.array(np.linalg.norm(pooled, axis=1) > 0),
-                    "embedding": pa.array(list(pooled), type=pa.list_(pa.float32())),
-                }
-            )
-            path = writer.write(FeatureSlice(video_id, feat.name, feat.version), rows)
-            out.append({"video_id": video_id, "feature": feat.name, "path": path, "rows": len(ids)})
-        return pd.DataFrame(out)
-
-    return fn
-
-
-def embedding_frame(spark: SparkSession, frames: Sequence[ShotFrame]) -> DataFrame:
-    """A DataFrame of the frames to embed.
-
-    It is deliberately not partitioned by title: the per-title pooling then starts a new stage
-    (a shuffle by title), so the UDFs and the pooling never hold two Python workers at once.
+    Returns:
+        ``feature name -> rows`` (``shot_index``, ``model``, ``dim``, ``has_embedding``, ``embedding``).
     """
-    schema = T.StructType(
-        [
-            T.StructField("video_id", T.StringType()),
-            T.StructField("shot_index", T.IntegerType()),
-            T.StructField("frame", T.BinaryType()),
-        ]
-    )
-    return driver_frame(spark, [(f.video_id, f.shot_index, f.jpeg) for f in frames], schema)
+    from models.visual.efficientnet import pool_shot_embeddings
+
+    frames = frames.sort_by("shot_index")
+    shot_ids = frames.column("shot_index").to_numpy()
+    jpegs = frames.column("thumbnail").to_pylist()
+    predictors = {f.name: frame_predictor(f.name, device) for f in features}  # type: ignore[arg-type]
+    vectors: dict[str, list[np.ndarray]] = {f.name: [] for f in features}
+    for start in range(0, len(jpegs), CHUNK_FRAMES):
+        decoded = decode_jpegs(jpegs[start:start + CHUNK_FRAMES])
+        for name, predict in predictors.items():
+            vectors[name].append(predict_by_shape(predict, decoded))
+    out = {}
+    for feat in features:
+        ids, pooled = pool_shot_embeddings(np.concatenate(vectors[feat.name]).astype(np.float32), shot_ids)
+        out[feat.name] = pa.table({
+            "shot_index": pa.array(ids.astype(np.int32)),
+            "model": pa.array([str(feat.params.get("model", feat.name))] * len(ids)),
+            "dim": pa.array([pooled.shape[1]] * len(ids), type=pa.int32()),
+            "has_embedding": pa.array(np.linalg.norm(pooled, axis=1) > 0),
+            "embedding": pa.array(list(pooled), type=pa.list_(pa.float32())),
+        })
+    return out
 
 
-def run_visual_embeddings(
-    spark: SparkSession,
-    store: FeatureStore,
-    frames: Sequence[ShotFrame],
-    features: Sequence[VisualFeature],
-    run_id: str,
-    device: str = "auto",
-) -> WriteResult:
-    """Compute ``features`` from each shot's representative ``frames``; replace every
-    ``(title, feature, version)`` slice in one commit.
+def visual_job(settings: Settings) -> TitleJob:
+    """The visual job: each title's representative frames in, the ``visual``, ``colour`` and ``layout``
+    features (the registry's features computed together) out."""
+    features = specs_computed_together("visual", settings)
+    frames, device = shot_frames_spec(settings), settings.device
 
-    Raises:
-        RuntimeError: if a title produced no vectors (e.g. its encode could not be decoded).
-    """
-    titles = sorted({f.video_id for f in frames})
-    if not titles or not features:
-        return WriteResult("shot_embeddings", None, 0, (), 0)
-    writer = store.file_writer("shot_embeddings", run_id)
-    kinds = sorted({f.kind for f in features})
-    vectors = embedding_frame(spark, frames).select(
-        "video_id", "shot_index", *[make_frame_udf(k, device)("frame").alias(k) for k in kinds]
-    )
-    written = vectors.groupBy("video_id").applyInPandas(
-        _pool_and_write(writer, features), "video_id string, feature string, path string, rows long"
-    ).collect()
-    versions = {f.name: f.version for f in features}
-    files = {FeatureSlice(r.video_id, r.feature, versions[r.feature]): [r.path] for r in written}
-    require_every_title(titles, (s.video_id for s in files), "visual features")
-    return store.commit_files("shot_embeddings", files, run_id)
+    def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+        return title_visual_rows(inputs["frames"], features, device)
+
+    return TitleJob("visual features", {
+        "frames": SliceInput("shot_frames", frames.name, frames.version, ("shot_index", "thumbnail")),
+    }, features, compute, required=("frames",))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: visual features for the given titles' representative frames."""
-    from reelhouse.features.registry import specs_computed_together
     from reelhouse.lakehouse import new_run_id
-    from reelhouse.pipeline.visual import shot_frame_images, visual_features
     from spark_jobs.session import get_spark
     from spark_jobs.submit import job_parser, job_settings
 
@@ -193,9 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings, titles = job_settings(parser, args, lambda s: specs_computed_together("visual", s))
     store = FeatureStore.from_settings(settings)
-    spark = get_spark(settings.spark_master, settings.spark_conf)
-    print(run_visual_embeddings(spark, store, shot_frame_images(store, settings, titles), visual_features(settings),
-                                new_run_id(), settings.device))
+    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, visual_job(settings), titles,
+                    new_run_id()))
     return 0
 
 

@@ -451,17 +451,27 @@ def _schedule_requests(settings: Settings):
 def test_nightly_schedule_skips_a_current_catalog_and_fills_a_changed_recipe(first_and_second_run, monkeypatch):
     import dagster as dg
 
+    from dagster_project.batches import RANGE_END, RANGE_START
+    from dagster_project.instance import dagster_instance
+
     settings, store, first, *_ = first_and_second_run
     assert isinstance(_schedule_requests(settings), dg.SkipReason)
 
     monkeypatch.setenv("REELHOUSE_ENCODE__CRF", "30")  # a new encode recipe: every feature computed from it is stale
     requests = _schedule_requests(settings)
-    assert sorted(r.partition_key for r in requests) == sorted(first.ok)
+    order = dagster_instance(settings).get_dynamic_partitions("titles")
+    covered = []
+    for r in requests:  # one run per batch of consecutive titles (a partition range), not one per title
+        start = r.partition_key or r.tags[RANGE_START]
+        end = r.partition_key or r.tags[RANGE_END]
+        covered += order[order.index(start):order.index(end) + 1]
+        assert r.run_key == f"nightly-2026-11-24:{start}" + (f"..{end}" if end != start else "")
+    assert sorted(covered) == sorted(first.ok)
+    assert len(requests) <= 1 + len(first.quarantined)  # only a quarantined title splits the range
     expected = {"standardized_encode", "shots", "shot_frames", "visual", "colour",
                 "layout", "shot_dedup", "audio", "shot_audio", "text"}
     for r in requests:
         assert {k.to_user_string() for k in r.asset_selection} == expected  # not media, not subtitles
-        assert r.run_key == f"nightly-2026-11-24:{r.partition_key}"
 
 
 def _cli(monkeypatch, home: Path, *args: str) -> int:

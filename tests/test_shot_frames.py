@@ -63,10 +63,9 @@ def test_title_job_avoids_flash_frames_and_writes_thumbnails(tmp_path):
     path = tmp_path / "flash.mp4"
     truth = generate_clip(spec, path)
     flash_frames = {f for a, b in truth.flash_ranges for f in range(a, b)}
-    shots = pd.DataFrame({"video_id": ["f" * 32] * 2, "encode_uri": [path.as_uri()] * 2, "width": [256] * 2,
-                          "height": [144] * 2, "fps": [24.0] * 2, "shot_index": [0, 1],
-                          "start_frame": [0, 48], "end_frame": [48, 96]})
-    rows = title_shot_frames(shots, QualityPolicy(k=3), {}).to_pylist()
+    encode = {"uri": path.as_uri(), "width": 256, "height": 144, "fps": 24.0}
+    shots = pd.DataFrame({"shot_index": [1, 0], "start_frame": [48, 0], "end_frame": [96, 48]})
+    rows = title_shot_frames(encode, shots, QualityPolicy(k=3), {}).to_pylist()
     assert [r["shot_index"] for r in rows] == [0, 0, 0, 1, 1, 1]
     assert not flash_frames & {r["frame_index"] for r in rows}
     assert not any(r["is_flash"] or r["is_black"] for r in rows)

@@ -7,7 +7,7 @@ import pytest
 from models.shot_detection import FastShotDetector
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from spark_jobs.session import local_cores, machine_conf
-from spark_jobs.shots import EncodedTitle, run_shots, title_shot_rows
+from spark_jobs.shots import shots_job, title_shot_rows
 from tests.media_fixtures import standardized_clip, truth_clip
 
 
@@ -28,17 +28,33 @@ def test_title_rows_tile_the_encode_and_match_the_truth_without_spark() -> None:
     assert {r["detector"] for r in rows} == {f"fast@{FastShotDetector.version}"} and {r["fps"] for r in rows} == {24.0}
 
 
+def _store_encode(store, settings, video_id: str, uri: str) -> None:
+    from reelhouse.features.specs import encode_spec
+
+    spec = encode_spec(settings)
+    store.replace_slice("encodes", FeatureSlice(video_id, spec.name, spec.version), [{
+        "uri": uri, "width": 408, "height": 240, "fps": 24.0, "frame_count": 1, "duration_s": 1.0, "has_audio": False,
+        "size_bytes": 1, "recipe_json": "{}"}], new_run_id())
+
+
 @pytest.mark.slow
-def test_job_on_spark_local_commits_every_title_once(store) -> None:
+def test_job_on_spark_local_commits_every_title_once_and_reports_a_bad_one(store, settings) -> None:
+    from spark_jobs.batch import run_batch
     from spark_jobs.session import get_spark
 
-    uri = standardized_clip().as_uri()
-    titles = [EncodedTitle("a" * 32, uri, 24.0), EncodedTitle("b" * 32, uri, 24.0)]
-    result = run_shots(get_spark("local[2]"), store, titles, "shots_test", "1-test", "fast", new_run_id())
-    assert len(result.slices) == 2 and result.snapshot_id is not None  # one commit for both titles
-    for t in titles:
-        rows = store.read_slice("shots", FeatureSlice(t.video_id, "shots_test", "1-test")).to_pylist()
-        assert sorted(r["start_frame"] for r in rows) == [r["start_frame"] for r in title_shot_rows(str(standardized_clip()), 24.0, "fast").to_pylist()]
+    good, bad, absent = "a" * 32, "b" * 32, "c" * 32
+    _store_encode(store, settings, good, standardized_clip().as_uri())
+    _store_encode(store, settings, bad, (settings.home / "no_such_encode.mp4").as_uri())
+    job = shots_job(settings, "fast")
+    result = run_batch(get_spark("local[2]"), store, job, [good, bad, absent], new_run_id())
+    # the good title is committed in one commit; the bad one and the one without an encode are reported
+    assert [s.video_id for s in result.writes["shots"].slices] == [good]
+    assert set(result.failed) == {bad, absent} and "TitleNotReady" in result.failed[absent]
+    spec = job.outputs[0]
+    rows = store.read_slice("shots", FeatureSlice(good, spec.name, spec.version)).to_pylist()
+    expected = title_shot_rows(str(standardized_clip()), 24.0, "fast").to_pylist()
+    assert sorted(r["start_frame"] for r in rows) == [r["start_frame"] for r in expected]
+    assert store.read_slice("shots", FeatureSlice(bad, spec.name, spec.version)).num_rows == 0
 
 
 def test_one_machine_runs_one_python_task_with_every_core() -> None:

@@ -12,13 +12,7 @@ from models.visual.frame_quality import FRAME_HEIGHT
 from reelhouse.lakehouse import FeatureSlice, new_run_id
 from reelhouse.media.frames import frames_at
 from reelhouse.samples import generate_clip, title_spec
-from spark_jobs.visual_embeddings import (
-    ShotFrame,
-    VisualFeature,
-    decode_jpegs,
-    predict_by_shape,
-    run_visual_embeddings,
-)
+from spark_jobs.visual_embeddings import decode_jpegs, predict_by_shape, visual_job
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:
@@ -55,20 +49,25 @@ def test_jpeg_frames_decode_and_predict_by_shape_without_spark(clip):
 
 @pytest.mark.slow
 def test_job_on_spark_local_writes_one_unit_vector_per_shot(clip, store, settings):
+    from reelhouse.features.specs import shot_frames_spec
+    from spark_jobs.batch import run_batch
     from spark_jobs.session import get_spark
 
     path, truth = clip
     vid = "c" * 32
     times = [(s + (e - s) * p) / truth.fps for s, e in truth.shots for p in (0.25, 0.5, 0.75)]
     pictures = frames_at(path, times, size=(408, FRAME_HEIGHT))
-    refs = [ShotFrame(vid, i // 3, _jpeg(rgb)) for i, rgb in enumerate(pictures)]
-    spark = get_spark("local[2]")
-    features = [VisualFeature("visual_test", "1-test", "efficientnet-lite0", "visual"),
-                VisualFeature("colour_test", "1-test", "hsv", "colour"), VisualFeature("layout_test", "1-test", "sobel", "layout")]
-    result = run_visual_embeddings(spark, store, refs, features, new_run_id())
-    assert result.rows == 3 * len(truth.shots) and len(result.slices) == 3  # one commit, three slices
-    for name, dim in (("visual_test", 1280), ("colour_test", 128), ("layout_test", 144)):
-        rows = store.read_slice("shot_embeddings", FeatureSlice(vid, name, "1-test")).to_pylist()
+    frames = shot_frames_spec(settings)
+    store.replace_slice("shot_frames", FeatureSlice(vid, frames.name, frames.version), [
+        {"shot_index": i // 3, "rank": i % 3 + 1, "frame_index": i, "t_s": t, "brightness": 0.5, "sharpness": 1.0,
+         "is_black": False, "is_blurred": False, "is_flash": False, "thumbnail": _jpeg(rgb)}
+        for i, (t, rgb) in enumerate(zip(times, pictures))], new_run_id())
+    job = visual_job(settings)
+    result = run_batch(get_spark("local[2]"), store, job, [vid], new_run_id())
+    assert not result.failed and len(result.writes["shot_embeddings"].slices) == 3  # one commit, three slices
+    assert result.writes["shot_embeddings"].rows == 3 * len(truth.shots)
+    for spec, dim in zip(job.outputs, (1280, 128, 144)):
+        rows = store.read_slice("shot_embeddings", FeatureSlice(vid, spec.name, spec.version)).to_pylist()
         assert sorted(r["shot_index"] for r in rows) == list(range(len(truth.shots)))
         for r in rows:
             v = np.asarray(r["embedding"])

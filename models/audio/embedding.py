@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -68,7 +69,13 @@ def load_aisfx(device: torch.device) -> torch.nn.Module:
                 raise ImportError("audio embeddings need `pip install --no-deps aisfx==0.1.2`") from exc
             # The checkpoint pickles numpy scalars in its dataset table; allow exactly those
             # types instead of falling back to an unrestricted (weights_only=False) load.
-            allowed = [(np._core.multiarray.scalar, "numpy.core.multiarray.scalar"), np.dtype, np.dtypes.Int64DType]
+            from numpy._core.multiarray import scalar
+
+            allowed: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = [
+                (scalar, "numpy.core.multiarray.scalar"),
+                np.dtype,
+                np.dtypes.Int64DType,
+            ]
             path = files("aisfx").joinpath("models/checkpoint.pth")
             with torch.serialization.safe_globals(allowed), path.open("rb") as f:
                 weights, _datasets = torch.load(f, map_location="cpu", weights_only=True)
@@ -80,7 +87,11 @@ def load_aisfx(device: torch.device) -> torch.nn.Module:
         return _MODELS[key]
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+@overload
+def _hz_to_mel(f: np.ndarray) -> np.ndarray: ...
+@overload
+def _hz_to_mel(f: float) -> float: ...
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray | float:
     return 1127.01048 * np.log1p(f / 700.0)
 
 

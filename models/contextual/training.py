@@ -84,7 +84,8 @@ def learning_rate(step: int, config: ContextualConfig) -> float:
 def make_optimizer(model: ContextualShotEncoder, config: ContextualConfig) -> torch.optim.Optimizer:
     """AdamW; weight decay on weight matrices only (not biases, norms, embeddings or special vectors)."""
     no_decay_names = {"missing_embedding", "mask_embedding", "cls_embedding", "position.weight"}
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or name in no_decay_names else decay).append(p)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]

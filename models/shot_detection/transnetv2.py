@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from models.device import DevicePreference, select_device
-from models.shot_detection.base import ShotBoundary, ShotDetector, enforce_min_shot_length
+from models.shot_detection.base import ShotBoundary, ShotDetector, Transition, enforce_min_shot_length
 
 _WINDOW = 100
 _STEP = 50
@@ -229,7 +229,7 @@ class TransNetV2Detector(ShotDetector):
             if last + 1 - start >= self.gradual_min_frames:
                 span = (start, last + 1)
                 frame = (start + last + 1) // 2
-                transition = "gradual"
+                transition: Transition = "gradual"
             else:
                 frame = peak + 1
                 span = (frame, frame + 1)

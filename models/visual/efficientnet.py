@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -100,6 +101,8 @@ def make_visual_predict(
     dtype = inference_dtype(torch_device)
     size = batch_size or default_batch_size(torch_device)
     model = load_efficientnet_lite0(torch_device)
+    # An EfficientNet method; torch types unknown attributes of a Module as ``Tensor | Module``.
+    extract_features = cast(Callable[[torch.Tensor], torch.Tensor], model.extract_features)
 
     def predict(frames: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames)
@@ -109,7 +112,7 @@ def make_visual_predict(
         with torch.inference_mode():
             for start in range(0, len(frames), size):
                 x = preprocess(frames[start : start + size], torch_device, dtype)
-                pooled = model.extract_features(x).mean(dim=(2, 3))
+                pooled = extract_features(x).mean(dim=(2, 3))
                 out[start : start + len(x)] = pooled.float().cpu().numpy()
         return out
 

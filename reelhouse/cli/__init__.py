@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from reelhouse.cli.jobs import cmd_backfill, cmd_run, cmd_ui
 from reelhouse.cli.media import cmd_ingest, cmd_shots
 from reelhouse.cli.search import cmd_match_cuts, cmd_search_text, cmd_serve, cmd_shots_between, cmd_similar
+from reelhouse.cli.spark import cmd_spark_conf
 from reelhouse.cli.sql import cmd_compact, cmd_sql
 from reelhouse.config import get_settings
 
@@ -46,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compact", help="merge the feature tables' small files (rows are unchanged)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compact)
+
+    p = sub.add_parser("spark-conf", help="the Spark configuration (jars, catalog) that reads the tables from your own Spark")
+    p.add_argument("--format", choices=["args", "properties", "json"], default="args",
+                   help="spark-submit/pyspark arguments (default), a --properties-file, or JSON")
+    p.add_argument("--spark-version", default="4.1", help="your Spark's version: 4.0 or 4.1 (default)")
+    p.add_argument("--jar-cache", metavar="DIR", help="where the jars are downloaded (default ~/.cache/reelhouse/jars)")
+    p.set_defaults(func=cmd_spark_conf)
 
     p = sub.add_parser("similar", help="shots most similar to a shot (faiss)")
     p.add_argument("video_id")

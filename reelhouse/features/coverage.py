@@ -60,7 +60,7 @@ class FeatureCoverage:
 def feature_coverage(store: FeatureStore, spec: FeatureSpec, video_ids: Iterable[str]) -> FeatureCoverage:
     """Coverage of ``spec`` over ``video_ids`` (one scan of the feature's rows, two columns)."""
     wanted = set(video_ids)
-    rows = store.read(spec.table, EqualTo("feature", spec.name), selected_fields=("video_id", "feature_version"))
+    rows = store.read(spec.table, EqualTo(term="feature", value=spec.name), selected_fields=("video_id", "feature_version"))
     held: dict[str, set[str]] = {}
     for vid, ver in zip(rows.column("video_id").to_pylist(), rows.column("feature_version").to_pylist()):
         if vid in wanted:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reelhouse.features import FeatureSpec
@@ -10,6 +10,22 @@ from reelhouse.features import FeatureSpec
 
 class TitleNotReady(RuntimeError):
     """An upstream feature of the title is missing or the title is quarantined."""
+
+
+class TitleFailures(RuntimeError):
+    """Some titles of a batch failed; the others were committed.
+
+    Attributes:
+        job: what the batch computed.
+        failed: ``video_id -> error``.
+        outcomes: the outcomes of the titles that did not fail.
+    """
+
+    def __init__(self, job: str, failed: Mapping[str, str], outcomes: Sequence[StageOutcome]) -> None:
+        self.job, self.failed, self.outcomes = job, dict(failed), list(outcomes)
+        listed = "; ".join(f"{v}: {e}" for v, e in list(self.failed.items())[:5])
+        more = f" (and {len(self.failed) - 5} more)" if len(self.failed) > 5 else ""
+        super().__init__(f"{job}: {len(self.failed)} title(s) failed: {listed}{more}")
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,7 @@ def split_memoized(store, features: Sequence[FeatureSpec], video_ids: Sequence[s
         ``(memoized, todo)``: outcomes for titles that already hold every feature's current version,
         and the titles missing any of them (which the job recomputes as a whole).
     """
-    from reelhouse.lakehouse import FeatureSlice
-
-    todo = [v for v in video_ids
-            if not all(store.has_slice(f.table, FeatureSlice(v, f.name, f.version)) for f in features)]
+    present = [store.present_video_ids(f.table, f.name, f.version, video_ids) for f in features]
+    todo = [v for v in video_ids if not all(v in p for p in present)]
     memoized = [StageOutcome(v, f.name, f.version, True, 0) for v in video_ids if v not in todo for f in features]
     return memoized, todo

@@ -117,7 +117,19 @@ class Feature:
             return fn
 
         def each(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
-            return [fn(settings, store, vid, run_id) for vid in video_ids]
+            from reelhouse.features.outcome import TitleFailures
+
+            if len(video_ids) == 1:
+                return [fn(settings, store, video_ids[0], run_id)]
+            outcomes, failed = [], {}
+            for vid in video_ids:  # one title failing does not stop the batch
+                try:
+                    outcomes.append(fn(settings, store, vid, run_id))
+                except Exception as exc:
+                    failed[vid] = f"{type(exc).__name__}: {exc}"
+            if failed:
+                raise TitleFailures(self.name, failed, outcomes)
+            return outcomes
 
         return each
 

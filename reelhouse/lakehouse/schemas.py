@@ -23,6 +23,7 @@ from pyiceberg.types import (
     BooleanType,
     DoubleType,
     FloatType,
+    IcebergType,
     IntegerType,
     ListType,
     LongType,
@@ -58,7 +59,7 @@ class TableDef:
         return [f.name for f in self.schema.fields]
 
 
-def _table(name: str, doc: str, payload: list[tuple[str, object, bool, str]]) -> TableDef:
+def _table(name: str, doc: str, payload: list[tuple[str, IcebergType, bool, str]]) -> TableDef:
     """Build a table with the audit columns first, then ``payload`` (name, type, required, doc)."""
     fields = [
         NestedField(1, "video_id", StringType(), required=True, doc="content id: sha256 of the source bytes, 32 hex"),
@@ -84,7 +85,7 @@ def _table(name: str, doc: str, payload: list[tuple[str, object, bool, str]]) ->
     return TableDef(name=name, schema=schema, partition_spec=spec, doc=doc)
 
 
-def _list(element: object) -> ListType:
+def _list(element: IcebergType) -> ListType:
     # element id is reassigned in _table
     return ListType(0, element, element_required=False)
 

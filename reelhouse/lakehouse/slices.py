@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pyiceberg.expressions import And, BooleanExpression, EqualTo, In, Or
+
+# Predicates take keyword arguments: type checkers see pyiceberg's predicates as pydantic models, whose
+# generated constructors take no positional arguments (apache/iceberg-python#3101).
 
 
 #: Titles per ``IN`` list in a delete filter. pyiceberg's metrics evaluators give up on longer lists
@@ -30,8 +33,8 @@ class FeatureSlice:
     @property
     def row_filter(self) -> BooleanExpression:
         return And(
-            EqualTo("feature", self.feature),
-            And(EqualTo("video_id", self.video_id), EqualTo("feature_version", self.feature_version)),
+            EqualTo(term="feature", value=self.feature),
+            And(EqualTo(term="video_id", value=self.video_id), EqualTo(term="feature_version", value=self.feature_version)),
         )
 
 
@@ -48,14 +51,20 @@ def slices_filter(slices: Iterable[FeatureSlice]) -> BooleanExpression:
     for s in items:
         groups.setdefault((s.feature, s.feature_version), []).append(s.video_id)
     exprs = [
-        And(EqualTo("feature", f), And(EqualTo("feature_version", v), In("video_id", chunk) if len(chunk) > 1 else EqualTo("video_id", chunk[0])))
+        And(
+            EqualTo(term="feature", value=f),
+            And(
+                EqualTo(term="feature_version", value=v),
+                In(term="video_id", literals=chunk) if len(chunk) > 1 else EqualTo(term="video_id", value=chunk[0]),
+            ),
+        )
         for (f, v), ids in groups.items()
         for chunk in (ids[i:i + IN_LIST_LIMIT] for i in range(0, len(ids), IN_LIST_LIMIT))
     ]
     return _balanced_or(exprs)
 
 
-def _balanced_or(exprs: list[BooleanExpression]) -> BooleanExpression:
+def _balanced_or(exprs: Sequence[BooleanExpression]) -> BooleanExpression:
     """``Or`` of ``exprs`` as a balanced tree: pyiceberg's visitors recurse, so a chain of thousands overflows."""
     if len(exprs) == 1:
         return exprs[0]

@@ -140,7 +140,7 @@ class FeatureStore:
                     for field in table.spec().fields:
                         update.remove_field(field.name)
                     for field in tdef.partition_spec.fields:
-                        update.add_field(tdef.schema.find_column_name(field.source_id), field.transform, field.name)
+                        update.add_field(tdef.schema.find_field(field.source_id).name, field.transform, field.name)
             except CommitFailedException:
                 pass  # another process evolved it first
 
@@ -280,12 +280,20 @@ class FeatureStore:
         raise AssertionError("unreachable")
 
     # Reads and memoization ------------------------------------------------------------
-    def present_video_ids(self, name: str, feature: str, feature_version: str) -> set[str]:
-        """Titles for which ``(feature, feature_version)`` is already stored in table ``name``."""
+    def present_video_ids(self, name: str, feature: str, feature_version: str,
+                          video_ids: Iterable[str] | None = None) -> set[str]:
+        """Titles (of ``video_ids``, default all) for which ``(feature, feature_version)`` is stored in table
+        ``name``: one scan, pruned to the titles' partitions and files when they are given."""
         table = self.table(name)
         if table.current_snapshot() is None:
             return set()
-        flt = And(EqualTo("feature", feature), EqualTo("feature_version", feature_version))
+        if video_ids is not None:
+            titles = list(dict.fromkeys(video_ids))
+            if not titles:
+                return set()
+            flt = slices_filter(FeatureSlice(v, feature, feature_version) for v in titles)
+        else:
+            flt = And(EqualTo(term="feature", value=feature), EqualTo(term="feature_version", value=feature_version))
         ids = table.scan(row_filter=flt, selected_fields=("video_id",)).to_arrow().column("video_id")
         return set(ids.unique().to_pylist())
 

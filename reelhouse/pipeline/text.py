@@ -7,9 +7,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from reelhouse.config import Settings
-from reelhouse.features.outcome import StageOutcome, TitleNotReady, split_memoized
-from reelhouse.features.rows import media_row, shot_rows, title_cues
-from reelhouse.features.specs import subtitles_spec, text_spec
+from reelhouse.features.outcome import StageOutcome, TitleNotReady
+from reelhouse.features.rows import media_row
+from reelhouse.features.specs import subtitles_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.pipeline.encode import source_file
 
@@ -50,33 +50,15 @@ def extract_subtitles(settings: Settings, store: FeatureStore, video_id: str, ru
     return StageOutcome(video_id, spec.name, spec.version, False, len(cues), write.snapshot_id)
 
 
-def shot_texts(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> list:
-    """Each shot's subtitle text (or None), for the Spark job."""
-    from reelhouse.media.subtitles import shot_text
-    from spark_jobs.text_embeddings import ShotText
-
-    out = []
-    for vid in video_ids:
-        shots = shot_rows(store, settings, vid)
-        if not shots:
-            raise TitleNotReady(f"title {vid} has no shots for the current shots version")
-        cues = title_cues(store, vid)
-        out.extend(ShotText(vid, s["shot_index"], shot_text(cues, s["start_s"], s["end_s"])) for s in shots)
-    return out
-
-
 def embed_text_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
-    """Text embeddings of titles that lack the current version (one Spark job, one commit)."""
-    from spark_jobs.session import get_spark
-    from spark_jobs.text_embeddings import run_text_embeddings
+    """Text embeddings of titles that lack the current version (one batch: one Spark job, one commit).
 
-    spec = text_spec(settings)
-    outcomes, todo = split_memoized(store, [spec], video_ids)
-    if not todo:
-        return outcomes
-    texts = shot_texts(store, settings, todo)
-    result = run_text_embeddings(get_spark(settings.spark_master, settings.spark_conf), store, texts, spec.name,
-                                 spec.version, run_id, settings.device)
-    outcomes += [StageOutcome(v, spec.name, spec.version, False, sum(t.video_id == v for t in texts), result.snapshot_id)
-                 for v in todo]
-    return outcomes
+    Raises:
+        TitleFailures: naming the titles that failed, after the others were committed.
+    """
+    from spark_jobs.batch import compute_titles
+    from spark_jobs.session import get_spark
+    from spark_jobs.text_embeddings import text_job
+
+    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, text_job(settings),
+                          video_ids, run_id)
