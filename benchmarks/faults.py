@@ -350,7 +350,8 @@ def _kill_while_task_computes(proc: subprocess.Popen, status: SparkStatus, home:
     while proc.poll() is None and time.monotonic() < deadline:
         if time.monotonic() - asked > 0.1:  # Spark's API at most 10 times a second, /proc every 10 ms
             asked = time.monotonic()
-            stages = [s for s in status.active_stages() if f"spark_jobs/{job}.py:" in s.get("name", "")
+            stages = [s for s in status.active_stages()
+                      if f"spark_jobs/{job}.py:" in s.get("name", "") + " " + s.get("description", "")
                       and s.get("numCompleteTasks", 0) == 0]
             if stages and baseline is None:
                 baseline = _data_files(home, SPARK_JOB_TABLES[job])

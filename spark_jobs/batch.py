@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from reelhouse.features import FeatureSpec
 from reelhouse.features.outcome import StageOutcome, TitleFailures, split_memoized
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, WriteResult
 from reelhouse.lakehouse.plan import BatchPlan, SliceInput, plan_batch, read_title_input
 from spark_jobs.session import driver_frame
+from spark_jobs.titles import partition_by_title
 
 #: ``compute(video_id, inputs) -> {output feature name: rows}``; runs on an executor, once per title.
 #: ``inputs`` maps the job's input names to the title's rows (possibly empty tables).
@@ -70,12 +71,6 @@ class BatchResult:
     rows: Mapping[tuple[str, str], int]
     failed: Mapping[str, str] = field(default_factory=dict)
     snapshot_ids: Mapping[str, int | None] = field(default_factory=dict)
-
-
-def partition_by_title(df: DataFrame, n_titles: int) -> DataFrame:
-    """Hash-partition ``df`` by ``video_id`` into at most twice the cores, never more than the titles."""
-    parallelism = df.sparkSession.sparkContext.defaultParallelism
-    return df.repartition(max(1, min(n_titles, parallelism * 2)), "video_id")
 
 
 RESULT_SCHEMA = "video_id string, table string, feature string, path string, rows long, error string"
@@ -123,8 +118,14 @@ def run_batch(spark: SparkSession, store: FeatureStore, job: TitleJob, video_ids
         tasks = partition_by_title(
             driver_frame(spark, [(v, plan.title_files_json(v)) for v in runnable], "video_id string, files string"),
             len(runnable))
-        results = tasks.groupBy("video_id").applyInPandas(
-            _title_task(job, writers, dict(plan.io_properties)), RESULT_SCHEMA).collect()
+        sc = spark.sparkContext
+        # Spark names a stage after its call site (this module); the description names the job's own module.
+        sc.setJobDescription(f"{job.compute.__module__.replace('.', '/')}.py: {job.name}, {len(runnable)} title(s)")
+        try:
+            results = tasks.groupBy("video_id").applyInPandas(
+                _title_task(job, writers, dict(plan.io_properties)), RESULT_SCHEMA).collect()
+        finally:
+            sc.setJobDescription(None)  # type: ignore[arg-type]
     came_back = {r.video_id for r in results}
     failed.update({v: f"RuntimeError: no result came back for title {v}" for v in runnable if v not in came_back})
     failed.update({r.video_id: r.error for r in results if r.error})
