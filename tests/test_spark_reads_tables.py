@@ -103,7 +103,7 @@ def reader_site() -> Path:
         done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-input", "--target", str(tmp),
                                f"pyspark=={READER_PYSPARK}"], capture_output=True, text=True, timeout=900)
         if done.returncode != 0:
-            pytest.skip(f"cannot install pyspark {READER_PYSPARK} (the Spark that reads the tables): "
+            pytest.fail(f"cannot install pyspark {READER_PYSPARK} (the Spark that reads the tables): "
                         f"{done.stderr.strip()[-500:]}")
         try:
             tmp.rename(target)
@@ -118,7 +118,7 @@ def _jars(settings: Settings) -> list[Path]:
     try:
         return iceberg_jars(settings)
     except JarDownloadError as exc:
-        pytest.skip(f"the Iceberg and JDBC jars cannot be downloaded: {exc}")
+        pytest.fail(f"the Iceberg and JDBC jars cannot be downloaded from Maven Central: {exc}")
 
 
 def _spark_env(site: Path) -> dict[str, str]:
@@ -245,7 +245,7 @@ def test_a_fresh_spark_session_reads_exactly_what_pyiceberg_reads(store: Feature
 def test_spark_submit_reads_the_table_with_reelhouse_spark_conf(store: FeatureStore, settings: Settings, reader_site: Path,
                                                                 tmp_path: Path) -> None:
     _write_shots(store, {"1-x": 2})
-    _jars(settings)  # skips when the jars cannot be downloaded
+    _jars(settings)  # fails when the jars cannot be downloaded
     (tmp_path / "read_tables.py").write_text(READER_SCRIPT)
     out = tmp_path / "rows.json"
     # The README's command, as a user types it (REELHOUSE_HOME, set by the fixture, names the store).
