@@ -129,21 +129,19 @@ def run_batch(spark: SparkSession, store: FeatureStore, job: TitleJob, video_ids
     came_back = {r.video_id for r in results}
     failed.update({v: f"RuntimeError: no result came back for title {v}" for v in runnable if v not in came_back})
     failed.update({r.video_id: r.error for r in results if r.error})
+    written = {(r.video_id, r.feature) for r in results if r.path}
     for spec in job.outputs:  # every output of a title, or the title fails as a whole
         for v in runnable:
-            if v not in failed and not any(r.video_id == v and r.feature == spec.name and r.path for r in results):
+            if v not in failed and (v, spec.name) not in written:
                 failed[v] = f"RuntimeError: no {spec.name} rows were produced for title {v}"
+    versions = {spec.name: spec.version for spec in job.outputs}
     writes: dict[str, WriteResult] = {}
     for table in dict.fromkeys(spec.table for spec in job.outputs):
-        files = {FeatureSlice(r.video_id, r.feature, _version(job, r.feature)): [r.path]
+        files = {FeatureSlice(r.video_id, r.feature, versions[r.feature]): [r.path]
                  for r in results if r.table == table and r.path and r.video_id not in failed}
         writes[table] = store.commit_files(table, files, run_id)
     rows = {(r.video_id, r.feature): int(r.rows) for r in results if r.feature and r.video_id not in failed}
     return BatchResult(writes, rows, dict(sorted(failed.items())), dict(plan.snapshot_ids))
-
-
-def _version(job: TitleJob, feature: str) -> str:
-    return next(spec.version for spec in job.outputs if spec.name == feature)
 
 
 def compute_titles(spark_of: Callable[[], SparkSession], store: FeatureStore, job: TitleJob, video_ids: Sequence[str],

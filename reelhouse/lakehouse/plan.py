@@ -93,8 +93,10 @@ def plan_batch(store, inputs: Mapping[str, SliceInput], video_ids: Sequence[str]
     titles = list(dict.fromkeys(video_ids))
     snapshot_ids: dict[str, int | None] = {}
     files: dict[str, dict[str, tuple[str, ...]]] = {v: {} for v in titles}
+    io_properties: dict[str, str] = {}
     for name, inp in inputs.items():
         table = store.table(inp.table)
+        io_properties = io_properties or dict(table.io.properties)
         if inp.table not in snapshot_ids:
             snap = table.current_snapshot()
             snapshot_ids[inp.table] = snap.snapshot_id if snap else None
@@ -112,7 +114,6 @@ def plan_batch(store, inputs: Mapping[str, SliceInput], video_ids: Sequence[str]
                 assigned.setdefault(vid, []).append(task.file.file_path)
         for vid in titles:
             files[vid][name] = tuple(assigned.get(vid, ()))
-    io_properties = dict(store.table(next(iter(inputs.values())).table).io.properties) if inputs else {}
     return BatchPlan(dict(inputs), snapshot_ids, files, io_properties)
 
 
