@@ -137,7 +137,8 @@ def main() -> None:
     from reelhouse.config import Settings
     from reelhouse.features.rows import encode_row
     from reelhouse.lakehouse import FeatureStore, new_run_id
-    from reelhouse.pipeline import audio, dedup, encode, media, shot_frames, shots, text, visual
+    from reelhouse.features import registry
+    from reelhouse.pipeline import media
 
     work = Path(tempfile.mkdtemp(prefix="reelhouse-bench-"))
     try:
@@ -148,16 +149,9 @@ def main() -> None:
         store.ensure_tables()
         run_id = new_run_id()
 
-        stages = {
-            "standardize": lambda v: encode.standardize_title(settings, store, v, run_id),
-            "shots": lambda v: shots.segment_title(settings, store, v, run_id),
-            "shot_frames": lambda v: shot_frames.select_shot_frames(settings, store, [v], run_id),
-            "visual_features": lambda v: visual.embed_titles(settings, store, [v], run_id),
-            "audio_features": lambda v: audio.audio_titles(settings, store, [v], run_id),
-            "subtitles": lambda v: text.extract_subtitles(settings, store, v, run_id),
-            "text_embeddings": lambda v: text.embed_text_titles(settings, store, [v], run_id),
-            "dedup": lambda v: dedup.dedup_title(settings, store, v, run_id),
-        }
+        # Every per-title step of the feature registry, in order, one title at a time.
+        stages = {"_".join(f.name for f in feats): (lambda v, fn=feats[0].compute(): fn(settings, store, [v], run_id))
+                  for feats in registry.steps().values()}
         # Warm Spark and the models once so that start-up is not billed to the first title.
         from spark_jobs.session import get_spark
 

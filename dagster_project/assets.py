@@ -24,8 +24,9 @@ from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.features.outcome import StageOutcome, TitleFailures
 from reelhouse.features.model_registry import NoContextualModel
-from reelhouse.features.rows import media_row
-from reelhouse.pipeline import contextual, landing, match_cuts, media
+from reelhouse.features.rows import media_rows
+from reelhouse.media import landing
+from reelhouse.pipeline import contextual, match_cuts, media
 from reelhouse.search import ann
 
 titles = dg.DynamicPartitionsDefinition(name="titles")
@@ -67,21 +68,21 @@ def media_file(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
     of titles probes each one and fails at the end naming the quarantined ones."""
     settings, store = reelhouse.settings(), reelhouse.store()
     keys = list(context.partition_keys)
-    scanned = None
+    rows = media_rows(store, keys)  # already ingested (by an earlier run or `reelhouse ingest`): memoized
     metas, bad = {}, {}
+    new = [vid for vid in keys if vid not in rows]
+    if new:
+        scanned = {f.video_id: f.path for f in landing.scan_landing(settings.resolved_landing,
+                                                                     settings.home / "landing-index.json")}
+        bad.update({vid: f"no file with content id {vid} in {settings.resolved_landing}" for vid in new if vid not in scanned})
+        found = [vid for vid in new if vid in scanned]
+        media.ingest_files(store, [scanned[vid] for vid in found], context.run.run_id, found)  # one commit
+        rows.update(media_rows(store, found))
     for vid in keys:
-        row = media_row(store, vid)  # already ingested (by an earlier run or `reelhouse ingest`)
-        memoized = row is not None
-        if row is None:
-            if scanned is None:
-                scanned = {f.video_id: f.path for f in landing.scan_landing(settings.resolved_landing,
-                                                                             settings.home / "landing-index.json")}
-            if vid not in scanned:
-                bad[vid] = f"no file with content id {vid} in {settings.resolved_landing}"
-                continue
-            media.ingest_file(store, scanned[vid], context.run.run_id, video_id=vid)
-            row = media_row(store, vid)
-        meta = {"path": row["source_uri"], "status": row["status"], "memoized": memoized, "duration_s": row["duration_s"],
+        if vid not in rows:
+            continue
+        row = rows[vid]
+        meta = {"path": row["source_uri"], "status": row["status"], "memoized": vid not in new, "duration_s": row["duration_s"],
                 "fps": row["fps"], "video_codec": row["video_codec"], "width": row["display_width"],
                 "height": row["display_height"]}
         metas[vid] = {k: v for k, v in meta.items() if v is not None}
@@ -224,8 +225,8 @@ FLAVOR_INDEX_FEATURES = {name: spec_of for name, spec_of in registry.searchable(
 
 @dg.asset(deps=list(FLAVOR_INDEX_FEATURES), group_name="serving", kinds={"faiss"}, automation_condition=INDEX_AUTOMATION)
 def flavor_shot_indexes(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource) -> dg.MaterializeResult:
-    """faiss indexes over the colour, layout, audio, text and contextual shot embeddings, each built from the current
-    Iceberg snapshot (reloaded if already built): similar-shot and subtitle search per modality."""
+    """faiss indexes over every searchable shot embedding of the registry but visual (its own asset), each built
+    from the current Iceberg snapshot (reloaded if already built): similar-shot and subtitle search per modality."""
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     meta: dict = {}
     for name, spec_of in FLAVOR_INDEX_FEATURES.items():

@@ -30,9 +30,10 @@ from dagster_project.resources import resources_for
 from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 from reelhouse.config import Settings
 from reelhouse.features import coverage, specs
-from reelhouse.features.rows import media_row, registered_titles, title_statuses
+from reelhouse.features.rows import media_rows, registered_titles, title_statuses
 from reelhouse.lakehouse import probe_warehouse, storage_failure_in_text
-from reelhouse.pipeline import contextual, landing, match_cuts
+from reelhouse.media import landing
+from reelhouse.pipeline import contextual, match_cuts
 from reelhouse.search import ann
 
 
@@ -84,8 +85,9 @@ def run_library(settings: Settings, progress: Callable[[str], None] = print) -> 
         key, tags = batch.run_target()
         res = dg.materialize([media_file], partition_key=key, instance=instance, resources=resources,
                              run_config=QUIET, raise_on_error=False, tags={**tags, **launcher_tags()})
+        rows = media_rows(store, batch.titles)
         for vid in batch.titles:
-            row = media_row(store, vid)  # a quarantined file fails its media step on purpose
+            row = rows.get(vid)  # a quarantined file fails its media step on purpose
             if row is None:
                 report.failed[vid] = first_failure(res) if not res.success else "media probe failed"
             else:

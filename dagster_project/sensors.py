@@ -1,6 +1,6 @@
 """The landing sensor: new content in the landing folder becomes a title partition and a run.
 
-Each tick scans the landing folder (``reelhouse.pipeline.landing.scan_settled``):
+Each tick scans the landing folder (``reelhouse.media.landing.scan_settled``):
 
 - a file still being written waits: it is not hashed until it has gone ``landing_settle_s``
   unmodified and is unchanged since the previous tick (its size and mtime ride in the cursor);
@@ -22,7 +22,7 @@ from dagster_project.assets import titles
 from dagster_project.jobs import title_features
 from dagster_project.resources import ReelhouseResource
 from reelhouse.features.rows import registered_titles
-from reelhouse.pipeline import landing
+from reelhouse.media import landing
 
 
 def parse_cursor(cursor: str | None) -> dict[str, list[int]]:

@@ -12,8 +12,21 @@ from dagster_project.assets import CATALOG_ASSETS, TITLE_ASSETS, titles
 from dagster_project.resources import default_resources
 
 PER_TITLE = dg.AssetSelection.assets(*TITLE_ASSETS)
-DERIVED = ["standardized_encode", "shots", "shot_frames", "visual", "colour",
-           "layout", "shot_dedup", "audio", "shot_audio", "subtitles", "text"]
+
+
+def _downstream_of(name: str) -> list[str]:
+    """The per-title features computed from ``name`` (itself included), from the registry's specs."""
+    from reelhouse.config import Settings
+    from reelhouse.features import registry
+
+    def reaches(spec) -> bool:
+        return spec.name == name or any(reaches(u) for u in spec.upstream)
+
+    return [f.name for f in registry.title_features() if reaches(f.spec(Settings()))]
+
+
+#: Every per-title feature the landing sensor's media materialization leads to.
+DERIVED = [n for n in _downstream_of("media") if n != "media"]
 
 
 def _requested(result) -> dict[str, set[str]]:
@@ -38,8 +51,7 @@ def _bump(assets, key: str, version: str):
         lambda spec: spec.replace_attributes(code_version=version) if spec.key == dg.AssetKey(key) else spec, assets)
 
 
-DOWNSTREAM_OF_SHOTS = ["shots", "shot_frames", "visual", "colour", "layout",
-                       "shot_dedup", "audio", "shot_audio", "text"]
+DOWNSTREAM_OF_SHOTS = _downstream_of("shots")
 
 
 def test_a_landed_title_gets_every_derived_feature_requested_in_one_tick():

@@ -186,7 +186,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def title(home: Path) -> str:
     """One small generated title (about 3 s, 160x96) in the landing folder; returns its content id."""
-    from reelhouse.pipeline.landing import scan_landing
+    from reelhouse.media.landing import scan_landing
     from reelhouse.samples import generate_clip, title_spec
 
     settings = Settings(home=home)

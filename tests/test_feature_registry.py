@@ -52,8 +52,9 @@ def test_one_name_per_feature_in_rows_assets_cli_api_and_flavors(settings) -> No
             assert node.code_version == f.spec(Settings()).version
             assert {k.to_user_string() for k in node.parent_keys} == {u.name for u in spec.upstream}
     searchable = list(registry.searchable())
-    assert searchable == ["visual", "colour", "layout", "audio", "text", "contextual"]
-    assert list(FLAVORS) == list(registry.flavors()) == ["visual", "colour", "layout", "audio", "contextual"]
+    assert searchable == [f.name for f in registry.FEATURES if f.search is not None]  # declaration order
+    assert {"visual", "colour", "layout", "audio", "text", "contextual"} <= set(searchable)
+    assert list(FLAVORS) == list(registry.flavors()) == [n for n in searchable if n != "text"]  # text is no flavor
     parser = build_parser()
     similar = parser.parse_args(["similar", "v", "0"])
     assert similar.embedding == "visual"
@@ -79,7 +80,10 @@ def test_coverage_and_contracts_follow_the_registry(settings) -> None:
 
     assert [s.name for s in coverage.title_feature_specs(settings)] == [f.name for f in registry.title_features()]
     contracts = embedding_contracts(settings)
+    declared = {f.name: f.search for f in registry.FEATURES if f.search is not None and f.search.dim is not None}
     assert {n: (c.dim, c.absent_as) for n, c in contracts.items()} == {
+        n: (s.dim(registry.feature(n).spec(settings)), s.absent) for n, s in declared.items()}
+    assert {n: (c.dim, c.absent_as) for n, c in contracts.items() if n in ("visual", "colour", "layout", "audio", "text")} == {
         "visual": (1280, "zeros"), "colour": (128, "zeros"), "layout": (144, "zeros"), "audio": (512, "null"),
         "text": (384, "null")}
     assert list(registry.modality_specs(settings)) == ["visual", "audio", "text"]
@@ -95,17 +99,3 @@ def test_features_computed_together_are_selected_together() -> None:
     assert [k.to_user_string() for k in asset_keys_for(["shot_audio", "shots"])] == ["audio", "shot_audio", "shots"]
     with pytest.raises(LookupError, match="'media' has no per-title step"):
         registry.computed_together("media")
-
-
-def test_a_one_title_step_is_called_once_per_title(settings, monkeypatch) -> None:
-    from reelhouse.pipeline import dedup
-
-    calls = []
-
-    def one(settings, store, video_id, run_id):
-        calls.append(video_id)
-        return video_id
-
-    monkeypatch.setattr(dedup, "dedup_title", one)
-    assert registry.feature("shot_dedup").compute()(settings, None, ["a", "b"], "run") == ["a", "b"]
-    assert calls == ["a", "b"]

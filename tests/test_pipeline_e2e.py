@@ -468,8 +468,14 @@ def test_nightly_schedule_skips_a_current_catalog_and_fills_a_changed_recipe(fir
         assert r.run_key == f"nightly-2026-11-24:{start}" + (f"..{end}" if end != start else "")
     assert sorted(covered) == sorted(first.ok)
     assert len(requests) <= 1 + len(first.quarantined)  # only a quarantined title splits the range
-    expected = {"standardized_encode", "shots", "shot_frames", "visual", "colour",
-                "layout", "shot_dedup", "audio", "shot_audio", "text"}
+    from reelhouse.features import registry
+
+    def downstream_of_encode(spec) -> bool:
+        return spec.name == "standardized_encode" or any(downstream_of_encode(u) for u in spec.upstream)
+
+    expected = {f.name for f in registry.title_features() if downstream_of_encode(f.spec(Settings()))}
+    assert {"standardized_encode", "shots", "visual", "text", "shot_dedup"} <= expected
+    assert not {"media", "subtitles"} & expected
     for r in requests:
         assert {k.to_user_string() for k in r.asset_selection} == expected  # not media, not subtitles
 

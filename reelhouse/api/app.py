@@ -100,8 +100,8 @@ TitlesParam = Annotated[list[TitleRefs] | None, Query(
 Flavor = Annotated[str, Query(description=f"the similarity: {', '.join(FLAVORS)} (see reelhouse.search.match_cuts)",
                               json_schema_extra={"enum": list(FLAVORS)})]
 Embedding = Annotated[Literal[tuple(searchable())], Query(  # type: ignore[valid-type]  # the registry's names
-    description="the shot embedding compared: visual (EfficientNet), colour, layout, audio, text, or contextual "
-                "(the encoder trained on the catalog)")]
+    description="the shot embedding compared: " + ", ".join(searchable()) + " (contextual: the encoder trained on "
+                "the catalog)")]
 Scope = Annotated[Literal["all", "within", "across"], Query(description="pairs within a title, across titles, or both")]
 MinGap = Annotated[int, Query(ge=0, le=MAX_K, description="within a title, shots at most this many apart never pair")]
 PickedTitles = Annotated[list[TitleRefs], Query(

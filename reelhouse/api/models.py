@@ -86,7 +86,7 @@ class Similar(Page):
 
     video_id: str
     shot_index: int
-    embedding: str = Field(description="the shot embedding compared (visual, colour, layout, audio, text, contextual)")
+    embedding: str = Field(description="the shot embedding compared (a searchable feature of the registry)")
     feature: str = Field(description="the feature name of that embedding in shot_embeddings")
     feature_version: str | None = Field(description="the one version of the feature the index holds (the current one)")
     snapshot_id: int | None = Field(description="shot_embeddings snapshot the index was built from")

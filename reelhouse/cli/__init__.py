@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--titles", help="comma-separated video ids to search among")
     p.add_argument("--embedding", choices=list(registry.searchable()), default="visual",
-                   help="which shot embedding to compare: visual (EfficientNet, default), colour, layout, audio, text, "
-                        "or contextual (the encoder trained on the catalog: shots in similar context)")
+                   help="which shot embedding to compare (default visual); contextual is the encoder trained on the "
+                        "catalog: shots in similar context")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 

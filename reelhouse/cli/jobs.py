@@ -18,7 +18,7 @@ from reelhouse.cli.search import cmd_similar
 
 def ensure_sample_library(settings: Settings, console) -> None:
     """Fill an empty landing folder with the generated sample titles plus a real clip from a package."""
-    from reelhouse.pipeline.landing import VIDEO_SUFFIXES
+    from reelhouse.media.landing import VIDEO_SUFFIXES
     from reelhouse.samples import build_sample_library, real_clips
 
     landing = settings.resolved_landing

@@ -13,12 +13,12 @@ from reelhouse.cli._common import _console
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from reelhouse.lakehouse import FeatureStore, new_run_id
-    from reelhouse.pipeline.media import ingest_file
+    from reelhouse.pipeline.media import ingest_files
 
     store = FeatureStore.from_settings(settings)
     store.ensure_tables(["media"])
     run_id = new_run_id()
-    results = [ingest_file(store, Path(p), run_id) for p in args.paths]
+    results = ingest_files(store, [Path(p) for p in args.paths], run_id)  # one commit
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=2))
     else:

@@ -18,14 +18,14 @@ Derived from :data:`FEATURES`, and from nowhere else:
 - the contextual encoder's modalities (``modalities``), the faiss index flavors, the match-cut
   flavors (``flavors``) and the CLI's and API's embedding choices (``searchable``).
 
-Adding a per-shot feature: a model in ``models/``, a feature module with its spec function and its
-per-title compute function, one :class:`Feature` line here, and their tests.
+Adding a per-shot feature: a model in ``models/``, a spec function in ``specs``, a ``spark_jobs`` module
+with its per-title job and step (``motion``: ``models.visual.motion``, ``specs.motion_spec``,
+``spark_jobs.shot_motion``), one :class:`Feature` line here, and their tests.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,10 +81,9 @@ class Feature:
         description: one line for the UI and ``--help``.
         scope: ``"title"``: computed per title (partitioned by title, covered, backfilled per title);
             ``"catalog"``: computed over the catalog by its own asset (a trained model's features).
-        step: the per-title step computing it (``"module:function"``: a :data:`Compute`, or the
-            same for one title, ``(settings, store, video_id, run_id) -> outcome``); features naming
-            the same step are computed together (one multi-asset). None: ingested by the
-            landing sensor (``media``) or computed by a catalog asset.
+        step: the per-title step computing it (``"module:function"``: a :data:`Compute`, a batch of
+            titles per call); features naming the same step are computed together (one multi-asset).
+            None: ingested by the landing sensor (``media``) or computed by a catalog asset.
         heavy: the step runs Spark, a model or a transcode (the ``spark`` concurrency pool).
         search: how a per-shot embedding is searched; None for other features.
         checks: per-title check names (``dagster_project.checks.TITLE_CHECK_KINDS``), in order.
@@ -112,26 +111,7 @@ class Feature:
         if self.step is None:
             raise LookupError(f"feature {self.name!r} has no per-title step")
         module, _, function = self.step.partition(":")
-        fn = getattr(importlib.import_module(module), function)
-        if "video_id" not in inspect.signature(fn).parameters:
-            return fn
-
-        def each(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
-            from reelhouse.features.outcome import TitleFailures
-
-            if len(video_ids) == 1:
-                return [fn(settings, store, video_ids[0], run_id)]
-            outcomes, failed = [], {}
-            for vid in video_ids:  # one title failing does not stop the batch
-                try:
-                    outcomes.append(fn(settings, store, vid, run_id))
-                except Exception as exc:
-                    failed[vid] = f"{type(exc).__name__}: {exc}"
-            if failed:
-                raise TitleFailures(self.name, failed, outcomes)
-            return outcomes
-
-        return each
+        return getattr(importlib.import_module(module), function)
 
 
 def _k(*kinds: str) -> frozenset[str]:
@@ -142,9 +122,9 @@ def _k(*kinds: str) -> frozenset[str]:
 FEATURES: tuple[Feature, ...] = (
     Feature("media", lambda s: specs.media_spec(), "media", _k("pyav", "iceberg"),
             "Probe and validation status of the title's source file.", heavy=False),
-    Feature("standardized_encode", specs.encode_spec, "media", _k("pyav", "iceberg"),
+    Feature("standardized_encode", specs.encode_spec, "media", _k("spark", "pyav", "iceberg"),
             "Fixed-height, constant-fps yuv420p H.264 encode with mono audio: what every feature reads.",
-            step="reelhouse.pipeline.encode:standardize_title"),
+            step="reelhouse.pipeline.encode:standardize_titles"),
     Feature("shots", specs.shots_spec, "shots", _k("spark", "pytorch", "iceberg"),
             "Canonical shot segmentation: [start, end) frames of the standardized encode, with transition types.",
             step="reelhouse.pipeline.shots:segment_titles", checks=("tiles_title", "is_current"), picture="shots_metadata"),
@@ -164,6 +144,10 @@ FEATURES: tuple[Feature, ...] = (
             "Low-resolution Sobel edge layout per shot (composition).",
             step="reelhouse.pipeline.visual:embed_titles", checks=EMBEDDING_CHECKS,
             search=Search(lambda spec: math.prod(spec.params["grid"]), "zeros")),
+    Feature("motion", specs.motion_spec, "embeddings", _k("spark", "opencv", "iceberg"),
+            "Direction-of-motion histograms per shot from dense optical flow (the action match-cut flavor).",
+            step="spark_jobs.shot_motion:motion_titles", checks=EMBEDDING_CHECKS,
+            search=Search(lambda spec: math.prod(spec.params["grid"]) * spec.params["directions"], "zeros")),
     Feature("audio", specs.audio_spec, "embeddings", _k("spark", "pytorch", "iceberg"),
             "aisfx sound embeddings per shot (512-d; null for silent shots).",
             step="reelhouse.pipeline.audio:audio_titles", checks=(*EMBEDDING_CHECKS, "null_iff_silent"),
@@ -171,16 +155,16 @@ FEATURES: tuple[Feature, ...] = (
     Feature("shot_audio", specs.shot_audio_spec, "embeddings", _k("spark", "pytorch", "iceberg"),
             "Speech ratio (silero-vad), loudness and silence per shot.",
             step="reelhouse.pipeline.audio:audio_titles", checks=("one_row_per_shot", "is_current")),
-    Feature("subtitles", lambda s: specs.subtitles_spec(), "media", _k("iceberg"),
+    Feature("subtitles", lambda s: specs.subtitles_spec(), "media", _k("spark", "iceberg"),
             "Subtitle cues from the title's .srt sidecar, else its embedded text subtitle stream.",
-            step="reelhouse.pipeline.text:extract_subtitles", heavy=False),
+            step="reelhouse.pipeline.text:extract_subtitles"),
     Feature("text", specs.text_spec, "embeddings", _k("spark", "pytorch", "iceberg"),
             "MiniLM embeddings of the subtitle text overlapping each shot; null when a shot has no text.",
             step="reelhouse.pipeline.text:embed_text_titles", checks=(*EMBEDDING_CHECKS, "null_iff_no_subtitle_text"),
             search=Search(lambda spec: TEXT_EMBEDDING_DIM, "null", flavor=False, modality=True)),
-    Feature("shot_dedup", specs.dedup_spec, "embeddings", _k("iceberg"),
+    Feature("shot_dedup", specs.dedup_spec, "embeddings", _k("spark", "iceberg"),
             "Near-duplicate shot groups (cosine of visual embeddings over a threshold); the earliest shot is kept.",
-            step="reelhouse.pipeline.dedup:dedup_title", heavy=False),
+            step="reelhouse.pipeline.dedup:dedup_titles"),
     Feature("contextual", specs.contextual_spec, "contextual", _k("spark", "pytorch", "iceberg"),
             "MediaFM-style contextual shot embeddings from the encoder trained on the catalog.",
             scope="catalog", search=Search(None, "zeros", trained=True)),

@@ -6,18 +6,28 @@ computes anything; rows come back as dicts ordered as each docstring says.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from models.shot_detection import DEFAULT_DETECTOR
 from reelhouse.config import Settings
 from reelhouse.features.outcome import TitleNotReady
 from reelhouse.features.specs import encode_spec, media_spec, shot_frames_spec, shots_spec, subtitles_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.lakehouse.slices import slices_filter
+
+
+def media_rows(store: FeatureStore, video_ids: Sequence[str]) -> dict[str, dict]:
+    """``video_id -> media row`` (current media version) of the titles that were ingested (one scan)."""
+    spec = media_spec()
+    if not video_ids:
+        return {}
+    rows = store.read("media", slices_filter(FeatureSlice(v, spec.name, spec.version) for v in video_ids))
+    return {r["video_id"]: r for r in rows.to_pylist()}
 
 
 def media_row(store: FeatureStore, video_id: str) -> dict | None:
     """The title's media row for the current media version, or None if it was never ingested."""
-    spec = media_spec()
-    rows = store.read_slice("media", FeatureSlice(video_id, spec.name, spec.version))
-    return rows.slice(0, 1).to_pylist()[0] if rows.num_rows else None
+    return media_rows(store, [video_id]).get(video_id)
 
 
 def registered_titles(store: FeatureStore) -> dict[str, str]:

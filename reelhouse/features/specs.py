@@ -59,6 +59,15 @@ def layout_spec(settings: Settings) -> FeatureSpec:
     return FeatureSpec("layout", "shot_embeddings", "1", {"grid": [16, 9], "luma_resize": "pillow-box"}, (shot_frames_spec(settings),))
 
 
+def motion_spec(settings: Settings) -> FeatureSpec:
+    """Direction-of-motion descriptor per shot from dense optical flow (the action match-cut flavor)."""
+    from models.visual.motion import MIN_MOTION_PX, MOTION_DIRECTIONS, MOTION_FPS, MOTION_GRID, MOTION_HEIGHT
+
+    params = {"fps": MOTION_FPS, "height": MOTION_HEIGHT, "grid": list(MOTION_GRID), "directions": MOTION_DIRECTIONS,
+              "min_motion_px": MIN_MOTION_PX, "flow": "opencv-farneback"}
+    return FeatureSpec("motion", "shot_embeddings", "1", params, (shots_spec(settings),))
+
+
 def audio_spec(settings: Settings) -> FeatureSpec:
     """aisfx sound embeddings per shot (512-d; null for silent shots)."""
     from models.cards import AUDIO_MODEL_NAME, AUDIO_MODEL_VERSION, SILENCE_DBFS

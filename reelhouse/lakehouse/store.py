@@ -162,8 +162,9 @@ class FeatureStore:
             io_properties=dict(table.io.properties),
         )
 
-    def replace_slices(self, name: str, rows_by_slice: Mapping[FeatureSlice, pa.Table], run_id: str) -> WriteResult:
-        """Replace each slice's rows with the given rows, all in one atomic commit.
+    def replace_slices(self, name: str, rows_by_slice: Mapping[FeatureSlice, pa.Table | list[dict]], run_id: str) -> WriteResult:
+        """Replace each slice's rows with the given rows (Arrow tables or row dicts, audit columns
+        optional), all in one atomic commit.
 
         An empty table for a slice removes that slice (and writes no file).
         """
@@ -171,13 +172,13 @@ class FeatureStore:
         when = datetime.now(timezone.utc)
         files: dict[FeatureSlice, list[str]] = {}
         for slice_, rows in rows_by_slice.items():
+            if isinstance(rows, list):
+                rows = _rows_to_arrow(rows, table_def(name).arrow_schema)
             files[slice_] = [writer.write(slice_, rows, when)] if rows.num_rows else []
         return self.commit_files(name, files, run_id)
 
     def replace_slice(self, name: str, slice_: FeatureSlice, rows: pa.Table | list[dict], run_id: str) -> WriteResult:
         """Replace one slice. ``rows`` is an Arrow table or a list of row dicts (audit columns optional)."""
-        if isinstance(rows, list):
-            rows = _rows_to_arrow(rows, table_def(name).arrow_schema)
         return self.replace_slices(name, {slice_: rows}, run_id)
 
     def commit_files(self, name: str, files_by_slice: Mapping[FeatureSlice, list[str]], run_id: str) -> WriteResult:

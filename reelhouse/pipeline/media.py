@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 from reelhouse.features.specs import media_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.lakehouse.slices import slices_filter
 from reelhouse.media.content_id import content_id
 from reelhouse.media.errors import MediaError
 
@@ -72,30 +74,55 @@ def _media_row(path: Path, video_id: str, subtitle: Path | None) -> dict:
     }
 
 
-def ingest_file(store: FeatureStore, path: Path, run_id: str, video_id: str | None = None,
-                subtitle: Path | None = None) -> IngestResult:
-    """Ingest one file: content id, probe, and a media row (ok or quarantined), memoized by content.
+def ingest_files(store: FeatureStore, paths: Sequence[Path], run_id: str,
+                 video_ids: Sequence[str | None] | None = None) -> list[IngestResult]:
+    """Ingest files: content id, probe, and a media row each (ok or quarantined), memoized by content,
+    in one atomic commit for them all.
 
     Never raises for bad media: the reason is recorded and returned. Unreadable paths (missing, a
     directory, no permission) are returned as quarantined without a row, since they have no content id.
+    A file's ``.srt`` sidecar (same stem, next to it) is recorded with it.
+
+    Args:
+        video_ids: the files' content ids when the caller already knows them (``None`` entries: hash).
+
+    Returns:
+        One result per path, in order.
     """
     spec = media_spec()
-    try:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        vid = video_id or content_id(path)
-    except OSError as exc:
-        return IngestResult(str(path), None, "quarantined", f"unreadable: {exc}", "unreadable")
-    if subtitle is None and path.with_suffix(".srt").is_file():
-        subtitle = path.with_suffix(".srt")
-    slice_ = FeatureSlice(vid, spec.name, spec.version)
-    existing = store.read_slice("media", slice_)
-    if existing.num_rows:
-        row = existing.slice(0, 1).to_pylist()[0]
-        return IngestResult(str(path), vid, row["status"], row["error_message"], row["error_code"], memoized=True)
-    row = _media_row(path, vid, subtitle)
-    store.replace_slice("media", slice_, [row], run_id)
-    if row["status"] != "ok":
-        log.warning("quarantined %s (%s): %s", path, row["error_code"], row["error_message"])
-    return IngestResult(str(path), vid, row["status"], row.get("error_message"), row.get("error_code"))
+    ids: Sequence[str | None] = video_ids if video_ids is not None else [None] * len(paths)
+    if len(ids) != len(paths):
+        raise ValueError(f"{len(paths)} paths but {len(ids)} video ids")
+    results: list[IngestResult | None] = [None] * len(paths)
+    todo: list[tuple[int, Path, str]] = []
+    for i, (path, vid) in enumerate(zip(paths, ids)):
+        try:
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such file")
+            todo.append((i, path, vid or content_id(path)))
+        except OSError as exc:
+            results[i] = IngestResult(str(path), None, "quarantined", f"unreadable: {exc}", "unreadable")
+    slices = {vid: FeatureSlice(vid, spec.name, spec.version) for _, _, vid in todo}
+    known: dict[str, dict] = {}
+    if slices:
+        known = {r["video_id"]: r for r in store.read("media", slices_filter(slices.values())).to_pylist()}
+    new: dict[FeatureSlice, list[dict]] = {}
+    for i, path, vid in todo:
+        if vid in known:  # ingested before, or earlier in this call (same bytes under another name)
+            row = known[vid]
+            results[i] = IngestResult(str(path), vid, row["status"], row["error_message"], row["error_code"], memoized=True)
+            continue
+        subtitle = path.with_suffix(".srt") if path.with_suffix(".srt").is_file() else None
+        row = known[vid] = {"video_id": vid, "error_message": None, "error_code": None, **_media_row(path, vid, subtitle)}
+        new[slices[vid]] = [{k: v for k, v in row.items() if k != "video_id"}]
+        if row["status"] != "ok":
+            log.warning("quarantined %s (%s): %s", path, row["error_code"], row["error_message"])
+        results[i] = IngestResult(str(path), vid, row["status"], row["error_message"], row["error_code"])
+    if new:
+        store.replace_slices("media", new, run_id)
+    return [r for r in results if r is not None]
 
+
+def ingest_file(store: FeatureStore, path: Path, run_id: str, video_id: str | None = None) -> IngestResult:
+    """Ingest one file (see :func:`ingest_files`)."""
+    return ingest_files(store, [path], run_id, [video_id])[0]
