@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -57,6 +58,12 @@ def _eq(key: str, value: object) -> Target:
     return Target(f"`{key}` = {json.dumps(value)}", lambda r: r[key] == value)
 
 
+def _per_batch(key: str) -> Target:
+    """``key`` at most the number of batches of the run's titles plus 2 (issue 18: 256 / batch size + 2)."""
+    return Target(f"`{key}` <= ceil(`titles` / `batch_size`) + 2",
+                  lambda r: r[key] <= math.ceil(r["titles"] / r["batch_size"]) + 2)
+
+
 def _beats(prefix: str) -> list[Target]:
     ctx, avg, cat = f"{prefix}contextual", f"{prefix}moving_average", f"{prefix}concat"
     return [Target(f"`{ctx}` >= `{avg}`", lambda r: r[ctx] >= r[avg]),
@@ -83,6 +90,9 @@ BENCHMARKS: dict[str, list[Target]] = {
     "ingest": [],
     "memo": [],
     "pipeline": [],
+    "batch": [_le("per_title_overhead_s", 1), _le("driver_peak_rss_ratio_256_vs_64", 1.15),
+              _per_batch("dagster_runs_256"), _per_batch("commits_per_table_256"),
+              _ge("speedup_2_workers_vs_1", 1.6), _eq("answers_match", True)],
 }
 
 

@@ -25,6 +25,7 @@ from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.features.outcome import StageOutcome, TitleFailures
 from reelhouse.features.model_registry import NoContextualModel
 from reelhouse.features.rows import media_rows
+from reelhouse.lakehouse.title_reads import BatchReads, TitleReads, in_chunks
 from reelhouse.media import landing
 from reelhouse.pipeline import contextual, match_cuts, media
 from reelhouse.search import ann
@@ -52,11 +53,10 @@ INDEX_AUTOMATION = (
 ).with_label("index follows its embeddings")
 
 
-def _report(reelhouse: ReelhouseResource, spec: FeatureSpec, outcome: StageOutcome, t0: float, extra=None) -> dict:
-    store = reelhouse.store()
-    meta = outcome_metadata(store, spec, outcome, time.perf_counter() - t0)
+def _report(reads: TitleReads, spec: FeatureSpec, outcome: StageOutcome, t0: float, extra=None) -> dict:
+    meta = outcome_metadata(reads, spec, outcome, time.perf_counter() - t0)
     if extra is not None:
-        meta.update(extra(store, spec, outcome.video_id))
+        meta.update(extra(reads, spec, outcome.video_id))
     return meta
 
 
@@ -130,7 +130,7 @@ def _title_step(features: list[registry.Feature]) -> dg.AssetsDefinition:
             for out in outcomes:
                 f = by_name[out.feature]
                 extra = getattr(metadata, f.picture) if f.picture else None
-                yield dg.MaterializeResult(asset_key=f.name, metadata=_report(reelhouse, f.spec(settings), out, t0, extra))
+                yield dg.MaterializeResult(asset_key=f.name, metadata=_report(store, f.spec(settings), out, t0, extra))
             return
         # A batch: the run's output records the batch's totals on every partition of the range; then each
         # title's own materialization (rows, version, snapshot, picture) is logged on its partition, so the
@@ -138,11 +138,16 @@ def _title_step(features: list[registry.Feature]) -> dg.AssetsDefinition:
         for f in features:
             yield dg.MaterializeResult(asset_key=f.name, metadata=metadata.batch_metadata(
                 store, f.spec(settings), [o for o in outcomes if o.feature == f.name], time.perf_counter() - t0))
+        by_title: dict[str, list[StageOutcome]] = {}
         for out in outcomes:
-            f = by_name[out.feature]
-            extra = getattr(metadata, f.picture) if f.picture else None
-            context.log_event(dg.AssetMaterialization(f.name, partition=out.video_id,
-                                                      metadata=_report(reelhouse, f.spec(settings), out, t0, extra)))
+            by_title.setdefault(out.video_id, []).append(out)
+        for chunk in in_chunks(list(by_title)):  # each table read once per chunk of titles
+            reads = BatchReads(store, chunk)
+            for out in (o for vid in chunk for o in by_title[vid]):
+                f = by_name[out.feature]
+                extra = getattr(metadata, f.picture) if f.picture else None
+                context.log_event(dg.AssetMaterialization(f.name, partition=out.video_id,
+                                                          metadata=_report(reads, f.spec(settings), out, t0, extra)))
 
     return _step
 

@@ -25,7 +25,7 @@ from dagster_project.assets import titles
 from dagster_project.resources import ReelhouseResource
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
-from reelhouse.lakehouse import FeatureStore
+from reelhouse.lakehouse.title_reads import BatchReads, TitleReads, in_chunks
 from reelhouse.quality import checks as q
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
@@ -39,7 +39,7 @@ class TitleCheck:
 
     name: str
     description: str
-    run: Callable[[FeatureStore, Settings, str], q.CheckResult]
+    run: Callable[[TitleReads, Settings, str], q.CheckResult]
     severity: dg.AssetCheckSeverity = ERROR
     blocking: bool = False
 
@@ -66,13 +66,19 @@ def title_checks(asset: str, checks: Sequence[TitleCheck]) -> dg.AssetChecksDefi
     def _checks(context: dg.AssetCheckExecutionContext, reelhouse: ReelhouseResource):
         settings, store = reelhouse.settings(), reelhouse.store()
         keys = list(context.partition_keys)
-        for c in checks:
-            if len(keys) == 1:
+        if len(keys) == 1:
+            for c in checks:
                 yield _result(asset, c.name, c.run(store, settings, keys[0]), c.severity)
-                continue
-            # A batch run (a partition range): one evaluation covering every title, naming those that fail.
-            results = {vid: c.run(store, settings, vid) for vid in keys}
-            failing = {vid: r.description for vid, r in results.items() if not r.passed}
+            return
+        # A batch run (a partition range): every title is checked, reading each table once per chunk of
+        # titles (BatchReads); one evaluation per check covers them all, naming the titles that fail.
+        results: dict[str, dict[str, q.CheckResult]] = {c.name: {} for c in checks}
+        for chunk in in_chunks(keys):
+            reads = BatchReads(store, chunk)
+            for c in checks:
+                results[c.name].update({vid: c.run(reads, settings, vid) for vid in chunk})
+        for c in checks:
+            failing = {vid: r.description for vid, r in results[c.name].items() if not r.passed}
             description = (f"all {len(keys)} titles pass" if not failing else
                            f"{len(failing)} of {len(keys)} titles fail: " + "; ".join(f"{v}: {d}" for v, d in failing.items()))
             yield dg.AssetCheckResult(asset_key=asset, check_name=c.name, passed=not failing, severity=c.severity,

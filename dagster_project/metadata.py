@@ -13,6 +13,7 @@ import dagster as dg
 from reelhouse.features import FeatureSpec
 from reelhouse.features.outcome import StageOutcome
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.lakehouse.title_reads import TitleReads
 from reelhouse.viz.previews import histogram_png, line_png, thumbnail_grid_png
 
 #: At most this many representative frames in a shot_frames preview.
@@ -24,12 +25,12 @@ def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
 
 
-def slice_rows(store: FeatureStore, table: str, slice_: FeatureSlice) -> int:
+def slice_rows(store: TitleReads, table: str, slice_: FeatureSlice) -> int:
     """Rows the slice holds (reads one column)."""
-    return store.read(table, slice_.row_filter, selected_fields=("video_id",)).num_rows
+    return store.slice_table(table, slice_, ("video_id",)).num_rows
 
 
-def outcome_metadata(store: FeatureStore, spec: FeatureSpec, outcome: StageOutcome, compute_s: float) -> dict[str, Any]:
+def outcome_metadata(store: TitleReads, spec: FeatureSpec, outcome: StageOutcome, compute_s: float) -> dict[str, Any]:
     """Common metadata: memoized or not, rows in the slice, rows written, version, snapshot, wall time."""
     slice_ = FeatureSlice(outcome.video_id, spec.name, spec.version)
     meta: dict[str, Any] = {
@@ -45,9 +46,9 @@ def outcome_metadata(store: FeatureStore, spec: FeatureSpec, outcome: StageOutco
     return meta
 
 
-def shots_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+def shots_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
     """Shot count, title duration, shot-length statistics and a shot-length histogram."""
-    rows = store.read_slice(spec.table, FeatureSlice(video_id, spec.name, spec.version))
+    rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version), ("start_s", "end_s", "transition"))
     if rows.num_rows == 0:
         return {}
     start, end = rows.column("start_s").to_pylist(), rows.column("end_s").to_pylist()
@@ -62,10 +63,10 @@ def shots_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) -> dic
     }
 
 
-def shot_frames_metadata(store: FeatureStore, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+def shot_frames_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
     """A contact-sheet preview: the first representative frame of up to ``PREVIEW_FRAMES`` shots."""
-    rows = store.read(spec.table, FeatureSlice(video_id, spec.name, spec.version).row_filter,
-                      selected_fields=("shot_index", "rank", "t_s", "thumbnail"))
+    rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
+                             ("shot_index", "rank", "t_s", "thumbnail"))
     firsts = sorted((r for r in rows.to_pylist() if r["rank"] == 1), key=lambda r: r["shot_index"])
     if not firsts:
         return {}

@@ -255,6 +255,32 @@ def test_each_check_fails_on_purpose_broken_data(library, name):
     assert expected in result.description, result.description
 
 
+def test_batch_reads_give_every_check_the_same_verdicts_in_a_few_scans(library):
+    """Checking a batch reads each (table, feature, version, columns) once for all its titles, and every
+    check's verdict, description and metadata are the ones the title's own scans give."""
+    from reelhouse.lakehouse.title_reads import BatchReads
+
+    store, settings = library
+    vids = [title_id("valid"), *(title_id(n) for n in BREAKS), title_id("never written")]
+    scans = []
+
+    class CountingStore(FeatureStore):
+        def read(self, *args, **kwargs):
+            scans.append(args[0])
+            return super().read(*args, **kwargs)
+
+    counting = CountingStore(store.catalog, store.namespace)
+    reads = BatchReads(counting, vids)
+    for check in EVERY_CHECK:
+        for vid in vids:
+            alone, batched = check(store, settings, vid), check(reads, settings, vid)
+            assert (batched.passed, batched.description, batched.metadata) == (alone.passed, alone.description,
+                                                                               alone.metadata), vid
+    with pytest.raises(KeyError, match="not one of this batch"):
+        reads.slice_table("shots", FeatureSlice("f" * 32, "shots", "1"), ("shot_index",))
+    assert len(scans) <= 40 < len(EVERY_CHECK) * len(vids)  # a few scans per table, not one per title and check
+
+
 def test_a_title_without_shots_fails_the_shot_checks(library):
     store, settings = library
     absent = title_id("never written")

@@ -14,6 +14,7 @@ from reelhouse.features.outcome import TitleNotReady
 from reelhouse.features.specs import encode_spec, media_spec, shot_frames_spec, shots_spec, subtitles_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.lakehouse.slices import slices_filter
+from reelhouse.lakehouse.title_reads import TitleReads
 
 
 def media_rows(store: FeatureStore, video_ids: Sequence[str]) -> dict[str, dict]:
@@ -89,10 +90,11 @@ def shot_frame_rows(store: FeatureStore, settings: Settings, video_id: str, with
     return sorted(rows.to_pylist(), key=lambda r: (r["shot_index"], r["rank"]))
 
 
-def title_cues(store: FeatureStore, video_id: str) -> list:
+def title_cues(store: TitleReads, video_id: str) -> list:
     """The title's stored cues (the sentinel of a title without subtitles excluded)."""
     from reelhouse.media.subtitles import Cue
 
     spec = subtitles_spec()
-    rows = store.read_slice("subtitle_cues", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
+    rows = store.slice_table("subtitle_cues", FeatureSlice(video_id, spec.name, spec.version),
+                             ("cue_index", "start_s", "end_s", "text")).to_pylist()
     return [Cue(r["start_s"], r["end_s"], r["text"]) for r in sorted(rows, key=lambda r: r["cue_index"]) if r["cue_index"] >= 0]

@@ -322,6 +322,16 @@ class FeatureStore:
     def read_slice(self, name: str, slice_: FeatureSlice, snapshot_id: int | None = None) -> pa.Table:
         return self.read(name, slice_.row_filter, snapshot_id=snapshot_id)
 
+    def slice_table(self, name: str, slice_: FeatureSlice, fields: tuple[str, ...]) -> pa.Table:
+        """``fields`` of the slice's rows (one scan; ``reelhouse.lakehouse.title_reads.TitleReads``)."""
+        return self.read(name, slice_.row_filter, selected_fields=fields)
+
+    def versions_held(self, name: str, video_id: str, feature: str) -> list[str]:
+        """The versions of ``feature`` the title has rows of in table ``name``, sorted (one scan)."""
+        held = self.read(name, And(EqualTo("video_id", video_id), EqualTo("feature", feature)),
+                         selected_fields=("feature_version",)).column("feature_version")
+        return sorted(set(held.to_pylist()))
+
     def snapshot_id(self, name: str) -> int | None:
         """The snapshot holding the table's current rows (None while empty).
 

@@ -38,6 +38,7 @@ from reelhouse.features.specs import (
     text_spec,
 )
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
+from reelhouse.lakehouse.title_reads import TitleReads
 from reelhouse.search.ann import index_folder
 
 #: Largest allowed distance of a stored vector's L2 norm from 1.
@@ -91,7 +92,7 @@ def embedding_contracts(settings: Settings) -> dict[str, EmbeddingContract]:
 
 
 # Tiling and rows ----------------------------------------------------------------------------------
-def shots_tile_title(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+def shots_tile_title(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
     """The title's current shots tile its standardized encode with no gap or overlap.
 
     Shot indexes are ``0..n-1`` with one row each; every shot is non-empty (``start < end``); the first
@@ -132,7 +133,7 @@ def shots_tile_title(store: FeatureStore, settings: Settings, video_id: str) -> 
     return _verdict(problems, ok, metadata)
 
 
-def one_row_per_shot(store: FeatureStore, settings: Settings, video_id: str, spec: FeatureSpec) -> CheckResult:
+def one_row_per_shot(store: TitleReads, settings: Settings, video_id: str, spec: FeatureSpec) -> CheckResult:
     """A per-shot feature (``spec``, current version) has exactly one row for each of the title's current shots."""
     shots_of, shots = _shots(store, settings, video_id, ("shot_index",))
     if not shots:
@@ -149,7 +150,7 @@ def one_row_per_shot(store: FeatureStore, settings: Settings, video_id: str, spe
     return _verdict(problems, f"one {spec.name} row for each of the {len(expected)} shots", metadata)
 
 
-def frames_inside_shots(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+def frames_inside_shots(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
     """Every current shot has representative frames ranked ``1..k``, each frame inside its shot's ``[start, end)``."""
     shots_of, shots = _shots(store, settings, video_id, ("shot_index", "start_frame", "end_frame"))
     if not shots:
@@ -178,7 +179,7 @@ def frames_inside_shots(store: FeatureStore, settings: Settings, video_id: str) 
 
 
 # Embeddings ------------------------------------------------------------------------------------------
-def embedding_dims_and_norms(store: FeatureStore, video_id: str, contract: EmbeddingContract,
+def embedding_dims_and_norms(store: TitleReads, video_id: str, contract: EmbeddingContract,
                              tolerance: float = NORM_TOLERANCE) -> CheckResult:
     """Every row of the feature (current version) has the right dimension, finite values and a unit norm.
 
@@ -214,7 +215,7 @@ def embedding_dims_and_norms(store: FeatureStore, video_id: str, contract: Embed
     return _verdict(problems, ok, metadata)
 
 
-def audio_null_iff_silent(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+def audio_null_iff_silent(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
     """A shot has an audio embedding exactly when ``shot_audio`` says it is not silent (current versions)."""
     emb, speech = audio_spec(settings), shot_audio_spec(settings)
     present = {r["shot_index"]: r["has_embedding"] for r in _slice(store, video_id, emb, ("shot_index", "has_embedding"))}
@@ -228,7 +229,7 @@ def audio_null_iff_silent(store: FeatureStore, settings: Settings, video_id: str
     return _verdict(problems, f"audio embeddings are null exactly for the {sum(silent.values())} silent shot(s)", metadata)
 
 
-def text_null_iff_no_subtitle_text(store: FeatureStore, settings: Settings, video_id: str) -> CheckResult:
+def text_null_iff_no_subtitle_text(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
     """A shot has a text embedding exactly when a subtitle cue with text overlaps its ``[start_s, end_s)``."""
     from reelhouse.features.rows import title_cues
     from reelhouse.media.subtitles import shot_text
@@ -237,7 +238,7 @@ def text_null_iff_no_subtitle_text(store: FeatureStore, settings: Settings, vide
     if not shots:
         return _no_shots(video_id, shots_of)
     emb, subs = text_spec(settings), subtitles_spec()
-    if not store.has_slice(subs.table, FeatureSlice(video_id, subs.name, subs.version)):
+    if not _slice(store, video_id, subs, ("cue_index",)):
         return CheckResult(False, f"title {video_id} has no subtitle_cues rows at version {subs.version} "
                                   "(not even the no-subtitles marker) to compare with", {"problems": 1})
     present = {r["shot_index"]: r["has_embedding"] for r in _slice(store, video_id, emb, ("shot_index", "has_embedding"))}
@@ -254,11 +255,9 @@ def text_null_iff_no_subtitle_text(store: FeatureStore, settings: Settings, vide
 
 
 # Freshness -------------------------------------------------------------------------------------------
-def feature_is_current(store: FeatureStore, video_id: str, spec: FeatureSpec) -> CheckResult:
+def feature_is_current(store: TitleReads, video_id: str, spec: FeatureSpec) -> CheckResult:
     """The title holds ``spec`` at its current version (the code's), not only at older versions."""
-    held = store.read(spec.table, And(EqualTo("video_id", video_id), EqualTo("feature", spec.name)),
-                      selected_fields=("feature_version",)).column("feature_version")
-    versions = sorted(set(held.to_pylist()))
+    versions = store.versions_held(spec.table, video_id, spec.name)
     metadata: Metadata = {"feature": spec.name, "current_version": spec.version, "versions_held": ", ".join(versions)}
     if spec.version in versions:
         older = [v for v in versions if v != spec.version]
@@ -359,16 +358,16 @@ def contextual_embeddings_complete(store: FeatureStore, settings: Settings, tole
 
 
 # Helpers ---------------------------------------------------------------------------------------------
-def _slice_table(store: FeatureStore, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
+def _slice_table(store: TitleReads, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
     """``fields`` of the title's rows of ``spec`` at its current version."""
-    return store.read(spec.table, FeatureSlice(video_id, spec.name, spec.version).row_filter, selected_fields=fields)
+    return store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version), fields)
 
 
-def _slice(store: FeatureStore, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> list[dict]:
+def _slice(store: TitleReads, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> list[dict]:
     return _slice_table(store, video_id, spec, fields).to_pylist()
 
 
-def _shots(store: FeatureStore, settings: Settings, video_id: str, fields: tuple[str, ...]) -> tuple[FeatureSpec, list[dict]]:
+def _shots(store: TitleReads, settings: Settings, video_id: str, fields: tuple[str, ...]) -> tuple[FeatureSpec, list[dict]]:
     """The shots spec at its current version and ``fields`` of the title's shots at that version."""
     spec = shots_spec(settings)
     return spec, _slice(store, video_id, spec, fields)
