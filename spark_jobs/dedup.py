@@ -18,9 +18,8 @@ import pyarrow as pa
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.features.specs import dedup_spec, visual_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 
 
 def title_dedup_rows(embeddings: pa.Table, threshold: float, source_feature: str) -> pa.Table:
@@ -59,17 +58,9 @@ def dedup_job(settings: Settings) -> TitleJob:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: near-duplicate shot groups of the given titles."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, dedup_spec)
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, dedup_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], dedup_job, argv)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,9 @@ import pyarrow as pa
 from reelhouse.config import Settings
 from reelhouse.features.outcome import TitleNotReady
 from reelhouse.features.specs import encode_spec, media_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
 from reelhouse.media.location import localize
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 
 #: The media-row columns the job reads.
 MEDIA_COLUMNS = ("source_uri", "status", "error_code", "error_message")
@@ -161,17 +160,9 @@ def encode_job(settings: Settings) -> TitleJob:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: standardized encodes of the given titles."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, encode_spec)
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, encode_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], encode_job, argv)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,8 @@ from models.visual.frame_quality import (
 )
 from reelhouse.config import Settings
 from reelhouse.features.specs import encode_spec, shot_frames_spec, shots_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 
 #: Shots decoded per chunk.
 CHUNK_SHOTS = 64
@@ -104,17 +103,9 @@ def shot_frames_job(settings: Settings, policy: QualityPolicy = QualityPolicy())
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: representative frames for the given titles' current shots."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, shot_frames_spec)
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, shot_frames_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], shot_frames_job, argv)
 
 
 if __name__ == "__main__":

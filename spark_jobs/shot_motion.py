@@ -28,7 +28,7 @@ from reelhouse.features.outcome import StageOutcome
 from reelhouse.features.specs import encode_spec, motion_spec, shots_spec
 from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, compute_titles, run_batch
+from spark_jobs.batch import TitleJob, compute_titles
 
 #: Slack (in encode frames) when mapping a sample's time to the encode frame it shows, against
 #: floating-point error in ``k / fps``.
@@ -126,17 +126,9 @@ def motion_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[s
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: the motion feature for the given titles' current shots."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, motion_spec)
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, motion_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], motion_job, argv)
 
 
 if __name__ == "__main__":

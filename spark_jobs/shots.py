@@ -16,9 +16,8 @@ import pyarrow as pa
 
 from reelhouse.config import Settings
 from reelhouse.features.specs import DEFAULT_DETECTOR, encode_spec, shots_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 
 
 def title_shot_rows(path: str, fps: float, detector: str) -> pa.Table:
@@ -61,16 +60,9 @@ def shots_job(settings: Settings, detector: str = DEFAULT_DETECTOR) -> TitleJob:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: shots for the given titles' standardized encodes."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, shots_spec)
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, shots_job(settings), titles, new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], shots_job, argv)
 
 
 if __name__ == "__main__":

@@ -29,3 +29,21 @@ def job_settings(parser: argparse.ArgumentParser, args: argparse.Namespace, spec
     return settings, [t for t in args.titles.split(",") if t]
 
 
+
+
+def submit_title_job(description: str, job_of, argv=None) -> int:
+    """The ``main`` of a per-title job's ``spark-submit`` entry point: parse the command line, run
+    ``job_of(settings)`` (a ``spark_jobs.batch.TitleJob``) for the titles as one batch, print what it did.
+
+    ``--feature-version`` is checked against the versions of the job's outputs.
+    """
+    from reelhouse.lakehouse import FeatureStore, new_run_id
+    from spark_jobs.batch import run_batch
+    from spark_jobs.session import get_spark
+
+    parser = job_parser(description)
+    args = parser.parse_args(argv)
+    settings, titles = job_settings(parser, args, lambda s: list(job_of(s).outputs))
+    store = FeatureStore.from_settings(settings)
+    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, job_of(settings), titles, new_run_id()))
+    return 0

@@ -20,9 +20,8 @@ import pyarrow as pa
 
 from reelhouse.config import Settings
 from reelhouse.features.specs import media_spec, subtitles_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 from spark_jobs.encode import MEDIA_COLUMNS, ready_media, source_file
 
 #: The row recording that a title has no subtitles.
@@ -67,17 +66,9 @@ def subtitles_job(settings: Settings) -> TitleJob:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: subtitle cues of the given titles."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, lambda s: subtitles_spec())
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, subtitles_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], subtitles_job, argv)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ import pyarrow as pa
 
 from reelhouse.config import Settings
 from reelhouse.features.specs import shots_spec, subtitles_spec, text_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 
 #: The rows' schema (audit columns are stamped by the writer).
 TEXT_ROWS = pa.schema([("shot_index", pa.int32()), ("model", pa.string()), ("dim", pa.int32()),
@@ -70,17 +69,9 @@ def text_job(settings: Settings) -> TitleJob:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: text embeddings for the given titles' current shots."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, text_spec)
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, text_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], text_job, argv)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,8 @@ from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.features.registry import specs_computed_together
 from reelhouse.features.specs import shot_frames_spec
-from reelhouse.lakehouse import FeatureStore
 from reelhouse.lakehouse.plan import SliceInput
-from spark_jobs.batch import TitleJob, run_batch
+from spark_jobs.batch import TitleJob
 
 
 def decode_jpegs(jpegs: Sequence[bytes]) -> list[np.ndarray]:
@@ -125,17 +124,9 @@ def visual_job(settings: Settings) -> TitleJob:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """spark-submit entry point: visual features for the given titles' representative frames."""
-    from reelhouse.lakehouse import new_run_id
-    from spark_jobs.session import get_spark
-    from spark_jobs.submit import job_parser, job_settings
+    from spark_jobs.submit import submit_title_job
 
-    parser = job_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    settings, titles = job_settings(parser, args, lambda s: specs_computed_together("visual", s))
-    store = FeatureStore.from_settings(settings)
-    print(run_batch(get_spark(settings.spark_master, settings.spark_conf), store, visual_job(settings), titles,
-                    new_run_id()))
-    return 0
+    return submit_title_job(__doc__.splitlines()[0], visual_job, argv)
 
 
 if __name__ == "__main__":

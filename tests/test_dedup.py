@@ -35,3 +35,37 @@ def test_blocks_give_the_same_answer():
     rng = np.random.default_rng(2)
     emb = unit(np.repeat(rng.normal(size=(30, 16)), 3, axis=0) + 0.01 * rng.normal(size=(90, 16)))
     assert (near_duplicate_groups(emb, 0.9, block=7)[0] == near_duplicate_groups(emb, 0.9, block=1000)[0]).all()
+
+
+@pytest.mark.slow
+def test_the_dedup_job_groups_each_titles_shots_from_its_spark_submit_entry_point(settings, store, capsys):
+    """``spark-submit spark_jobs/dedup.py --titles ...``: the job reads each title's current visual
+    embeddings itself, groups near-duplicates under the earliest shot, commits once; a title without
+    embeddings is reported and written nowhere; a wrong ``--feature-version`` is refused."""
+    from reelhouse.features.specs import dedup_spec, visual_spec
+    from reelhouse.lakehouse import FeatureSlice, new_run_id
+    from spark_jobs.dedup import main
+
+    store.ensure_tables()
+    vis, spec = visual_spec(settings), dedup_spec(settings)
+    rng = np.random.default_rng(3)
+    scenes = unit(rng.normal(size=(3, 32)))
+    which = {"a" * 32: [0, 1, 0, 2], "b" * 32: [2, 2, 1]}  # shot -> scene: a's 0 and 2 repeat; b's 0 and 1
+    store.replace_slices("shot_embeddings", {
+        FeatureSlice(vid, vis.name, vis.version): [
+            {"shot_index": i, "model": "test", "dim": 32, "has_embedding": True,
+             "embedding": unit(scenes[s] + 0.01 * rng.normal(size=32)).astype(np.float32).tolist()}
+            for i, s in enumerate(scenes_of)]
+        for vid, scenes_of in which.items()}, new_run_id())
+
+    assert main(["--titles", ",".join([*which, "c" * 32])]) == 0
+    assert "c" * 32 in capsys.readouterr().out  # reported as failed: no visual embeddings
+    groups = {vid: [r["group_shot_index"] for r in sorted(store.read_slice("shot_dedup", FeatureSlice(vid, spec.name, spec.version))
+                                                          .to_pylist(), key=lambda r: r["shot_index"])] for vid in which}
+    assert groups == {"a" * 32: [0, 1, 0, 3], "b" * 32: [0, 0, 2]}
+    assert not store.read_slice("shot_dedup", FeatureSlice("c" * 32, spec.name, spec.version)).num_rows
+    assert len({r["run_id"] for r in store.read("shot_dedup").to_pylist()}) == 1  # one batch
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--titles", "a" * 32, "--feature-version", "0-nope"])
+    assert refused.value.code == 2
