@@ -26,34 +26,13 @@ BASE_CONF: dict[str, str] = {
     "spark.python.worker.reuse": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "1g",
+    # One task per core, one math thread each, on one machine as on a cluster: a batch runs one task
+    # per title, so titles side by side use the cores. (One task with every core's threads, the policy
+    # while jobs ran one title each, left a core idle wherever a model's threads do not fill it:
+    # decoding, encoding, small batches of frames.) Each running task's worker holds only its job's model.
+    "spark.executorEnv.OMP_NUM_THREADS": "1",
+    "spark.executorEnv.MKL_NUM_THREADS": "1",
 }
-
-
-def local_cores(master: str) -> int | None:
-    """The cores of a ``local``, ``local[N]`` or ``local[*]`` master; ``None`` for a cluster master."""
-    if master == "local":
-        return 1
-    if master.startswith("local[") and master.endswith("]"):
-        spec = master[len("local[") : -1].split(",")[0]
-        return (os.cpu_count() or 1) if spec == "*" else int(spec)
-    return None
-
-
-def machine_conf(master: str) -> dict[str, str]:
-    """Settings for how Python workers share the machine.
-
-    On one machine (a ``local`` master) one task runs at a time and its Python worker gets every
-    core for its model's math threads: each model (EfficientNet, TransNetV2, aisfx, silero-vad,
-    MiniLM) then lives in one worker process instead of one per core, which keeps memory flat,
-    and the models' own threads use the cores. On a cluster each task gets one math thread, since
-    Spark already runs one task per core there.
-    """
-    cores = local_cores(master)
-    threads = str(cores or 1)
-    conf = {"spark.executorEnv.OMP_NUM_THREADS": threads, "spark.executorEnv.MKL_NUM_THREADS": threads}
-    if cores is not None:
-        conf["spark.task.cpus"] = str(cores)
-    return conf
 
 
 def get_spark(master: str = "local[*]", conf: Mapping[str, str] | None = None, app_name: str = "reelhouse") -> SparkSession:
@@ -66,7 +45,7 @@ def get_spark(master: str = "local[*]", conf: Mapping[str, str] | None = None, a
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**BASE_CONF, **machine_conf(master), **(conf or {})}.items():
+    for key, value in {**BASE_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

@@ -6,7 +6,6 @@ import pytest
 
 from models.shot_detection import FastShotDetector
 from reelhouse.lakehouse import FeatureSlice, new_run_id
-from spark_jobs.session import local_cores, machine_conf
 from spark_jobs.shots import shots_job, title_shot_rows
 from tests.media_fixtures import standardized_clip, truth_clip
 
@@ -57,13 +56,13 @@ def test_job_on_spark_local_commits_every_title_once_and_reports_a_bad_one(store
     assert store.read_slice("shots", FeatureSlice(bad, spec.name, spec.version)).num_rows == 0
 
 
-def test_one_machine_runs_one_python_task_with_every_core() -> None:
-    assert local_cores("local[3]") == 3 and local_cores("local") == 1 and local_cores("spark://head:7077") is None
-    assert machine_conf("local[3]") == {
-        "spark.task.cpus": "3", "spark.executorEnv.OMP_NUM_THREADS": "3", "spark.executorEnv.MKL_NUM_THREADS": "3",
-    }
-    assert "spark.task.cpus" not in machine_conf("spark://head:7077")
-    assert machine_conf("spark://head:7077")["spark.executorEnv.OMP_NUM_THREADS"] == "1"
+def test_titles_run_side_by_side_one_math_thread_per_task(settings) -> None:
+    from spark_jobs.session import BASE_CONF, get_spark
+
+    assert "spark.task.cpus" not in BASE_CONF  # one task per core: a batch's titles run in parallel
+    assert BASE_CONF["spark.executorEnv.OMP_NUM_THREADS"] == BASE_CONF["spark.executorEnv.MKL_NUM_THREADS"] == "1"
+    spark = get_spark(settings.spark_master, settings.spark_conf)
+    assert spark.sparkContext.getConf().get("spark.task.cpus", "1") == "1"
 
 
 def test_workers_fork_from_the_preloading_daemon() -> None:
