@@ -161,8 +161,15 @@ def _render(job: tuple[int, str, int]) -> str:
 def render_titles(cache: Path, indices: Sequence[int], procs: int = 2, seed: int = SEED) -> dict[int, Path]:
     """Render (or find) every title of ``indices`` in ``cache``; ``index -> .mp4 path``."""
     cache.mkdir(parents=True, exist_ok=True)
-    with mp.get_context("spawn").Pool(procs) as pool:
+    pool = mp.get_context("spawn").Pool(procs)
+    try:
         names = pool.map(_render, [(i, str(cache), seed) for i in indices], chunksize=4)
+        pool.close()  # workers exit normally and release what they hold (no leaked-semaphore warnings
+    except BaseException:  # printed after the last line)
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
     return {i: cache / f"{n}.mp4" for i, n in zip(indices, names)}
 
 
@@ -349,8 +356,11 @@ def run_baseline(videos: Sequence[Path], home: Path, warm_video: Path, procs: in
         for _ in landed:
             results.append(it.next(timeout=max(1.0, deadline - time.monotonic())))
         wall = time.perf_counter() - t0
-    finally:
+        pool.close()  # workers exit normally and release what they hold (no warnings after the last line)
+    except BaseException:
         pool.terminate()
+        raise
+    finally:
         pool.join()
     stage_s: dict[str, float] = {}
     for r in results:
