@@ -20,9 +20,8 @@ import pyarrow as pa
 
 from reelhouse.config import Settings
 from reelhouse.features.registry import specs_computed_together
-from reelhouse.features.specs import encode_spec, shots_spec
-from reelhouse.lakehouse.plan import SliceInput
 from spark_jobs.batch import TitleJob
+from spark_jobs.shots import encode_and_shots
 
 #: Audio is streamed in chunks of this many seconds.
 CHUNK_S = 10.0
@@ -96,7 +95,6 @@ def audio_job(settings: Settings) -> TitleJob:
     """The audio job: each title's encode and current shots in, the ``audio`` embedding (``shot_embeddings``)
     and the ``shot_audio`` rows out (one commit per table)."""
     emb, speech = specs_computed_together("audio", settings)
-    encode, shots = encode_spec(settings), shots_spec(settings)
     io_properties, device = dict(settings.catalog_properties), settings.device
 
     def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
@@ -104,10 +102,8 @@ def audio_job(settings: Settings) -> TitleJob:
                                                 io_properties, device)
         return {emb.name: emb_rows, speech.name: audio_rows}
 
-    return TitleJob("audio features", {
-        "encode": SliceInput("encodes", encode.name, encode.version, ("uri", "has_audio")),
-        "shots": SliceInput("shots", shots.name, shots.version, ("shot_index", "start_s", "end_s")),
-    }, [emb, speech], compute, required=("encode", "shots"))
+    inputs = encode_and_shots(settings, ("uri", "has_audio"), ("shot_index", "start_s", "end_s"))
+    return TitleJob("audio features", inputs, [emb, speech], compute, required=("encode", "shots"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,9 +28,9 @@ from models.visual.frame_quality import (
     select_representatives,
 )
 from reelhouse.config import Settings
-from reelhouse.features.specs import encode_spec, shot_frames_spec, shots_spec
-from reelhouse.lakehouse.plan import SliceInput
+from reelhouse.features.specs import shot_frames_spec
 from spark_jobs.batch import TitleJob
+from spark_jobs.shots import encode_and_shots
 
 #: Shots decoded per chunk.
 CHUNK_SHOTS = 64
@@ -88,17 +88,15 @@ def title_shot_frames(encode: Mapping, shots: pd.DataFrame, policy: QualityPolic
 
 def shot_frames_job(settings: Settings, policy: QualityPolicy = QualityPolicy()) -> TitleJob:
     """The shot-frames job: each title's encode and current shots in, its representative frames out."""
-    spec, encode, shots = shot_frames_spec(settings), encode_spec(settings), shots_spec(settings)
+    spec = shot_frames_spec(settings)
     io_properties = dict(settings.catalog_properties)
 
     def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         return {spec.name: title_shot_frames(inputs["encode"].to_pylist()[0], inputs["shots"].to_pandas(), policy,
                                              io_properties)}
 
-    return TitleJob("representative frames", {
-        "encode": SliceInput("encodes", encode.name, encode.version, ("uri", "width", "height", "fps")),
-        "shots": SliceInput("shots", shots.name, shots.version, ("shot_index", "start_frame", "end_frame")),
-    }, [spec], compute, required=("encode", "shots"))
+    inputs = encode_and_shots(settings, ("uri", "width", "height", "fps"), ("shot_index", "start_frame", "end_frame"))
+    return TitleJob("representative frames", inputs, [spec], compute, required=("encode", "shots"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,10 +25,10 @@ from models.visual.motion import MotionHistogram, to_luma
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.features.outcome import StageOutcome
-from reelhouse.features.specs import encode_spec, motion_spec, shots_spec
+from reelhouse.features.specs import motion_spec
 from reelhouse.lakehouse import FeatureStore
-from reelhouse.lakehouse.plan import SliceInput
 from spark_jobs.batch import TitleJob, compute_titles
+from spark_jobs.shots import encode_and_shots
 
 #: Slack (in encode frames) when mapping a sample's time to the encode frame it shows, against
 #: floating-point error in ``k / fps``.
@@ -97,17 +97,15 @@ def title_motion_rows(encode: Mapping, shots: pd.DataFrame, spec: FeatureSpec, i
 
 def motion_job(settings: Settings) -> TitleJob:
     """The motion job: each title's standardized encode and current shots in, its ``motion`` rows out."""
-    spec, encode, shots = motion_spec(settings), encode_spec(settings), shots_spec(settings)
+    spec = motion_spec(settings)
     io_properties = dict(settings.catalog_properties)
 
     def compute(video_id: str, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         return {spec.name: title_motion_rows(inputs["encode"].to_pylist()[0], inputs["shots"].to_pandas(), spec,
                                              io_properties)}
 
-    return TitleJob("shot motion", {
-        "encode": SliceInput("encodes", encode.name, encode.version, ("uri", "width", "height", "fps")),
-        "shots": SliceInput("shots", shots.name, shots.version, ("shot_index", "start_frame", "end_frame")),
-    }, [spec], compute, required=("encode", "shots"))
+    inputs = encode_and_shots(settings, ("uri", "width", "height", "fps"), ("shot_index", "start_frame", "end_frame"))
+    return TitleJob("shot motion", inputs, [spec], compute, required=("encode", "shots"))
 
 
 def motion_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:

@@ -43,6 +43,16 @@ def title_shot_rows(path: str, fps: float, detector: str) -> pa.Table:
     )
 
 
+def encode_and_shots(settings: Settings, encode_columns: tuple[str, ...], shot_columns: tuple[str, ...],
+                     detector: str = DEFAULT_DETECTOR) -> dict[str, SliceInput]:
+    """The inputs of a per-shot job computed from the title's media: ``encode`` (its standardized
+    encode's ``encodes`` row) and ``shots`` (its current shots; frames ``[start_frame, end_frame)``,
+    seconds ``[start_s, end_s)``), with the given columns."""
+    encode, shots = encode_spec(settings), shots_spec(settings, detector)
+    return {"encode": SliceInput("encodes", encode.name, encode.version, encode_columns),
+            "shots": SliceInput("shots", shots.name, shots.version, shot_columns)}
+
+
 def shots_job(settings: Settings, detector: str = DEFAULT_DETECTOR) -> TitleJob:
     """The shots job: each title's standardized encode in, its shots out."""
     spec, encode = shots_spec(settings, detector), encode_spec(settings)
