@@ -328,7 +328,7 @@ class FeatureStore:
 
     def versions_held(self, name: str, video_id: str, feature: str) -> list[str]:
         """The versions of ``feature`` the title has rows of in table ``name``, sorted (one scan)."""
-        held = self.read(name, And(EqualTo("video_id", video_id), EqualTo("feature", feature)),
+        held = self.read(name, And(EqualTo(term="video_id", value=video_id), EqualTo(term="feature", value=feature)),
                          selected_fields=("feature_version",)).column("feature_version")
         return sorted(set(held.to_pylist()))
 

@@ -77,7 +77,7 @@ class BatchReads:
     def versions_held(self, table: str, video_id: str, feature: str) -> list[str]:
         self._check(video_id)
         if (table, feature) not in self._versions:
-            rows = self.store.read(table, And(EqualTo("feature", feature), In("video_id", set(self.video_ids))),
+            rows = self.store.read(table, And(EqualTo(term="feature", value=feature), In(term="video_id", literals=set(self.video_ids))),
                                    selected_fields=("video_id", "feature_version"))
             held: dict[str, set[str]] = {}
             for vid, version in zip(rows.column("video_id").to_pylist(), rows.column("feature_version").to_pylist()):
