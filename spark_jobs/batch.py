@@ -25,11 +25,12 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.sql import SparkSession
 
+from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.features.outcome import StageOutcome, TitleFailures, split_memoized
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, WriteResult
 from reelhouse.lakehouse.plan import BatchPlan, SliceInput, plan_batch, read_title_input
-from spark_jobs.session import driver_frame
+from spark_jobs.session import driver_frame, get_spark
 from spark_jobs.titles import partition_by_title
 
 #: ``compute(video_id, inputs) -> {output feature name: rows}``; runs on an executor, once per title.
@@ -144,9 +145,10 @@ def run_batch(spark: SparkSession, store: FeatureStore, job: TitleJob, video_ids
     return BatchResult(writes, rows, dict(sorted(failed.items())), dict(plan.snapshot_ids))
 
 
-def compute_titles(spark_of: Callable[[], SparkSession], store: FeatureStore, job: TitleJob, video_ids: Sequence[str],
+def compute_titles(settings: Settings, store: FeatureStore, job: TitleJob, video_ids: Sequence[str],
                    run_id: str) -> list[StageOutcome]:
-    """Memoized batch: ``job`` for the titles of ``video_ids`` missing any of its outputs' current versions.
+    """Memoized batch: ``job`` for the titles of ``video_ids`` missing any of its outputs' current versions,
+    on the settings' Spark session (started only when a title is left to compute).
 
     Returns one outcome per (title, output feature).
 
@@ -157,7 +159,7 @@ def compute_titles(spark_of: Callable[[], SparkSession], store: FeatureStore, jo
     outcomes, todo = split_memoized(store, job.outputs, video_ids)
     if not todo:
         return outcomes
-    result = run_batch(spark_of(), store, job, todo, run_id)
+    result = run_batch(get_spark(settings.spark_master, settings.spark_conf), store, job, todo, run_id)
     outcomes += [StageOutcome(v, spec.name, spec.version, False, result.rows.get((v, spec.name), 0),
                               result.writes[spec.table].snapshot_id)
                  for v in todo if v not in result.failed for spec in job.outputs]

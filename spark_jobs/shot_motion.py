@@ -116,10 +116,8 @@ def motion_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[s
     Raises:
         TitleFailures: naming the titles that failed, after the others were committed.
     """
-    from spark_jobs.session import get_spark
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, motion_job(settings),
-                          video_ids, run_id)
+    return compute_titles(settings, store, motion_job(settings), video_ids, run_id)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

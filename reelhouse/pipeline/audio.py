@@ -18,7 +18,5 @@ def audio_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     """
     from spark_jobs.audio_features import audio_job
     from spark_jobs.batch import compute_titles
-    from spark_jobs.session import get_spark
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, audio_job(settings),
-                          video_ids, run_id)
+    return compute_titles(settings, store, audio_job(settings), video_ids, run_id)

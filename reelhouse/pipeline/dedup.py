@@ -18,7 +18,5 @@ def dedup_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
     """
     from spark_jobs.batch import compute_titles
     from spark_jobs.dedup import dedup_job
-    from spark_jobs.session import get_spark
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, dedup_job(settings),
-                          video_ids, run_id)
+    return compute_titles(settings, store, dedup_job(settings), video_ids, run_id)

@@ -16,8 +16,6 @@ def select_shot_frames(settings: Settings, store: FeatureStore, video_ids: Seque
         TitleFailures: naming the titles that failed, after the others were committed.
     """
     from spark_jobs.batch import compute_titles
-    from spark_jobs.session import get_spark
     from spark_jobs.shot_frames import shot_frames_job
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store,
-                          shot_frames_job(settings), video_ids, run_id)
+    return compute_titles(settings, store, shot_frames_job(settings), video_ids, run_id)

@@ -18,11 +18,9 @@ def segment_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[
         TitleFailures: naming the titles that failed, after the others were committed.
     """
     from spark_jobs.batch import compute_titles
-    from spark_jobs.session import get_spark
     from spark_jobs.shots import shots_job
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store,
-                          shots_job(settings, detector), video_ids, run_id)
+    return compute_titles(settings, store, shots_job(settings, detector), video_ids, run_id)
 
 
 def segment_title(settings: Settings, store: FeatureStore, video_id: str, run_id: str,

@@ -17,11 +17,9 @@ def extract_subtitles(settings: Settings, store: FeatureStore, video_ids: Sequen
             the others were committed.
     """
     from spark_jobs.batch import compute_titles
-    from spark_jobs.session import get_spark
     from spark_jobs.subtitles import subtitles_job
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, subtitles_job(settings),
-                          video_ids, run_id)
+    return compute_titles(settings, store, subtitles_job(settings), video_ids, run_id)
 
 
 def embed_text_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[str], run_id: str) -> list[StageOutcome]:
@@ -31,8 +29,6 @@ def embed_text_titles(settings: Settings, store: FeatureStore, video_ids: Sequen
         TitleFailures: naming the titles that failed, after the others were committed.
     """
     from spark_jobs.batch import compute_titles
-    from spark_jobs.session import get_spark
     from spark_jobs.text_embeddings import text_job
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, text_job(settings),
-                          video_ids, run_id)
+    return compute_titles(settings, store, text_job(settings), video_ids, run_id)

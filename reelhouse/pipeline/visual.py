@@ -18,8 +18,6 @@ def embed_titles(settings: Settings, store: FeatureStore, video_ids: Sequence[st
         TitleFailures: naming the titles that failed, after the others were committed.
     """
     from spark_jobs.batch import compute_titles
-    from spark_jobs.session import get_spark
     from spark_jobs.visual_embeddings import visual_job
 
-    return compute_titles(lambda: get_spark(settings.spark_master, settings.spark_conf), store, visual_job(settings),
-                          video_ids, run_id)
+    return compute_titles(settings, store, visual_job(settings), video_ids, run_id)
