@@ -27,6 +27,11 @@ compactions (``reelhouse.operation = compact``) and the catalog assets' writes, 
 features' coverage (``todo_by_title``: every title must hold every feature at its current version).
 ``commits_per_table_256`` is the most feature-write commits of the title batches to one table (several
 jobs write ``shot_embeddings``: ``commits_per_table_per_job_256`` is the most to one table by one job).
+Where the time goes: the CPU seconds of the measured run (``driver_cpu_s``: the Python driver, Dagster
+included; ``driver_jvm_cpu_s``: the Spark JVM it started; ``machine_busy_core_s``: every core, cluster
+workers and executors included), per local run and per cluster run. On 2 cores the driver's own CPU
+(about 1.1 s per title on the cluster runs) competes with the two workers for the same cores, which
+bounds ``speedup_2_workers_vs_1``.
 
 Baseline (the fairest a sceptic would pick): the same per-title compute functions (the ``TitleJob``\\ s
 of ``JOB_FACTORIES``) called directly, no Spark, Dagster or Iceberg: a ``multiprocessing`` pool of 2
@@ -81,6 +86,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPT = ROOT / "infra" / "scripts" / "spark_cluster.sh"
 
@@ -109,6 +115,9 @@ COSINE_MIN = 0.999
 OPERATION_PROPERTY = "reelhouse.operation"
 RUN_ID_PROPERTY = "reelhouse.run_id"
 SLICES_PROPERTY = "reelhouse.slices"
+#: CPU seconds of a measured run: the Python driver (all its threads), the Spark JVM it started (in local
+#: mode also the executor) and every core of the machine (cluster workers and executors included).
+CPU_KEYS = ("driver_cpu_s", "driver_jvm_cpu_s", "machine_busy_core_s")
 
 
 def say(msg: str) -> None:
@@ -428,6 +437,7 @@ def child_main(cfg: dict) -> dict:
     os.environ["PYSPARK_PYTHON"] = sys.executable
     import dagster_project.library_run as library_run
     from benchmarks.pipeline import TreeRssSampler
+    from benchmarks.procfs import cpu_s, machine_busy_s
     from reelhouse.config import Settings
     from reelhouse.lakehouse import FeatureStore
 
@@ -460,6 +470,8 @@ def child_main(cfg: dict) -> dict:
         say(f"warm-up: {len(warm.ok)} title(s) ok, {len(warm.failed)} failed, {time.perf_counter() - t:.1f} s")
         clock.update(catalog_s=0.0, compaction_s=0.0)
     reset = _reset_peaks(["self", *_java_pids()])
+    jvm_cpu0 = {p: cpu_s(p) or 0.0 for p in _java_pids()}
+    self_cpu0, busy0 = time.process_time(), machine_busy_s()
     start = time.perf_counter()
 
     def stamped(msg: str) -> None:
@@ -469,6 +481,8 @@ def child_main(cfg: dict) -> dict:
         sampler.reset()
         report = library_run.run_library(settings_for(cfg["home"]), progress=stamped)
         wall = time.perf_counter() - start
+    cpu = {"driver_cpu_s": time.process_time() - self_cpu0, "machine_busy_core_s": machine_busy_s() - busy0,
+           "driver_jvm_cpu_s": sum((cpu_s(p) or 0.0) - jvm_cpu0.get(p, 0.0) for p in _java_pids())}
     java = _java_pids()
     jvm_kb = [_vm_kb(p, "VmHWM") for p in java]
     from pyspark import SparkContext
@@ -483,7 +497,7 @@ def child_main(cfg: dict) -> dict:
         "jvm_peak_rss_mb": max([k for k in jvm_kb if k] or [0]) / 1024, "tree_peak_rss_mb": sampler.peak_mb,
         "tree_peak_pss_mb": sampler.peak_pss_mb, "titles": len(report.titles), "ok": len(report.ok),
         "failed": report.failed, "quarantined": report.quarantined, "failed_checks": report.failed_checks,
-        "catalog_failed": report.catalog_failed,
+        "catalog_failed": report.catalog_failed, **{k: round(v, 1) for k, v in cpu.items()},
     }
 
 
@@ -759,6 +773,7 @@ def headline(runs: Mapping[int, dict], baselines: Mapping[int, dict], cluster: M
             f"jvm_peak_rss_mb_{n}": r(run["jvm_peak_rss_mb"], 1), f"tree_peak_rss_mb_{n}": r(run["tree_peak_rss_mb"], 1),
             f"tree_peak_pss_mb_{n}": r(run["tree_peak_pss_mb"], 1), f"dagster_runs_{n}": run["dagster_runs"],
             f"commits_per_table_{n}": run["commits_per_table"],
+            **{f"{k}_{n}": run[k] for k in CPU_KEYS},
         })
     out["commits_per_table_per_job_256"] = runs[big]["commits_per_table_per_job"]
     out["commits_per_table_with_catalog_256"] = runs[big]["commits_per_table_with_catalog"]
@@ -772,6 +787,7 @@ def headline(runs: Mapping[int, dict], baselines: Mapping[int, dict], cluster: M
         out[f"{key}_title_wall_s"] = r(run["title_wall_s"], 1)
         out[f"{key}_wall_s"] = r(run["wall_s"], 1)
         out[f"{key}_titles"] = run["titles_run"]
+        out.update({f"{key}_{k}": run[k] for k in CPU_KEYS})
     out["peaks_reset"] = all(run["peaks_reset"] for run in [*runs.values(), *cluster.values()])
     return out
 

@@ -28,3 +28,19 @@ def all_stat_fields() -> Iterator[tuple[int, list[str]]]:
             fields = stat_fields(int(entry))
             if fields is not None:
                 yield int(entry), fields
+
+
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float | None:
+    """User plus system CPU seconds of a live process (all its threads), or None once it is gone."""
+    fields = stat_fields(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) * TICK_S
+
+
+def machine_busy_s() -> float:
+    """CPU seconds every core of the machine spent busy since boot (``/proc/stat``: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) * TICK_S

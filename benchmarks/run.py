@@ -74,7 +74,8 @@ def _beats(prefix: str) -> list[Target]:
 BENCHMARKS: dict[str, list[Target]] = {
     "ann": [_eq("dim", 1280), _ge("vectors", 1_000_000), _ge("recall_at_10", 0.95), _le("p99_ms", 10)],
     "match_cuts": [_ge("shots", 200_000), _ge("recall_vs_exact", 0.95), _ge("speedup_vs_faiss_exact", 3)],
-    "sql": [_lt("max_warm_s", 1), _lt("max_cold_s", 2), _eq("answers_equal", True)],
+    "sql": [_lt("max_warm_s", 1), _lt("max_cold_s", 2), _eq("answers_equal", True),
+            _lt("trino_max_warm_s", 2), _eq("trino_answers_equal", True)],
     "mediafm": [*_beats("probe_acc_"), *_beats("recall10_")],
     "faults": [Target("`faults_reached` = `faults_injected` >= 6",
                       lambda r: r["faults_reached"] == r["faults_injected"] >= 6),

@@ -34,8 +34,10 @@ latest_slice AS (
     WHERE rn = 1
 ),
 bucketed AS (
-    -- width_bucket gives 0 below the range; a zero-length or malformed shot counts in bucket 1.
-    SELECT greatest(width_bucket(s.end_s - s.start_s, 0.0, 30.0, 30), 1) AS bucket
+    -- Bucket k holds lengths in [k - 1, k) seconds, 31 holds 30 s and longer; a negative length counts
+    -- in bucket 1. floor() is exact on every engine; width_bucket's float division is not (Trino put a
+    -- length a hair under 3 s into bucket 4).
+    SELECT least(greatest(CAST(floor(s.end_s - s.start_s) AS bigint) + 1, 1), 31) AS bucket
     FROM iceberg.features.shots AS s
     JOIN latest_slice AS l
         ON s.video_id = l.video_id AND s.feature_version = l.feature_version

@@ -17,8 +17,8 @@
 --   shot_count       bigint   number of shots
 --   shots_total_s    double   sum of shot lengths (end_s - start_s), seconds
 --   mean_shot_s      double   mean shot length, seconds
---   median_shot_s    double   median shot length, seconds; approx_percentile(.., 0.5), so
---                             approximate (a value between the two middle lengths for small sets)
+--   median_shot_s    double   exact median shot length, seconds: the middle length
+--                             (for an even count, the mean of the two middle lengths)
 --   min_shot_s       double   shortest shot, seconds
 --   max_shot_s       double   longest shot, seconds
 --
@@ -40,7 +40,12 @@ latest_slice AS (
     WHERE rn = 1
 ),
 latest_shots AS (
-    SELECT s.video_id, s.feature_version, s.end_s - s.start_s AS shot_s
+    SELECT
+        s.video_id,
+        s.feature_version,
+        s.end_s - s.start_s AS shot_s,
+        row_number() OVER (PARTITION BY s.video_id ORDER BY s.end_s - s.start_s) AS length_rank,
+        count(*) OVER (PARTITION BY s.video_id) AS n_shots
     FROM iceberg.features.shots AS s
     JOIN latest_slice AS l
         ON s.video_id = l.video_id AND s.feature_version = l.feature_version
@@ -65,7 +70,10 @@ SELECT
     count(*) AS shot_count,
     sum(s.shot_s) AS shots_total_s,
     avg(s.shot_s) AS mean_shot_s,
-    approx_percentile(s.shot_s, 0.5) AS median_shot_s,
+    -- Exact median (approx_percentile differs between engines and from the true median).
+    avg(s.shot_s) FILTER (
+        WHERE s.length_rank IN (floor((s.n_shots + 1) / 2.0), ceil((s.n_shots + 1) / 2.0))
+    ) AS median_shot_s,
     min(s.shot_s) AS min_shot_s,
     max(s.shot_s) AS max_shot_s
 FROM latest_shots AS s

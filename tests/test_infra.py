@@ -38,11 +38,18 @@ def test_reelhouse_settings_of_the_stack_are_valid_and_match_trino_and_dagster()
 
     settings = Settings(**yaml.safe_load((INFRA / "reelhouse.yaml").read_text()))
     assert settings.warehouse_uri.startswith("s3://") and settings.spark_master.startswith("spark://")
+    from reelhouse.query.trino_catalog import catalog_properties
+
     trino = _properties(INFRA / "trino" / "etc" / "catalog" / "iceberg.properties")
-    assert trino["iceberg.jdbc-catalog.catalog-name"] == settings.catalog_name
+    assert trino == catalog_properties(settings)  # the file is what the settings render
     assert trino["iceberg.jdbc-catalog.connection-url"].endswith(settings.catalog_uri.rsplit("@", 1)[1])
-    assert trino["s3.endpoint"] == settings.catalog_properties["s3.endpoint"]
     assert settings.trino.catalog == "iceberg"  # the file name of the Trino catalog
+    config = _properties(INFRA / "trino" / "etc" / "config.properties")
+    controls = config["access-control.config-files"].split(",")
+    assert [_properties(INFRA / "trino" / "etc" / Path(c).name)["access-control.name"] for c in controls] == ["file", "read-only"]
+    compose = yaml.safe_load((INFRA / "compose.yaml").read_text())
+    script = (INFRA / "scripts" / "trino.sh").read_text()
+    assert compose["services"]["trino"]["image"].rsplit(":", 1)[1] == script.split("\nversion=", 1)[1].split("\n", 1)[0]
     dagster = yaml.safe_load((INFRA / "dagster" / "dagster.yaml").read_text())
     assert dagster["storage"]["postgres"]["postgres_url"] == with_psycopg2(settings.dagster_storage_url)
     assert "CREATE DATABASE dagster" in (INFRA / "postgres" / "init.sql").read_text()

@@ -76,9 +76,9 @@ def test_shots_per_title_matches_python(engine: DuckDBEngine):
         assert math.isclose(row["mean_shot_s"], sum(lengths) / len(lengths))
         assert row["min_shot_s"] == pytest.approx(lengths[0])
         assert row["max_shot_s"] == pytest.approx(lengths[-1])
-        # approx_percentile: anything between the two middle values is a correct median.
+        # The exact median: the mean of the two middle lengths (one and the same for an odd count).
         low, high = lengths[(len(lengths) - 1) // 2], lengths[len(lengths) // 2]
-        assert low - 1e-9 <= row["median_shot_s"] <= high + 1e-9
+        assert row["median_shot_s"] == pytest.approx((low + high) / 2, rel=1e-12)
 
 
 def _expected_histogram(video_ids: list[str]) -> dict[int, int]:

@@ -153,7 +153,7 @@ def test_open_engine_picks_duckdb(tmp_path: Path, catalog):
 @pytest.mark.parametrize("path", sorted(SQL_DIR.glob("*.sql")), ids=lambda p: p.name)
 def test_every_sql_file_goes_to_trino_as_trino_sql(fake: FakeConnect, path: Path):
     """With parameters bound, each analyst query is sent as one Trino statement that parses back as Trino,
-    keeping Trino's own functions (cosine_similarity, format, approx_percentile), not DuckDB's."""
+    keeping Trino's own functions (cosine_similarity, format), not DuckDB's."""
     import sqlglot
 
     from reelhouse.query import required_params

@@ -1,8 +1,8 @@
 """Trino cluster engine: the same SQL, read-only gate and parameter binding, sent to Trino.
 
-Not exercised against a live Trino server in this repository (none can be installed on the
-development machines); tests inject a fake ``connect`` to check the connection arguments
-and the statement sent.
+``tests/test_trino_server.py`` runs it against a real single-node Trino (``infra/scripts/trino.sh``)
+over the same store as the embedded engine and compares the answers; ``tests/test_query_trino_engine.py``
+injects a recording ``connect`` to check the connection arguments and the exact statement sent.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class TrinoEngine(SqlEngine):
 
     The SQL is sent as written (trailing semicolon removed) unless it has ``:name``
     parameters; then the bound statement is rendered back to Trino SQL with literals.
-    Not exercised against a live server here.
 
     Args:
         host: coordinator host name.
