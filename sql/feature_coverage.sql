@@ -55,9 +55,6 @@ WITH slices AS (
     SELECT 'match_cuts', feature, feature_version, video_id, count(*), min(written_at), max(written_at)
     FROM iceberg.features.match_cuts GROUP BY feature, feature_version, video_id
 ),
-wanted AS (
-    SELECT * FROM slices WHERE (:feature IS NULL OR feature = :feature)
-),
 ok AS (
     SELECT video_id
     FROM (
@@ -67,48 +64,40 @@ ok AS (
     ) AS latest
     WHERE rn = 1 AND status = 'ok'
 ),
+-- Everything below reads the slices once (window functions, no self-joins): a plan with few stages,
+-- which is what keeps this query fast on Trino as well as on the embedded engine.
+wanted AS (
+    SELECT s.table_name, s.feature, s.feature_version, s.video_id, s.row_count, s.first_at, s.last_at,
+           o.video_id IS NOT NULL AS is_ok,
+           max(s.last_at) OVER (PARTITION BY s.table_name, s.feature, s.feature_version) AS version_last_at
+    FROM slices AS s
+    LEFT JOIN ok AS o ON s.video_id = o.video_id
+    WHERE (:feature IS NULL OR s.feature = :feature)
+),
+with_newest AS (
+    SELECT w.*,
+           first_value(w.feature_version) OVER (
+               PARTITION BY w.table_name, w.feature ORDER BY w.version_last_at DESC, w.feature_version DESC
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS newest_version
+    FROM wanted AS w
+),
+marked AS (
+    SELECT n.*,
+           max(CASE WHEN n.feature_version = n.newest_version THEN 1 ELSE 0 END)
+               OVER (PARTITION BY n.table_name, n.feature, n.video_id) AS holds_newest
+    FROM with_newest AS n
+),
 versions AS (
     SELECT table_name, feature, feature_version,
+           feature_version = max(newest_version) AS is_newest,
            count(*) AS titles,
            CAST(sum(row_count) AS bigint) AS row_count,
            min(first_at) AS first_written_at,
-           max(last_at) AS last_written_at
-    FROM wanted
+           max(last_at) AS last_written_at,
+           count_if(is_ok) AS ok_holding,
+           count_if(holds_newest = 0) AS lacking_newest
+    FROM marked
     GROUP BY table_name, feature, feature_version
-),
-newest AS (
-    SELECT table_name, feature, feature_version
-    FROM (
-        SELECT table_name, feature, feature_version,
-               row_number() OVER (PARTITION BY table_name, feature ORDER BY last_written_at DESC, feature_version DESC) AS rn
-        FROM versions
-    ) AS ranked
-    WHERE rn = 1
-),
-holds_newest AS (
-    SELECT w.table_name, w.feature, w.video_id
-    FROM wanted AS w
-    JOIN newest AS n
-        ON w.table_name = n.table_name AND w.feature = n.feature AND w.feature_version = n.feature_version
-),
-per_version AS (
-    SELECT w.table_name, w.feature, w.feature_version,
-           count_if(o.video_id IS NOT NULL) AS ok_holding,
-           count_if(h.video_id IS NULL) AS lacking_newest
-    FROM wanted AS w
-    LEFT JOIN ok AS o ON w.video_id = o.video_id
-    LEFT JOIN holds_newest AS h
-        ON w.table_name = h.table_name AND w.feature = h.feature AND w.video_id = h.video_id
-    GROUP BY w.table_name, w.feature, w.feature_version
-),
-missing AS (
-    SELECT n.table_name, n.feature, count(*) AS missing_titles
-    FROM newest AS n
-    CROSS JOIN ok AS o
-    LEFT JOIN holds_newest AS h
-        ON h.table_name = n.table_name AND h.feature = n.feature AND h.video_id = o.video_id
-    WHERE h.video_id IS NULL
-    GROUP BY n.table_name, n.feature
 ),
 ok_count AS (
     SELECT count(*) AS ok_titles FROM ok
@@ -117,22 +106,16 @@ SELECT
     v.table_name,
     v.feature,
     v.feature_version,
-    n.feature_version IS NOT NULL AS is_newest,
+    v.is_newest,
     v.titles,
     c.ok_titles,
-    CASE WHEN c.ok_titles = 0 THEN 0.0 ELSE CAST(p.ok_holding AS double) / c.ok_titles END AS coverage,
-    CASE WHEN n.feature_version IS NOT NULL THEN CAST(0 AS bigint) ELSE p.lacking_newest END AS stale_titles,
-    CASE WHEN n.feature_version IS NOT NULL THEN coalesce(m.missing_titles, CAST(0 AS bigint)) END AS missing_titles,
+    CASE WHEN c.ok_titles = 0 THEN 0.0 ELSE CAST(v.ok_holding AS double) / c.ok_titles END AS coverage,
+    CASE WHEN v.is_newest THEN CAST(0 AS bigint) ELSE v.lacking_newest END AS stale_titles,
+    CASE WHEN v.is_newest THEN c.ok_titles - v.ok_holding END AS missing_titles,
     v.row_count,
     v.first_written_at,
     v.last_written_at,
     CAST(to_unixtime(current_timestamp) - to_unixtime(v.last_written_at) AS double) / 3600.0 AS age_hours
 FROM versions AS v
 CROSS JOIN ok_count AS c
-JOIN per_version AS p
-    ON v.table_name = p.table_name AND v.feature = p.feature AND v.feature_version = p.feature_version
-LEFT JOIN newest AS n
-    ON v.table_name = n.table_name AND v.feature = n.feature AND v.feature_version = n.feature_version
-LEFT JOIN missing AS m
-    ON v.table_name = m.table_name AND v.feature = m.feature
-ORDER BY v.table_name, v.feature, is_newest DESC, v.last_written_at DESC
+ORDER BY v.table_name, v.feature, v.is_newest DESC, v.last_written_at DESC
