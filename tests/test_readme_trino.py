@@ -34,6 +34,7 @@ def test_readme_trino_block_runs_as_written():
     block = readme_trino_block()
     assert "reelhouse run" in block and "trino.sh start" in block and "--engine duckdb" in block
     folder = Path(tempfile.mkdtemp(prefix="reelhouse-readme-trino-", dir="/tmp"))
+    folder.chmod(0o755)  # like a checkout's .reelhouse/: PostgreSQL runs as its own user and must enter it
     script = (block.replace("55432", str(_free_port())).replace("58080", str(_free_port()))
               .replace(".reelhouse/", f"{folder}/"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELHOUSE_")}
