@@ -482,6 +482,17 @@ def _same(u: object, v: object) -> bool:
 
 
 # Measuring ---------------------------------------------------------------------------------------
+def warm(run: Callable[[], Any]) -> tuple[Any, float]:
+    """``run()`` once unmeasured, then ``WARM_RUNS`` times: the last answer and the median seconds."""
+    answer = run()
+    times = []
+    for _ in range(WARM_RUNS):
+        t = time.perf_counter()
+        answer = run()
+        times.append(time.perf_counter() - t)
+    return answer, statistics.median(times)
+
+
 def measure(home: Path, label: str, pins: Mapping[str, int], params: Mapping[str, dict]) -> tuple[dict[str, dict], dict[str, pa.Table], list[str]]:
     """Cold and warm times of every query on one store (pinned to ``pins``), engine and baseline.
 
@@ -522,20 +533,8 @@ def measure(home: Path, label: str, pins: Mapping[str, int], params: Mapping[str
     engine = DuckDBEngine(FeatureStore.from_settings(Settings(home=home)).catalog, snapshot_ids=pins)
     reader = IcebergReader(home, pins, keep=True)
     for q, text in queries.items():
-        table = engine.execute(text, bound[q])
-        times = []
-        for _ in range(WARM_RUNS):
-            t = time.perf_counter()
-            table = engine.execute(text, bound[q])
-            times.append(time.perf_counter() - t)
-        results[q]["warm_s"] = statistics.median(times)
-        base = BASELINES[q](reader, bound[q])
-        times = []
-        for _ in range(WARM_RUNS):
-            t = time.perf_counter()
-            base = BASELINES[q](reader, bound[q])
-            times.append(time.perf_counter() - t)
-        results[q]["base_warm_s"] = statistics.median(times)
+        table, results[q]["warm_s"] = warm(lambda: engine.execute(text, bound[q]))
+        base, results[q]["base_warm_s"] = warm(lambda: BASELINES[q](reader, bound[q]))
         check(q, "warm", table, base)
         print(f"  {q:26s} rows {table.num_rows:>7,} | engine {results[q]['warm_s']:6.3f} s | baseline "
               f"{results[q]['base_warm_s']:7.3f} s | {results[q]['base_warm_s'] / results[q]['warm_s']:5.1f}x | "
@@ -640,13 +639,7 @@ def measure_trino(server: TrinoServer, label: str, params: Mapping[str, dict],
     try:
         with server.engine() as engine:
             for q, text in queries.items():
-                table = engine.execute(text, bound[q])
-                times = []
-                for _ in range(WARM_RUNS):
-                    t = time.perf_counter()
-                    table = engine.execute(text, bound[q])
-                    times.append(time.perf_counter() - t)
-                results[q]["warm_s"] = statistics.median(times)
+                table, results[q]["warm_s"] = warm(lambda: engine.execute(text, bound[q]))
                 check(q, "warm", table)
                 print(f"  {q:26s} rows {table.num_rows:>7,} | trino {results[q]['warm_s']:6.3f} s | load "
                       f"{os.getloadavg()[0]:.2f}", flush=True)
