@@ -99,7 +99,7 @@ def _run(wall, peak, runs=3, commits=1):
             "jvm_peak_rss_mb": 400.0, "tree_peak_rss_mb": 2000.0, "tree_peak_pss_mb": 1500.0, "dagster_runs": runs,
             "dagster_title_runs": 1, "dagster_runs_failed": 0, "commits_per_table": commits, "commits_per_table_per_job": 1,
             "commits_per_table_with_catalog": commits + 1, "commits": {}, "stage_s": {"shots": 1.0}, "peaks_reset": True,
-            "titles_run": 4}
+            "titles_run": 4, "driver_cpu_s": wall / 2, "driver_jvm_cpu_s": 1.0, "machine_busy_core_s": wall * 1.5}
 
 
 def test_the_last_line_leads_with_the_issue_keys_and_meets_the_targets():
@@ -112,6 +112,7 @@ def test_the_last_line_leads_with_the_issue_keys_and_meets_the_targets():
     assert out["titles"] == 8 and out["per_title_overhead_s"] == 0.5 and out["per_title_overhead_s_4"] == 1.0
     assert out["driver_peak_rss_ratio_256_vs_64"] == 1.05 and out["speedup_2_workers_vs_1"] == 1.818
     assert out["titles_per_hour"] == 1800
+    assert out["driver_cpu_s_8"] == 8.0 and out["cluster_2_workers_machine_busy_core_s"] == 16.5
     out["answers_match"] = True
     assert [v for _, v in target_rows("batch", out)] == ["met"] * len(BENCHMARKS["batch"])
     bare = batch.headline({8: _run(16.0, 1000.0)}, {}, {}, batch_size=256)
