@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from reelhouse.config import Settings
-from reelhouse.lakehouse.catalog import catalog_properties
+from reelhouse.lakehouse.catalog import catalog_properties, jdbc_properties
 
 #: JDBC driver for the SQLite catalog (the embedded default).
 SQLITE_JDBC_VERSION = "3.54.1.0"
@@ -235,35 +235,13 @@ def iceberg_jars(settings: Settings, cache_dir: Path | None = None, *, spark_ver
     return [download_jar(jar, cache_dir, repository=repository) for jar in required_jars(settings, spark_version)]
 
 
-def _jdbc_properties(uri: str) -> dict[str, str]:
-    """The JDBC catalog's ``uri`` (and ``jdbc.*`` connection properties) for a SQLAlchemy catalog URL."""
-    url = make_url(uri)
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:":
-            raise ValueError("an in-memory SQLite catalog cannot be shared with Spark")
-        # SQLAlchemy resolves a relative SQLite path against the working directory; so does this.
-        return {"uri": f"jdbc:sqlite:{Path(url.database).expanduser().resolve()}"}
-    host = url.host or "localhost"
-    if ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    port = f":{url.port}" if url.port else ""
-    props = {"uri": f"jdbc:postgresql://{host}{port}/{url.database or ''}"}
-    if url.username:
-        props["jdbc.user"] = url.username
-    if url.password is not None:
-        props["jdbc.password"] = str(url.password)
-    for key, value in url.query.items():  # sslmode=require and the like mean the same to PgJDBC
-        props[f"jdbc.{key}"] = value if isinstance(value, str) else value[-1]
-    return props
-
-
 def _java_catalog_properties(props: Mapping[str, str]) -> dict[str, str]:
     """Iceberg (Java) catalog properties equivalent to pyiceberg's ``props``."""
     uri, warehouse = props["uri"], props["warehouse"]
     if _catalog_kind(uri) == "rest":
         java = {"type": "rest", "uri": uri, "warehouse": warehouse}
     else:
-        java = {"type": "jdbc", **_jdbc_properties(uri), "warehouse": warehouse}
+        java = {"type": "jdbc", **jdbc_properties(uri), "warehouse": warehouse}
     for key, value in props.items():
         if key not in _NOT_PASSED:
             java[_PY_TO_JAVA_PROPERTY.get(key, key)] = value

@@ -40,6 +40,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from reelhouse.lakehouse.catalog import s3_path_style
 from reelhouse.query.engine import DEFAULT_BATCH_ROWS, SqlEngine, prepare
 from reelhouse.query.errors import QueryError, UnknownTableError, UnsupportedQueryError
 from reelhouse.query.readonly import DIALECT, Statement
@@ -479,13 +480,7 @@ def _s3_secret_sql(props: Mapping[str, str]) -> str:
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
         options.append(f"ENDPOINT {_string(parsed.netloc + parsed.path.rstrip('/'))}")
         options.append(f"USE_SSL {'true' if parsed.scheme == 'https' else 'false'}")
-    # pyiceberg's s3.force-virtual-addressing, else Iceberg/Trino's s3.path-style-access; an explicit
-    # endpoint (MinIO, Ceph, moto) defaults to path style, AWS itself to virtual hosts.
-    if "s3.force-virtual-addressing" in props:
-        path_style = str(props["s3.force-virtual-addressing"]).lower() != "true"
-    else:
-        path_style = str(props.get("s3.path-style-access", "true" if endpoint else "false")).lower() == "true"
-    options.append(f"URL_STYLE {_string('path' if path_style else 'vhost')}")
+    options.append(f"URL_STYLE {_string('path' if s3_path_style(props) else 'vhost')}")
     return f"CREATE SECRET reelhouse_s3 ({', '.join(options)})"
 
 

@@ -15,9 +15,10 @@ with Trino (no driver for it ships with Trino's Iceberg connector): ``catalog_pr
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from reelhouse.config import Settings
+from reelhouse.lakehouse.catalog import jdbc_properties, s3_path_style
 
 __all__ = ["catalog_properties", "render_properties"]
 
@@ -26,24 +27,23 @@ __all__ = ["catalog_properties", "render_properties"]
 JDBC_SCHEMA_VERSION = "V1"
 
 
-def _jdbc_url(sqlalchemy_url: str) -> tuple[str, dict[str, str]]:
-    """``jdbc:postgresql://host:port/db`` and the user/password properties of a SQLAlchemy URL."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(sqlalchemy_url)
-    if url.get_backend_name() != "postgresql":
+def _jdbc(uri: str) -> dict[str, str]:
+    """Trino's JDBC-catalog connection properties for a SQLAlchemy PostgreSQL URL (``jdbc_properties``;
+    Trino takes the URL's query parameters in the JDBC URL itself)."""
+    jdbc = jdbc_properties(uri)
+    if not jdbc["uri"].startswith("jdbc:postgresql:"):
         raise ValueError(
-            f"Trino reads reelhouse's tables through a JDBC catalog in PostgreSQL or a REST catalog; "
-            f"the catalog {url.render_as_string(hide_password=True)!r} is {url.get_backend_name()}. Set "
+            "Trino reads reelhouse's tables through a JDBC catalog in PostgreSQL or a REST catalog; "
+            f"the catalog is {uri.split(':', 1)[0]}. Set "
             "REELHOUSE_CATALOG_URI=postgresql+psycopg2://USER@HOST:PORT/DB (infra/scripts/postgres.sh starts one)")
-    host = url.host or "localhost"
-    port = f":{url.port}" if url.port else ""
-    props = {"iceberg.jdbc-catalog.connection-url": f"jdbc:postgresql://{host}{port}/{url.database or ''}"}
-    if url.username:
-        props["iceberg.jdbc-catalog.connection-user"] = url.username
-    if url.password:
-        props["iceberg.jdbc-catalog.connection-password"] = str(url.password)
-    return props["iceberg.jdbc-catalog.connection-url"], props
+    params = {k.removeprefix("jdbc."): v for k, v in jdbc.items() if k.startswith("jdbc.")}
+    user, password = params.pop("user", None), params.pop("password", None)
+    props = {"iceberg.jdbc-catalog.connection-url": jdbc["uri"] + (f"?{urlencode(params)}" if params else "")}
+    if user:
+        props["iceberg.jdbc-catalog.connection-user"] = user
+    if password:
+        props["iceberg.jdbc-catalog.connection-password"] = password
+    return props
 
 
 def _storage(settings: Settings) -> dict[str, str]:
@@ -54,11 +54,7 @@ def _storage(settings: Settings) -> dict[str, str]:
         out = {"fs.native-s3.enabled": "true", "s3.region": props.get("s3.region", "us-east-1")}
         if props.get("s3.endpoint"):
             out["s3.endpoint"] = props["s3.endpoint"]
-        if "s3.force-virtual-addressing" in props:
-            path_style = str(props["s3.force-virtual-addressing"]).lower() != "true"
-        else:
-            path_style = str(props.get("s3.path-style-access", "true" if props.get("s3.endpoint") else "false")).lower() == "true"
-        out["s3.path-style-access"] = "true" if path_style else "false"
+        out["s3.path-style-access"] = "true" if s3_path_style(props) else "false"
         if props.get("s3.access-key-id"):
             out["s3.aws-access-key"] = props["s3.access-key-id"]
             out["s3.aws-secret-key"] = props.get("s3.secret-access-key", "")
@@ -83,13 +79,12 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         out.update({"iceberg.catalog.type": "rest", "iceberg.rest-catalog.uri": uri,
                     "iceberg.rest-catalog.warehouse": settings.resolved_warehouse_uri})
     else:
-        _, jdbc = _jdbc_url(uri)
         out.update({
             "iceberg.catalog.type": "jdbc",
             # Must equal pyiceberg's catalog name, or Trino lists no schemas.
             "iceberg.jdbc-catalog.catalog-name": settings.catalog_name,
             "iceberg.jdbc-catalog.driver-class": "org.postgresql.Driver",
-            **jdbc,
+            **_jdbc(uri),
             "iceberg.jdbc-catalog.default-warehouse-dir": settings.resolved_warehouse_uri,
             "iceberg.jdbc-catalog.schema-version": JDBC_SCHEMA_VERSION,
         })
