@@ -86,6 +86,7 @@ from pyiceberg.io.pyarrow import expression_to_pyarrow
 from pyiceberg.manifest import clear_manifest_cache
 from pyiceberg.table import Table
 
+from benchmarks.faults import free_port
 from reelhouse.config import Settings
 from reelhouse.lakehouse import FeatureSlice, FeatureStore, new_run_id
 from reelhouse.lakehouse.slice_files import SliceFileWriter
@@ -482,6 +483,12 @@ def _same(u: object, v: object) -> bool:
 
 
 # Measuring ---------------------------------------------------------------------------------------
+def bound_queries(params: Mapping[str, dict]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """The ``sql/`` queries by name, and each one's parameters: ``params``' values, NULL for the rest."""
+    queries = {path.stem: path.read_text() for path in sorted(SQL_DIR.glob("*.sql"))}
+    return queries, {q: {p: None for p in required_params(text)} | dict(params.get(q, {})) for q, text in queries.items()}
+
+
 def warm(run: Callable[[], Any]) -> tuple[Any, float]:
     """``run()`` once unmeasured, then ``WARM_RUNS`` times: the last answer and the median seconds."""
     answer = run()
@@ -499,8 +506,7 @@ def measure(home: Path, label: str, pins: Mapping[str, int], params: Mapping[str
     Returns:
         Per query: cold/warm seconds of both sides; the engine's answers; mismatch messages.
     """
-    queries = {path.stem: path.read_text() for path in sorted(SQL_DIR.glob("*.sql"))}
-    bound = {q: {p: None for p in required_params(text)} | dict(params.get(q, {})) for q, text in queries.items()}
+    queries, bound = bound_queries(params)
     results: dict[str, dict] = {q: {} for q in queries}
     answers: dict[str, pa.Table] = {}
     problems: list[str] = []
@@ -544,14 +550,6 @@ def measure(home: Path, label: str, pins: Mapping[str, int], params: Mapping[str
 
 
 # Trino ---------------------------------------------------------------------------------------------
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _script(args: list[str], env: Mapping[str, str] | None = None, timeout: float = 1500) -> str:
     done = subprocess.run(["bash", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
@@ -586,7 +584,7 @@ class TrinoServer:
     """``infra/scripts/trino.sh`` for one store: start, stop, and a connection-per-query engine."""
 
     def __init__(self, settings: Settings, folder: Path) -> None:
-        self.settings, self.folder, self.port = settings, folder, _free_port()
+        self.settings, self.folder, self.port = settings, folder, free_port()
         self.env = {"REELHOUSE_HOME": str(settings.home), "REELHOUSE_CATALOG_URI": settings.resolved_catalog_uri,
                     "TRINO_HEAP": os.environ.get("TRINO_HEAP", "4G"),
                     "TRINO_QUERY_MEMORY": os.environ.get("TRINO_QUERY_MEMORY", "2GB")}
@@ -608,8 +606,7 @@ def measure_trino(server: TrinoServer, label: str, params: Mapping[str, dict],
                   embedded: Mapping[str, pa.Table]) -> tuple[dict[str, dict], list[str]]:
     """Cold (a fresh server per query) and warm times of every query on Trino; answers checked against
     the embedded engine's."""
-    queries = {path.stem: path.read_text() for path in sorted(SQL_DIR.glob("*.sql"))}
-    bound = {q: {p: None for p in required_params(text)} | dict(params.get(q, {})) for q, text in queries.items()}
+    queries, bound = bound_queries(params)
     results: dict[str, dict] = {q: {} for q in queries}
     problems: list[str] = []
 
@@ -709,7 +706,7 @@ def main() -> None:
     if not args.no_trino and not any(homes[lb][1] for lb in stores):  # Trino reads current snapshots only
         work = Path(tempfile.mkdtemp(prefix="reelhouse-sql-bench-", dir="/tmp"))
         pg = Path(tempfile.mkdtemp(prefix="reelhouse-sql-bench-pg-", dir="/tmp"))  # its own: postgres.sh chowns it
-        pg_url = _script([str(POSTGRES_SCRIPT), "start", str(pg), str(_free_port())])
+        pg_url = _script([str(POSTGRES_SCRIPT), "start", str(pg), str(free_port())])
         try:
             for label in ("uncompacted", "compacted"):
                 if label not in stores:

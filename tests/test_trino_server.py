@@ -166,7 +166,7 @@ def test_readme_sql_example_same_answers_on_trino(argv: list[str], trino_lake: T
     from reelhouse.cli import main
     from reelhouse.config import get_settings
 
-    vid, name = shots.video_id.iloc[0], None
+    vid = shots.video_id.iloc[0]
     media = trino_lake.store.read("media").to_pandas()
     name = media[media.video_id == vid].source_uri.iloc[0].rsplit("/", 1)[-1]
     args = [a.replace("<video_id>", vid).replace("<id>", vid).replace("bikes.mp4", name) for a in argv]
@@ -183,9 +183,8 @@ def test_readme_sql_example_same_answers_on_trino(argv: list[str], trino_lake: T
         out = capsys.readouterr().out
         answers[engine] = pa.Table.from_pylist(json.loads(out)) if out.strip() not in ("", "[]") else pa.table({})
     sql = args[0] if " " in args[0] else (ROOT / "sql" / f"{args[0]}.sql").read_text()
-    special = {k: v for k, v in _special(args[0], 60.0).items()}
     assert answers["duckdb"].num_rows > 0 or args[0] == "subtitle_search"
-    assert_same_answers(answers["duckdb"], answers["trino"], order_keys(sql), special)
+    assert_same_answers(answers["duckdb"], answers["trino"], order_keys(sql), _special(args[0], 60.0))
 
 
 # Reading while the tables change -------------------------------------------------------------------
