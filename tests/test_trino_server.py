@@ -1,93 +1,32 @@
 """A real Trino server (``infra/scripts/trino.sh``) answers reelhouse's SQL like the embedded engine.
 
 Both engines read the same store (JDBC catalog in PostgreSQL, local warehouse; ``tests.trino_fixtures``).
-Answers are compared row for row: the same columns, the same rows, in the same order where the query
-orders (rows that tie on every ORDER BY key may come in either order); strings, integers and booleans
-exactly, floats within ``REL_TOL`` / ``ABS_TOL`` (the engines sum in different orders). One column
-cannot be equal by design and is checked for what it promises instead: ``age_hours``
-(``current_timestamp`` at each engine's run: equal within the seconds between the runs).
+Answers are compared row for row by ``tests.trino_fixtures.assert_same_answers`` (floats within a
+relative 1e-6; order where the query orders).
 """
 
 from __future__ import annotations
 
-import math
 import re
 import shlex
 import threading
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import sqlglot
-from sqlglot import exp
 
 from reelhouse.query import ReadOnlyViolation, required_params
 from reelhouse.query.duckdb_engine import DuckDBEngine
-from reelhouse.query.readonly import DIALECT
 from reelhouse.query.trino_engine import TrinoEngine
-from tests.trino_fixtures import SCRATCH_NAMESPACE, TRINO_CATALOG, TrinoLake, postgres_url, trino_lake  # noqa: F401
+from tests.trino_fixtures import (  # noqa: F401  (fixtures)
+    SCRATCH_NAMESPACE, TRINO_CATALOG, TrinoLake, assert_same_answers, order_keys, params_for, postgres_url, special_checks,
+    trino_lake)
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL_FILES = sorted((ROOT / "sql").glob("*.sql"))
-REL_TOL = 1e-6
-ABS_TOL = 1e-9
-
-
-# Comparing answers -------------------------------------------------------------------------------
-
-
-def order_keys(sql: str) -> list[str] | None:
-    """Output column names of the top-level ORDER BY (None when the query does not order)."""
-    tree = sqlglot.parse_one(sql, read=DIALECT)
-    order = tree.args.get("order")
-    if order is None:
-        return None
-    out = []
-    for ordered in order.expressions:
-        node = ordered.this
-        if isinstance(node, exp.Column):
-            out.append(node.name)
-        elif isinstance(node, exp.Literal) and node.is_int:
-            out.append(tree.selects[int(node.this) - 1].alias_or_name)
-    return out
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL) or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def _key(row: dict, skip: Sequence[str]) -> tuple:
-    """A sort key that floats within tolerance share (rounded), for rows compared as multisets."""
-    return tuple(repr(round(v, 5)) if isinstance(v, float) else repr(v) for k, v in row.items() if k not in skip)
-
-
-def assert_same_answers(embedded: pa.Table, trino: pa.Table, ordered_by: list[str] | None,
-                        special: dict[str, Callable[[dict, object, object], None]] | None = None) -> None:
-    """Equal column names and rows (see the module docstring); ``special`` checks its columns itself."""
-    special = special or {}
-    assert trino.column_names == embedded.column_names
-    assert trino.num_rows == embedded.num_rows
-    a, b = embedded.to_pylist(), trino.to_pylist()
-    if ordered_by is not None:  # the ORDER BY keys come in the same sequence
-        keys = [k for k in ordered_by if k in embedded.column_names]
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert all(_same(x[k], y[k]) for k in keys), f"row {i}: order keys differ: {x} vs {y}"
-    a = sorted(a, key=lambda r: _key(r, list(special)))
-    b = sorted(b, key=lambda r: _key(r, list(special)))
-    for x, y in zip(a, b):
-        for col in embedded.column_names:
-            if col in special:
-                special[col](x, x[col], y[col])
-            else:
-                assert _same(x[col], y[col]), f"{col}: embedded {x[col]!r}, trino {y[col]!r} in {x}"
 
 
 # Fixtures ------------------------------------------------------------------------------------------
@@ -107,25 +46,8 @@ def shots(trino_lake: TrinoLake):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def sample_params(trino_lake: TrinoLake, shots) -> dict[str, dict[str, object]]:  # noqa: F811
-    from reelhouse.samples.synthetic_catalog import VISUAL_FEATURE
-
-    vid = shots.video_id.iloc[0]
-    return {
-        "shots_in_time_range": {"title": vid, "start_s": 10.0, "end_s": 40.0},
-        "subtitle_search": {"phrase": "RIVER"},
-        "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
-        "top_match_cuts": {"top_n": 50},
-        "feature_coverage": {},
-    }
-
-
-def _special(name: str, elapsed_s: float) -> dict[str, Callable[[dict, object, object], None]]:
-    def age_within_run_gap(row: dict, a: object, b: object) -> None:
-        assert isinstance(a, float) and isinstance(b, float)
-        assert abs(a - b) <= elapsed_s / 3600 + 1e-6, f"age_hours {a} vs {b} ({elapsed_s:.1f} s between runs)"
-
-    return {"feature_coverage": {"age_hours": age_within_run_gap}}.get(name, {})
+def sample_params(trino_lake: TrinoLake) -> dict[str, dict[str, object]]:  # noqa: F811
+    return params_for(trino_lake.store)
 
 
 # The sql/ files and the README's examples ----------------------------------------------------------
@@ -140,7 +62,7 @@ def test_sql_file_same_answers_on_trino(path: Path, engines, shots, sample_param
     embedded = duck.execute(text, params)
     served = trino.execute(text, params)
     assert embedded.num_rows > 0, "the store must give the query rows to compare"
-    assert_same_answers(embedded, served, order_keys(text), _special(path.stem, time.monotonic() - t0))
+    assert_same_answers(embedded, served, order_keys(text), special_checks(path.stem, time.monotonic() - t0))
 
 
 def readme_sql_commands() -> list[list[str]]:
@@ -184,7 +106,7 @@ def test_readme_sql_example_same_answers_on_trino(argv: list[str], trino_lake: T
         answers[engine] = pa.Table.from_pylist(json.loads(out)) if out.strip() not in ("", "[]") else pa.table({})
     sql = args[0] if " " in args[0] else (ROOT / "sql" / f"{args[0]}.sql").read_text()
     assert answers["duckdb"].num_rows > 0 or args[0] == "subtitle_search"
-    assert_same_answers(answers["duckdb"], answers["trino"], order_keys(sql), _special(args[0], 60.0))
+    assert_same_answers(answers["duckdb"], answers["trino"], order_keys(sql), special_checks(args[0], 60.0))
 
 
 # Reading while the tables change -------------------------------------------------------------------
