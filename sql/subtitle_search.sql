@@ -37,7 +37,6 @@ shot_slices AS (
     SELECT video_id, feature_version,
            row_number() OVER (PARTITION BY video_id ORDER BY max(written_at) DESC, feature_version DESC) AS rn
     FROM iceberg.features.shots
-    WHERE video_id IN (SELECT video_id FROM hits)
     GROUP BY video_id, feature_version
 ),
 shots AS (
@@ -63,7 +62,7 @@ SELECT
     format('%02d:%02d:%06.3f', CAST(floor(h.start_s / 3600) AS bigint), CAST(floor(mod(h.start_s, 3600) / 60) AS bigint), mod(h.start_s, 60)) AS start_tc,
     h.text,
     s.shot_index
-FROM hits AS h
+FROM shots AS s
+RIGHT JOIN hits AS h ON h.video_id = s.video_id AND h.start_s >= s.start_s AND h.start_s < s.end_s
 LEFT JOIN names AS n ON h.video_id = n.video_id
-LEFT JOIN shots AS s ON h.video_id = s.video_id AND h.start_s >= s.start_s AND h.start_s < s.end_s
 ORDER BY n.title, h.start_s

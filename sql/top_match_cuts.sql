@@ -54,36 +54,40 @@ cuts AS (
     ) AS latest_cuts
 ),
 -- A pair is stored at most twice (once from each side), so the best :top_n pairs of a flavor are all
--- among its rows scoring at least its (2 * :top_n)-th best row score: nothing below can reach the top.
-cut_floor AS (
-    SELECT flavor, array_min(max(score, 2 * coalesce(:top_n, 20))) AS floor_score
-    FROM cuts
-    GROUP BY flavor
+-- among its rows ranking within the (2 * :top_n) best row scores: nothing below can reach the top.
+candidates AS (
+    SELECT * FROM (
+        SELECT c.*, rank() OVER (PARTITION BY flavor ORDER BY score DESC) AS score_rank
+        FROM cuts AS c
+    ) AS ranked_cuts
+    WHERE score_rank <= 2 * coalesce(:top_n, 20)
 ),
 pairs AS (
-    SELECT c.flavor, c.a_video_id, c.a_shot_index, c.b_video_id, c.b_shot_index, max(c.score) AS score
-    FROM cuts AS c
-    JOIN cut_floor AS f ON c.flavor = f.flavor AND c.score >= f.floor_score
-    GROUP BY c.flavor, c.a_video_id, c.a_shot_index, c.b_video_id, c.b_shot_index
+    SELECT flavor, a_video_id, a_shot_index, b_video_id, b_shot_index, max(score) AS score
+    FROM candidates
+    GROUP BY flavor, a_video_id, a_shot_index, b_video_id, b_shot_index
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY flavor ORDER BY score DESC, a_video_id, a_shot_index, b_video_id, b_shot_index) AS pair_rank
     FROM pairs
 ),
-top AS (
-    SELECT * FROM ranked WHERE pair_rank <= coalesce(:top_n, 20)
+-- Each returned pair once per side (a: the first shot, b: the second), to look both shots up in one join.
+ends AS (
+    SELECT r.flavor, r.pair_rank, r.score, r.a_video_id, r.a_shot_index, r.b_video_id, r.b_shot_index, side.name AS side,
+           CASE WHEN side.name = 'a' THEN r.a_video_id ELSE r.b_video_id END AS video_id,
+           CASE WHEN side.name = 'a' THEN r.a_shot_index ELSE r.b_shot_index END AS shot_index
+    FROM ranked AS r
+    CROSS JOIN (VALUES ('a'), ('b')) AS side (name)
+    WHERE r.pair_rank <= coalesce(:top_n, 20)
 ),
 shot_slices AS (
     SELECT video_id, feature_version,
            row_number() OVER (PARTITION BY video_id ORDER BY max(written_at) DESC, feature_version DESC) AS rn
     FROM iceberg.features.shots
-    WHERE video_id IN (SELECT a_video_id FROM top UNION SELECT b_video_id FROM top)
     GROUP BY video_id, feature_version
 ),
 shots AS (
-    SELECT s.video_id, s.shot_index,
-           format('%02d:%02d:%06.3f', CAST(floor(s.start_s / 3600) AS bigint), CAST(floor(mod(s.start_s, 3600) / 60) AS bigint), mod(s.start_s, 60)) AS start_tc,
-           format('%02d:%02d:%06.3f', CAST(floor(s.end_s / 3600) AS bigint), CAST(floor(mod(s.end_s, 3600) / 60) AS bigint), mod(s.end_s, 60)) AS end_tc
+    SELECT s.video_id, s.shot_index, s.start_s, s.end_s
     FROM iceberg.features.shots AS s
     JOIN shot_slices AS l ON s.video_id = l.video_id AND s.feature_version = l.feature_version AND l.rn = 1
 ),
@@ -95,24 +99,31 @@ names AS (
         FROM iceberg.features.media
     ) AS latest
     WHERE rn = 1
+),
+looked_up AS (
+    -- (Trino's format() spells NULL arguments out: an end whose shot is missing gets no timecode)
+    SELECT e.*, n.title,
+           CASE WHEN s.start_s IS NOT NULL THEN format('%02d:%02d:%06.3f', CAST(floor(s.start_s / 3600) AS bigint), CAST(floor(mod(s.start_s, 3600) / 60) AS bigint), mod(s.start_s, 60)) END AS start_tc,
+           CASE WHEN s.end_s IS NOT NULL THEN format('%02d:%02d:%06.3f', CAST(floor(s.end_s / 3600) AS bigint), CAST(floor(mod(s.end_s, 3600) / 60) AS bigint), mod(s.end_s, 60)) END AS end_tc
+    -- RIGHT joins keep every end and let the engine filter the big side by the ends' keys
+    FROM shots AS s
+    RIGHT JOIN ends AS e ON s.video_id = e.video_id AND s.shot_index = e.shot_index
+    LEFT JOIN names AS n ON e.video_id = n.video_id
 )
 SELECT
-    t.flavor,
-    t.pair_rank,
-    t.score,
-    t.a_video_id AS video_id,
-    na.title,
-    t.a_shot_index AS shot_index,
-    sa.start_tc,
-    sa.end_tc,
-    t.b_video_id AS other_video_id,
-    nb.title AS other_title,
-    t.b_shot_index AS other_shot_index,
-    sb.start_tc AS other_start_tc,
-    sb.end_tc AS other_end_tc
-FROM top AS t
-LEFT JOIN names AS na ON t.a_video_id = na.video_id
-LEFT JOIN names AS nb ON t.b_video_id = nb.video_id
-LEFT JOIN shots AS sa ON t.a_video_id = sa.video_id AND t.a_shot_index = sa.shot_index
-LEFT JOIN shots AS sb ON t.b_video_id = sb.video_id AND t.b_shot_index = sb.shot_index
-ORDER BY t.flavor, t.pair_rank
+    flavor,
+    pair_rank,
+    score,
+    a_video_id AS video_id,
+    max(CASE WHEN side = 'a' THEN title END) AS title,
+    a_shot_index AS shot_index,
+    max(CASE WHEN side = 'a' THEN start_tc END) AS start_tc,
+    max(CASE WHEN side = 'a' THEN end_tc END) AS end_tc,
+    b_video_id AS other_video_id,
+    max(CASE WHEN side = 'b' THEN title END) AS other_title,
+    b_shot_index AS other_shot_index,
+    max(CASE WHEN side = 'b' THEN start_tc END) AS other_start_tc,
+    max(CASE WHEN side = 'b' THEN end_tc END) AS other_end_tc
+FROM looked_up
+GROUP BY flavor, pair_rank, score, a_video_id, a_shot_index, b_video_id, b_shot_index
+ORDER BY flavor, pair_rank
