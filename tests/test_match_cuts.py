@@ -77,3 +77,95 @@ def test_top_pairs_counts_a_pair_and_its_mirror_once():
     assert top_pairs([a, b, c], 1) == [a]
     with pytest.raises(ValueError):
         match_cut_candidates(_shots(np.eye(3), [("a", 3)]), k=0)
+
+
+# Hub-aware ranking (CSLS) and varied lists -------------------------------------------------------
+
+
+def _with_hubs(n_titles: int = 8, shots_per_title: int = 20, dim: int = 48, seed: int = 0):
+    """Shots sharing a weak common direction ``u`` (cosine about 0.08 to each other), and two shots built
+    on ``u`` itself (about 0.3 to every shot): everyone's neighbour, hubs by construction."""
+    rng = np.random.default_rng(seed)
+    u = _unit(rng.normal(size=(1, dim)))[0]
+    x = _unit(0.3 * u + rng.normal(size=(n_titles * shots_per_title, dim)) / np.sqrt(dim))
+    hubs = [10, shots_per_title + 10]
+    for h in hubs:
+        x[h] = _unit((u + 0.05 * rng.normal(size=dim))[None])[0]
+    return _shots(x, [(f"t{i}", shots_per_title) for i in range(n_titles)]), hubs
+
+
+def test_local_density_is_the_mean_of_the_k_nearest_other_shots():
+    from reelhouse.search.hubness import local_density
+
+    scores = np.array([[1.0, 0.9, 0.5, 0.1], [1.0, 0.8, -1.0, -1.0]], np.float32)
+    rows = np.array([[0, 3, 2, 1], [1, 0, -1, -1]])
+    got = local_density(scores, rows, np.array([0, 1]), k=2)
+    assert got == pytest.approx([0.7, 0.8])  # itself left out; the second has only one neighbour
+
+
+def test_csls_takes_hub_shots_out_of_most_lists():
+    from reelhouse.search.hubness import k_occurrence, skewness
+    from reelhouse.search.match_cuts import candidate_arrays
+
+    shots, hubs = _with_hubs()
+    raw = candidate_arrays(shots, k=5, min_gap=1, rerank="cosine")
+    reranked = candidate_arrays(shots, k=5, min_gap=1, rerank="csls")
+    occ_raw = k_occurrence(raw.other[None, :], len(shots))
+    occ_csls = k_occurrence(reranked.other[None, :], len(shots))
+    assert occ_raw[hubs].min() > 4 * np.median(occ_raw)  # the construction makes hubs
+    assert occ_csls[hubs].max() < occ_raw[hubs].min() / 2
+    assert skewness(occ_csls) < skewness(occ_raw) / 2
+    # Every shot still gets k candidates, ranked 1..k by its ranking score.
+    assert np.bincount(reranked.query, minlength=len(shots)).tolist() == [5] * len(shots)
+    for c in (raw, reranked):
+        for q in range(len(shots)):
+            key = c.key()[c.query == q]
+            assert (np.diff(key) <= 1e-6).all() and c.rank[c.query == q].tolist() == [1, 2, 3, 4, 5]
+    # CSLS is the same figure whichever score ranks: a pair in both lists has one value.
+    same = {(a, b): s for a, b, s in zip(raw.query, raw.other, raw.csls)}
+    common = [(s, same[(a, b)]) for a, b, s in zip(reranked.query, reranked.other, reranked.csls) if (a, b) in same]
+    assert common and np.allclose(*zip(*common), atol=1e-6)
+
+
+def test_best_pairs_uses_each_shot_at_most_max_per_shot_times():
+    from reelhouse.search.match_cuts import best_pairs, candidate_arrays
+
+    shots, _ = _with_hubs()
+    c = candidate_arrays(shots, k=10, min_gap=1, rerank="cosine")
+    free = best_pairs(shots, c, 20)
+    varied = best_pairs(shots, c, 20, max_per_shot=1)
+    assert len(varied) == 20
+    ends = [k for p in varied for k in ((p.video_id, p.shot_index), (p.other_video_id, p.other_shot_index))]
+    assert len(set(ends)) == len(ends)
+    most = max(sum(k in ((p.video_id, p.shot_index), (p.other_video_id, p.other_shot_index)) for p in free)
+               for k in {k for p in free for k in ((p.video_id, p.shot_index), (p.other_video_id, p.other_shot_index))})
+    assert most > 1  # without the limit the hubs repeat; with it they cannot
+    assert [p.score for p in varied] == sorted((p.score for p in varied), reverse=True)
+    assert varied[0] == free[0]
+
+
+def test_pair_percentiles_rank_a_cosine_among_all_pairs():
+    from reelhouse.search.hubness import pair_percentiles
+
+    rng = np.random.default_rng(1)
+    x = _unit(rng.normal(size=(50, 16)))
+    sims = (x @ x.T)[np.triu_indices(50, 1)]
+    got = pair_percentiles(x, np.array([sims.max(), np.median(sims), sims.min()]))
+    assert got[0] == pytest.approx(100 * (len(sims) - 1) / len(sims))
+    assert got[1] == pytest.approx(50, abs=0.2) and got[2] == 0.0
+    sampled = pair_percentiles(x, np.array([np.median(sims)]), samples=500, seed=3)
+    assert sampled[0] == pytest.approx(50, abs=6)  # 500 sampled pairs of the 1,225 estimate the median
+
+
+def test_csls_of_each_candidate_matches_a_brute_force_computation():
+    from reelhouse.search.hubness import DENSITY_K
+    from reelhouse.search.match_cuts import candidate_arrays
+
+    shots, _ = _with_hubs(n_titles=4)
+    sims = shots.vectors @ shots.vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    density = np.sort(sims, axis=1)[:, -DENSITY_K:].mean(axis=1)
+    c = candidate_arrays(shots, k=5, min_gap=1, rerank="csls")
+    expected = 2 * sims[c.query, c.other] - density[c.query] - density[c.other]
+    assert np.allclose(c.score, sims[c.query, c.other], atol=1e-5)
+    assert np.allclose(c.csls, expected, atol=1e-5)

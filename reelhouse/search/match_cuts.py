@@ -14,7 +14,10 @@ catalog is served without precomputing pairs:
 - never the shot itself, nor a shot of the same title within ``min_gap`` shots of it (adjacent shots
   of one scene are trivially alike), nor a near-duplicate (visual cosine >= ``dup_threshold``: the
   same footage is not a match cut);
-- ``scope`` keeps pairs within a title, across titles, or both.
+- ``scope`` keeps pairs within a title, across titles, or both;
+- ``rerank``: candidates ranked by raw cosine, or by CSLS (``reelhouse.search.hubness``: the cosine
+  discounted by both shots' local density, so a "hub" shot near everything stops being everyone's
+  best match). CSLS is computed for every candidate either way.
 
 Shots are ``(video_id, shot_index)``; scores are cosine similarities in ``[-1, 1]``.
 """
@@ -32,11 +35,16 @@ from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.lakehouse import FeatureStore
 from reelhouse.search.ann import EXACT_MAX, build_index
+from reelhouse.search.hubness import DENSITY_K, csls, local_density
 
 #: Flavor name (a feature name) -> the shot-embedding feature it compares.
 FLAVORS: dict[str, Callable[[Settings], FeatureSpec]] = registry.flavors()
 
 Scope = Literal["all", "within", "across"]
+#: What ranks a shot's candidates: raw cosine, or CSLS (hub-aware; ``reelhouse.search.hubness``).
+Rerank = Literal["cosine", "csls"]
+#: Under CSLS, each shot's candidates are re-ranked among this many times ``k`` cosine neighbours.
+CSLS_POOL = 4
 
 
 class UnknownFlavor(ValueError):
@@ -106,41 +114,70 @@ class CandidateArrays:
     query: np.ndarray  # int64 row of the query shot
     other: np.ndarray  # int64 row of the candidate
     score: np.ndarray  # float32 cosine
-    rank: np.ndarray  # int32, 1-based within the query shot
+    rank: np.ndarray  # int32, 1-based within the query shot (by ``ranked_by``)
+    csls: np.ndarray  # float32 2 cos - r(query) - r(other), in [-4, 4]
+    ranked_by: Rerank = "cosine"
+
+    def key(self) -> np.ndarray:
+        """The score candidates are ranked by (higher is better)."""
+        return self.csls if self.ranked_by == "csls" else self.score
 
 
 def candidate_arrays(shots: ShotVectors, k: int = 10, guard: ShotVectors | None = None, dup_threshold: float = 0.95,
-                     min_gap: int = 1, scope: Scope = "all", exact_max: int = EXACT_MAX, block: int = 1024) -> CandidateArrays:
-    """Each shot's top-``k`` match-cut candidates among ``shots``, as arrays (see ``match_cut_candidates``)."""
+                     min_gap: int = 1, scope: Scope = "all", exact_max: int = EXACT_MAX, block: int = 1024,
+                     rerank: Rerank = "cosine", density_k: int = DENSITY_K) -> CandidateArrays:
+    """Each shot's top-``k`` match-cut candidates among ``shots``, as arrays (see ``match_cut_candidates``).
+
+    Every shot's local density (mean cosine to its ``density_k`` nearest other shots, before any
+    exclusion) comes from the same search. Under ``rerank="csls"`` the allowed candidates among each
+    shot's ``CSLS_POOL * k`` nearest by cosine are ranked by CSLS and the best ``k`` kept.
+    """
     if k < 1:
         raise ValueError("k must be >= 1")
+    if rerank not in ("cosine", "csls"):
+        raise ValueError(f"rerank must be cosine or csls, got {rerank!r}")
     n = len(shots)
-    empty = CandidateArrays(*(np.zeros(0, t) for t in (np.int64, np.int64, np.float32, np.int32)))
+    empty = CandidateArrays(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32),
+                            np.zeros(0, np.int32), np.zeros(0, np.float32), rerank)
     if n < 2:
         return empty
     titles = np.unique(shots.video_ids, return_inverse=True)[1].astype(np.int64)
     dup = _Guard.aligned(guard, shots, dup_threshold) if guard is not None else None
     index = build_index(shots.vectors, exact_max=exact_max)
+    pool = k * CSLS_POOL if rerank == "csls" else k
+    density = np.zeros(n, np.float32)
     parts: list[tuple[np.ndarray, ...]] = []
-    pending, fetch = np.arange(n, dtype=np.int64), min(n, k + 2 * min_gap + 8)
+    pending, fetch = np.arange(n, dtype=np.int64), min(n, max(pool + 2 * min_gap + 8, density_k + 1))
+    first = True
     while len(pending):
         short = []
         all_scores, all_rows = index.search(shots.vectors[pending], fetch)  # one call: faiss batches best
+        if first:  # every shot is searched in the first pass, deep enough for its density
+            density[pending] = local_density(all_scores, all_rows, pending, density_k)
+            first = False
         for lo in range(0, len(pending), block):  # blocks bound the near-duplicate guard's memory
             q, scores, rows = pending[lo:lo + block], all_scores[lo:lo + block], all_rows[lo:lo + block]
             valid = _allowed(q, rows, titles, shots.shot_indices, dup, min_gap, scope)
             taken = np.cumsum(valid, axis=1)
-            exhausted = (taken[:, -1] < k) & (fetch < n) & (rows >= 0).all(axis=1)
+            exhausted = (taken[:, -1] < pool) & (fetch < n) & (rows >= 0).all(axis=1)
             short.append(q[exhausted])  # exclusions ate the candidates: look further for these shots
-            keep = valid & (taken <= k) & ~exhausted[:, None]
+            keep = valid & (taken <= pool) & ~exhausted[:, None]
+            others = np.where(keep, rows, 0)
+            hub_aware = csls(scores, density[q][:, None], density[others])
+            if rerank == "csls":  # order the kept pool by CSLS; the best k stay
+                order = np.argsort(np.where(keep, -hub_aware, np.inf), axis=1, kind="stable")
+                keep, rows, scores, hub_aware = (np.take_along_axis(a, order, axis=1) for a in (keep, rows, scores, hub_aware))
+                taken = np.cumsum(keep, axis=1)
+                keep &= taken <= k
             qi, col = np.nonzero(keep)
-            parts.append((q[qi], rows[qi, col], scores[qi, col], taken[qi, col].astype(np.int32)))
+            parts.append((q[qi], rows[qi, col], scores[qi, col], taken[qi, col].astype(np.int32), hub_aware[qi, col]))
         pending, fetch = np.concatenate(short), min(n, fetch * 4)
     if not parts:
         return empty
-    query, other, score, rank = (np.concatenate(c) for c in zip(*parts))
+    query, other, score, rank, hub = (np.concatenate(c) for c in zip(*parts))
     order = np.lexsort((rank, query))
-    return CandidateArrays(query[order], other[order], score[order].astype(np.float32), rank[order])
+    return CandidateArrays(query[order], other[order], score[order].astype(np.float32), rank[order],
+                           hub[order].astype(np.float32), rerank)
 
 
 def _allowed(q: np.ndarray, rows: np.ndarray, titles: np.ndarray, shot_indices: np.ndarray, dup: _Guard | None,
@@ -187,13 +224,26 @@ def _as_match_cuts(shots: ShotVectors, c: CandidateArrays, which: np.ndarray) ->
                      float(c.score[i]), int(c.rank[i])) for i in which]
 
 
-def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int) -> list[MatchCut]:
-    """The ``n`` best distinct pairs among candidates (a pair and its mirror count once), best first."""
+def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int | None = None) -> list[MatchCut]:
+    """The ``n`` best distinct pairs among candidates, best first by ``c.key()`` (a pair and its mirror
+    count once), each shot in at most ``max_per_shot`` of them, as either side (None: no limit)."""
     lo, hi = np.minimum(c.query, c.other), np.maximum(c.query, c.other)
-    order = np.lexsort((c.query, -c.score))
+    order = np.lexsort((c.query, -c.key()))
     _, first = np.unique((lo * len(shots) + hi)[order], return_index=True)
-    chosen = order[np.sort(first)][:n]
-    return _as_match_cuts(shots, c, chosen)
+    ranked = order[np.sort(first)]
+    if max_per_shot is None:
+        return _as_match_cuts(shots, c, ranked[:n])
+    used = np.zeros(len(shots), np.int64)
+    chosen = []
+    for i in ranked:  # greedy, best first: a pair whose shot is used up gives way to the next
+        a, b = c.query[i], c.other[i]
+        if used[a] < max_per_shot and used[b] < max_per_shot:
+            used[a] += 1
+            used[b] += 1
+            chosen.append(i)
+            if len(chosen) == n:
+                break
+    return _as_match_cuts(shots, c, np.asarray(chosen, np.int64))
 
 
 @dataclass(frozen=True)
