@@ -54,18 +54,17 @@ cuts AS (
     ) AS latest_cuts
 ),
 -- A pair is stored at most twice (once from each side), so the best :top_n pairs of a flavor are all
--- among its rows ranking within the (2 * :top_n) best row scores: nothing below can reach the top.
-candidates AS (
-    SELECT * FROM (
-        SELECT c.*, rank() OVER (PARTITION BY flavor ORDER BY score DESC) AS score_rank
-        FROM cuts AS c
-    ) AS ranked_cuts
-    WHERE score_rank <= 2 * coalesce(:top_n, 20)
+-- among its rows scoring at least its (2 * :top_n)-th best row score: nothing below can reach the top.
+cut_floor AS (
+    SELECT flavor, array_min(max(score, 2 * coalesce(:top_n, 20))) AS floor_score
+    FROM cuts
+    GROUP BY flavor
 ),
 pairs AS (
-    SELECT flavor, a_video_id, a_shot_index, b_video_id, b_shot_index, max(score) AS score
-    FROM candidates
-    GROUP BY flavor, a_video_id, a_shot_index, b_video_id, b_shot_index
+    SELECT c.flavor, c.a_video_id, c.a_shot_index, c.b_video_id, c.b_shot_index, max(c.score) AS score
+    FROM cuts AS c
+    JOIN cut_floor AS f ON c.flavor = f.flavor AND c.score >= f.floor_score
+    GROUP BY c.flavor, c.a_video_id, c.a_shot_index, c.b_video_id, c.b_shot_index
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY flavor ORDER BY score DESC, a_video_id, a_shot_index, b_video_id, b_shot_index) AS pair_rank
