@@ -4,7 +4,7 @@
 #
 #   infra/scripts/trino.sh start DIR [PORT]   fetch the pinned release once, write DIR/etc, start the
 #                                             server on 127.0.0.1:PORT (default 58080) and wait until it
-#                                             answers; prints its URL
+#                                             runs a query; prints its URL
 #   infra/scripts/trino.sh stop DIR           stop it
 #
 # The catalog: the reelhouse settings of the environment (REELHOUSE_CATALOG_URI, REELHOUSE_WAREHOUSE_URI,
@@ -17,7 +17,7 @@
 # $REELHOUSE_CACHE/trino (default ~/.cache/reelhouse/trino), checked against pinned SHA-256 sums.
 # It needs Java 24 or later: $TRINO_JAVA_HOME, else the newest JDK >= 24 under /usr/lib/jvm.
 # Heap: $TRINO_HEAP (default 2G; sized for 2 cores and 24 GiB). Every step is bounded in time:
-# $TRINO_START_TIMEOUT seconds (default 240) for the server to answer.
+# $TRINO_START_TIMEOUT seconds (default 240) for the server to run a first query.
 set -euo pipefail
 
 usage="usage: trino.sh start|stop DIR [PORT]"
@@ -153,6 +153,26 @@ start)
         fi
         if ((SECONDS >= deadline)); then
             echo "trino.sh: the server did not answer within ${TRINO_START_TIMEOUT:-240} s:" >&2
+            tail -n 60 "$dir/server.log" >&2
+            "$0" stop "$dir" || true
+            exit 1
+        fi
+        sleep 1
+    done
+    # The coordinator says it has started before it has registered itself as the node that runs the
+    # work (a first query fails with "No nodes available"): it is ready when a query runs.
+    until timeout 30 "$python" - "$port" >/dev/null 2>&1 <<'PY'
+import sys
+
+import trino
+
+cursor = trino.dbapi.connect(host="127.0.0.1", port=int(sys.argv[1]), user="reelhouse").cursor()
+cursor.execute("SELECT 1")
+cursor.fetchall()
+PY
+    do
+        if ((SECONDS >= deadline)); then
+            echo "trino.sh: the server started but ran no query within ${TRINO_START_TIMEOUT:-240} s:" >&2
             tail -n 60 "$dir/server.log" >&2
             "$0" stop "$dir" || true
             exit 1
