@@ -26,6 +26,20 @@ each detected shot takes the labels of the generated shot under its midpoint. Ev
   (default 23, an independent draw). The ``contextual`` flavor is not graded: it needs an encoder
   trained on the catalog.
 
+**Hubs** (``hub_occupancy_top20_real``, ``k_occurrence_skew_raw``, ``k_occurrence_skew_reranked``,
+``ap_framing_reranked``). The real clips that packages ship (``reelhouse.samples.real_clips``: bikes,
+Big Buck Bunny, TransNetV2's 212 s test video, two one-shot clips) go through the pipeline; their
+visual vectors get each shot's ``K`` candidates (``MIN_GAP``, near-duplicate guard on, scope all)
+ranked four ways: raw cosine; cosine after centring the vectors (the usual first fix for hubs, the
+baseline); CSLS (production, ``reelhouse.search.hubness``); and CSLS with each shot in at most one
+pair of the list (as served). For each: the skewness of the k-occurrence distribution (how many
+candidate lists name each shot) and the largest share of the best 20 pairs one shot takes part in.
+The headline occupancy is CSLS's own, before the one-pair-per-shot cap (with the cap it is at most
+1/20 by construction; printed beside it). The same figures on the generated catalog's shots, and
+``ap_<task>_reranked``: each task's AP with the flavor's cosine re-ranked by CSLS (densities over all
+the catalog's shots). Before/after sheets of the real titles' best 20 pairs (raw cosine, no cap;
+as served) are written to ``--sheets`` (``benchmarks/sheets``).
+
 **Scale** (``recall_vs_exact``, ``speedup_vs_faiss_exact``). For each size in ``--sizes`` (default
 200,000: four times ``EXACT_MAX``, so the production path builds and searches the approximate index
 ``ann.build_index`` makes above it) a clustered catalog of ``--dim`` (default 1280: the framing
@@ -67,14 +81,15 @@ shot costs ten times the 200k pass or more: far past the time budget on 2 shared
 
     .venv/bin/python -m benchmarks.match_cuts                       # default: 20 min wall at load ~10, peak RSS 4.1 GiB
     .venv/bin/python -m benchmarks.match_cuts --sizes 60000 --dim 144 --titles 3 --shots-per-title 8 --sample 500
-    .venv/bin/python -m benchmarks.match_cuts --skip-scale | --skip-quality
+    .venv/bin/python -m benchmarks.match_cuts --skip-scale | --skip-quality | --skip-hubs
 
 Measured (default run, 2 cores shared at load average ~10): 20 min wall, of which the pipeline over
 the labelled titles 8 min and the 200k production pass 500 s wall / 300 s CPU; peak RSS 4.1 GiB. The
 quick run above takes a few minutes.
 
 Last line: {"shots", "recall_vs_exact", "speedup_vs_faiss_exact", "ap_framing", "ap_colour",
-"ap_layout", "ap_audio", "ap_random", then per-task heuristic/random AP and P@20, per-size figures
+"ap_layout", "ap_audio", "ap_random", "hub_occupancy_top20_real", "k_occurrence_skew_raw",
+"k_occurrence_skew_reranked", "ap_framing_reranked" (the last four: issue 21), then per-task heuristic/random AP and P@20, per-size figures
 ("scale"), "peak_rss_gib", "loadavg"}. ``shots``, recall and speed-up are the largest size's.
 """
 
@@ -187,26 +202,27 @@ def band_profile(clip: np.ndarray, rate: int, bands: int = 20, n_fft: int = 1024
 def audio_heuristic(store, settings, keys: list[tuple[str, int]]) -> np.ndarray:
     """``band_profile`` of each shot's audio, read from the standardized encodes the pipeline wrote."""
     from models.audio.embedding import AUDIO_RATE
+    from reelhouse.features.rows import encoded_shots
     from reelhouse.media.audio import iter_audio
     from reelhouse.media.location import localize
-    from reelhouse.pipeline.audio import audio_shots
     from spark_jobs.audio_features import shot_clips
 
     profiles = {}
-    by_title: dict[str, list] = {}
-    for s in audio_shots(store, settings, sorted({v for v, _ in keys})):
-        by_title.setdefault(s.video_id, []).append(s)
-    for vid, shots in by_title.items():
-        shots.sort(key=lambda s: s.shot_index)
-        chunks = iter_audio(localize(shots[0].encode_uri), rate=AUDIO_RATE, chunk_s=10.0)
-        for idx, clip in shot_clips(chunks, [(s.shot_index, s.start_s, s.end_s) for s in shots], AUDIO_RATE):
+    for vid in sorted({v for v, _ in keys}):
+        encode, shots = encoded_shots(store, settings, vid)
+        shots = sorted(shots, key=lambda s: s["start_s"])
+        chunks = iter_audio(localize(encode["uri"]), rate=AUDIO_RATE, chunk_s=10.0)
+        for idx, clip in shot_clips(chunks, [(s["shot_index"], s["start_s"], s["end_s"]) for s in shots], AUDIO_RATE):
             profiles[(vid, idx)] = band_profile(clip, AUDIO_RATE)
     return np.stack([profiles[k] for k in keys])
 
 
-def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[str, float]:
-    """AP of every graded flavor and its baselines on a generated catalog run through the pipeline."""
+def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> tuple[dict[str, float], object]:
+    """AP of every graded flavor and its baselines on a generated catalog run through the pipeline;
+    and the catalog's visual ``ShotVectors``."""
     from PIL import Image
+
+    from reelhouse.search.hubness import csls
 
     from dagster_project.library_run import run_library
     from reelhouse.config import Settings
@@ -285,17 +301,124 @@ def quality(work: Path, titles: int, shots_per_title: int, seed: int) -> dict[st
         for name, vec in scorers.items():
             sims = np.einsum("ij,ij->i", vec[i[mask]], vec[j[mask]])
             rows[name] = (average_precision(sims, y), precision_at(sims, y, 20))
+        # The flavor's cosine re-ranked as production ranks it (CSLS, densities over all the catalog's shots).
+        density = shot_density(vectors[task])
+        hub_aware = csls(np.einsum("ij,ij->i", vectors[task][i[mask]], vectors[task][j[mask]]),
+                         density[i[mask]], density[j[mask]])
+        rows[f"reelhouse {flavors[task]} flavor, CSLS"] = (average_precision(hub_aware, y), precision_at(hub_aware, y, 20))
         rand = rng.random(len(y))
         rows["random"] = (average_precision(rand, y), precision_at(rand, y, 20))
         for name, (ap, p20) in rows.items():
             print(f"{task:<9}{name:<34}{len(y):7d}{y.mean():10.3f}{ap:8.3f}{p20:8.3f}")
         out[f"ap_{task}"] = rows[f"reelhouse {flavors[task]} flavor"][0]
         out[f"p20_{task}"] = rows[f"reelhouse {flavors[task]} flavor"][1]
+        out[f"ap_{task}_reranked"] = rows[f"reelhouse {flavors[task]} flavor, CSLS"][0]
         out[f"ap_{task}_heuristic"] = rows[f"heuristic ({hname})"][0]
         out[f"ap_random_{task}"] = rows["random"][0]
     out["ap_random"] = float(np.mean([out[f"ap_random_{t}"] for t in tasks]))
     print("\nAP over random / over the heuristic: " + ", ".join(
         f"{t} x{out[f'ap_{t}'] / out[f'ap_random_{t}']:.2f} / x{out[f'ap_{t}'] / out[f'ap_{t}_heuristic']:.2f}" for t in tasks))
+    return out, loaded["framing"]
+
+
+def shot_density(vectors: np.ndarray) -> np.ndarray:
+    """Each row's mean cosine to its ``DENSITY_K`` nearest other rows, by brute force (CSLS's r)."""
+    from reelhouse.search.hubness import DENSITY_K
+
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    k = min(DENSITY_K, len(vectors) - 1)
+    return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+
+# --- hubs ------------------------------------------------------------------------------------
+
+
+def centred(shots):
+    """The baseline a sceptic reaches for first: vectors minus the selection's mean, re-normalized."""
+    from reelhouse.search.match_cuts import ShotVectors
+
+    v = shots.vectors - shots.vectors.mean(axis=0, keepdims=True)
+    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    return ShotVectors(shots.video_ids, shots.shot_indices, np.ascontiguousarray(v, dtype=np.float32))
+
+
+def occupancy(pairs) -> float:
+    """The largest share of ``pairs`` that one shot takes part in (as either side)."""
+    if not pairs:
+        return 0.0
+    counts: dict[tuple, int] = {}
+    for p in pairs:
+        for key in {(p.video_id, p.shot_index), (p.other_video_id, p.other_shot_index)}:
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts.values()) / len(pairs)
+
+
+def hub_figures(shots, label: str, top: int = 20) -> tuple[dict[str, float], dict[str, list]]:
+    """Hubness of one selection's candidates (k = ``K``, ``MIN_GAP``, near-duplicate guard on, scope all),
+    ranked three ways: raw cosine, cosine after centring (baseline), CSLS (production); and the list as
+    served (CSLS, each shot once). Returns the figures and each ranking's best ``top`` pairs."""
+    from models.dedup import DEFAULT_THRESHOLD
+    from reelhouse.search.hubness import k_occurrence, skewness
+    from reelhouse.search.match_cuts import best_pairs, candidate_arrays
+
+    out: dict[str, float] = {}
+    lists: dict[str, list] = {}
+    print(f"\n{label}: {len(shots)} shots of {len(set(shots.video_ids))} titles; k = {K}, top {top} pairs")
+    print(f"{'ranking':<28}{'k-occ skew':>11}{'max k-occ':>10}{'top-20 occupancy':>18}")
+    for name, vectors, rerank, cap in (("raw", shots, "cosine", None), ("centred", centred(shots), "cosine", None),
+                                       ("reranked", shots, "csls", None), ("served", shots, "csls", 1)):
+        c = candidate_arrays(vectors, K, shots, DEFAULT_THRESHOLD, MIN_GAP, "all", rerank=rerank)
+        occ = k_occurrence(c.other[None, :], len(vectors))
+        pairs = best_pairs(vectors, c, top, max_per_shot=cap, with_percentiles=True)
+        lists[name] = pairs
+        out[f"k_occurrence_skew_{name}_{label}"] = skewness(occ)
+        out[f"hub_occupancy_top{top}_{name}_{label}"] = occupancy(pairs)
+        note = f"  (each shot once: at most 1/{len(pairs)} by construction)" if cap and pairs else ""
+        print(f"{name + (' (' + rerank + ')'):<28}{skewness(occ):11.2f}{int(occ.max()):10d}{occupancy(pairs):18.2f}{note}")
+    return out, lists
+
+
+def real_library(work: Path) -> tuple:
+    """The real clips from packages (``reelhouse.samples.real_clips``) through the pipeline; their store."""
+    from dagster_project.library_run import run_library
+    from reelhouse.config import Settings
+    from reelhouse.lakehouse import FeatureStore
+    from reelhouse.samples import real_clips
+
+    settings = Settings(home=work / "real")
+    landing = settings.resolved_landing
+    landing.mkdir(parents=True)
+    clips = real_clips()
+    for name, path in clips.items():
+        shutil.copyfile(path, landing / f"{name}{path.suffix}")
+    t0 = time.perf_counter()
+    report = run_library(settings, progress=lambda _m: None)
+    print(f"\nreal clips ({', '.join(sorted(clips))}) through the pipeline: {time.perf_counter() - t0:.0f} s ({load()})",
+          flush=True)
+    return settings, FeatureStore.from_settings(settings), sorted(report.ok)
+
+
+def hubs(work: Path, sheets: Path | None, generated_shots=None) -> dict[str, float]:
+    """Hubness before and after re-ranking, on real footage (and on the generated catalog when given);
+    before/after sheets of the real titles into ``sheets``."""
+    from reelhouse.features import specs
+    from reelhouse.search.match_cuts import load_shot_vectors
+    from reelhouse.search.shot_lookup import cut_pictures
+    from reelhouse.viz.match_sheet import match_cut_sheet
+
+    settings, store, titles = real_library(work)
+    shots = load_shot_vectors(store, specs.visual_spec(settings), titles)
+    out, lists = hub_figures(shots, "real")
+    if sheets is not None:
+        for name, heading in (("raw", "raw cosine, no limit per shot (before)"),
+                              ("served", "CSLS, each shot once (after, as served)")):
+            path = match_cut_sheet(cut_pictures(store, settings, lists[name]), sheets / f"match_cuts_real_{name}.png",
+                                   f"visual match cuts among {len(titles)} real titles: {heading}")
+            print(f"sheet: {path}")
+    if generated_shots is not None:
+        gen, _ = hub_figures(generated_shots, "generated")
+        out.update(gen)
     return out
 
 
@@ -523,6 +646,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000, help="query shots the exact baseline runs on")
     parser.add_argument("--check-n", type=int, default=20_000, help="shots of the below-EXACT_MAX agreement check")
     parser.add_argument("--store-titles", type=int, default=0, help="titles stored in Iceberg for find_match_cuts (0: skip)")
+    parser.add_argument("--skip-hubs", action="store_true", help="skip hubness on real clips and the generated catalog")
+    parser.add_argument("--sheets", type=Path, default=Path("benchmarks/sheets"),
+                        help="folder for the before/after match-cut sheets of the real titles")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
@@ -534,8 +660,12 @@ def main() -> None:
     started = time.perf_counter()
     figures: dict = {}
     try:
+        generated = None
         if not args.skip_quality:
-            figures.update(quality(work, args.titles, args.shots_per_title, args.seed))
+            found, generated = quality(work, args.titles, args.shots_per_title, args.seed)
+            figures.update(found)
+        if not args.skip_hubs:
+            figures.update(hubs(work, args.sheets, generated))
         runs = []
         if not args.skip_scale:
             warm_up(args.dim)
@@ -548,6 +678,12 @@ def main() -> None:
                 "speedup_vs_faiss_exact": head.get("speedup_vs_faiss_exact")}
         for key in ("ap_framing", "ap_colour", "ap_layout", "ap_audio", "ap_random"):
             line[key] = figures.get(key)
+        # Hubs (issue targets): real footage; the occupancy is CSLS's own, before the one-pair-per-shot cap
+        # (with the cap it is at most 1/20 by construction: hub_occupancy_top20_served_real).
+        line["hub_occupancy_top20_real"] = figures.get("hub_occupancy_top20_reranked_real")
+        line["k_occurrence_skew_raw"] = figures.get("k_occurrence_skew_raw_real")
+        line["k_occurrence_skew_reranked"] = figures.get("k_occurrence_skew_reranked_real")
+        line["ap_framing_reranked"] = figures.get("ap_framing_reranked")
         line.update({k: v for k, v in figures.items() if k not in line})
         line["scale"] = runs
         line["eval_seed"], line["tune_seed"] = args.seed, TUNE_SEED

@@ -73,7 +73,11 @@ def _beats(prefix: str) -> list[Target]:
 #: Every benchmark, in the order `make bench` runs them, with the targets its issue sets.
 BENCHMARKS: dict[str, list[Target]] = {
     "ann": [_eq("dim", 1280), _ge("vectors", 1_000_000), _ge("recall_at_10", 0.95), _le("p99_ms", 10)],
-    "match_cuts": [_ge("shots", 200_000), _ge("recall_vs_exact", 0.95), _ge("speedup_vs_faiss_exact", 3)],
+    "match_cuts": [_ge("shots", 200_000), _ge("recall_vs_exact", 0.95), _ge("speedup_vs_faiss_exact", 3),
+                   _le("hub_occupancy_top20_real", 0.10),
+                   Target("`k_occurrence_skew_reranked` <= `k_occurrence_skew_raw` / 2",
+                          lambda r: r["k_occurrence_skew_reranked"] <= r["k_occurrence_skew_raw"] / 2),
+                   Target("`ap_framing_reranked` >= `ap_framing`", lambda r: r["ap_framing_reranked"] >= r["ap_framing"])],
     "sql": [_lt("max_warm_s", 1), _lt("max_cold_s", 2), _eq("answers_equal", True),
             _lt("trino_max_warm_s", 2), _eq("trino_answers_equal", True)],
     "mediafm": [*_beats("probe_acc_"), *_beats("recall10_")],

@@ -77,23 +77,28 @@ def shot_frames_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) ->
     return {"contact_sheet": png_markdown(png, "representative frames")}
 
 
-def match_cut_preview(store: FeatureStore, settings, flavor: str = "visual", pairs: int = 6) -> dict[str, Any]:
-    """The catalog's best stored ``flavor`` match cuts, drawn side by side (a match-cut contact sheet)."""
+def match_cut_preview(store: FeatureStore, settings, flavor: str = "visual", pairs: int = 6, titles: int = 4) -> dict[str, Any]:
+    """Before/after match-cut sheets for the same titles (the first ``titles`` with stored candidates):
+    ranked by raw cosine with no limit per shot, and as served (CSLS, each shot at most once)."""
     from pyiceberg.expressions import And, EqualTo
 
     from reelhouse.features import specs
-    from reelhouse.search.match_cuts import MatchCut, top_pairs
+    from reelhouse.search.match_cuts import find_match_cuts
     from reelhouse.search.shot_lookup import cut_pictures
-    from reelhouse.viz.match_sheet import match_cut_sheet_png
+    from reelhouse.viz.match_sheet import match_cut_sheet_png, search_heading
 
     spec = specs.match_cuts_spec(settings, flavor)
-    rows = store.read("match_cuts", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version))).to_pylist()
-    if not rows:
+    held = store.read("match_cuts", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)),
+                      selected_fields=("video_id",)).column("video_id").to_pylist()
+    picked = sorted(set(held))[:titles]
+    if not picked:
         return {}
-    best = top_pairs([MatchCut(r["video_id"], r["shot_index"], r["other_video_id"], r["other_shot_index"], r["score"], r["rank"])
-                      for r in rows], pairs)
-    png = match_cut_sheet_png(cut_pictures(store, settings, best), f"best {flavor} match cuts in the catalog")
-    return {f"{flavor}_match_cuts": png_markdown(png, f"{flavor} match cuts")}
+    out = {}
+    for name, rank_by, per_shot in (("before", "cosine", None), ("after", "csls", 1)):
+        found = find_match_cuts(store, settings, picked, flavor, n_pairs=pairs, rank_by=rank_by, max_per_shot=per_shot)
+        png = match_cut_sheet_png(cut_pictures(store, settings, found.pairs), search_heading(found))
+        out[f"{flavor}_match_cuts_{name}"] = png_markdown(png, f"{flavor} match cuts, {name} hub-aware ranking")
+    return out
 
 
 def training_metadata(outcome, compute_s: float) -> dict[str, Any]:

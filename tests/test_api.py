@@ -137,7 +137,7 @@ def test_openapi_schema_lists_every_endpoint_as_get_only(client):
     assert flavor["schema"]["enum"] == list(FLAVORS) and flavor["schema"]["default"] == "visual"
     assert "image/png" in schema["paths"]["/match-cuts/sheet.png"]["get"]["responses"]["200"]["content"]
     pair = schema["components"]["schemas"]["MatchCutPair"]
-    assert set(pair["properties"]) == {"out", "in", "score"}
+    assert set(pair["properties"]) == {"out", "in", "score", "csls", "percentile"}
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
@@ -278,10 +278,22 @@ def test_match_cuts_agree_with_the_cli(client, library, monkeypatch, capsys):
         assert _without_page(api) == cli, flavor
         assert api["flavor"] == flavor and api["titles"] == picked
         assert api["pairs"] or flavor != "colour"
-        scores = [p["score"] for p in api["pairs"]]
-        assert scores == sorted(scores, reverse=True)
+        # ranked by the hub-aware score, each shot in one pair at most (the defaults)
+        assert api["rank_by"] == "csls" and api["per_shot"] == 1
+        ranked = [p["csls"] for p in api["pairs"]]
+        assert ranked == sorted(ranked, reverse=True)
+        ends = [(p[side]["video_id"], p[side]["shot_index"]) for p in api["pairs"] for side in ("out", "in")]
+        assert len(ends) == len(set(ends))
+        assert all(0 <= p["percentile"] <= 100 for p in api["pairs"])
         if scope != "all":
             assert all((p["out"]["video_id"] == p["in"]["video_id"]) == (scope == "within") for p in api["pairs"])
+    # raw cosine, no limit per shot: the same choice on both sides
+    api = _ok(client, "/match-cuts", titles=names, flavor="colour", k=6, rank_by="cosine", per_shot=0)
+    cli = _cli(monkeypatch, capsys, settings, "match-cuts", "--titles", names, "--flavor", "colour", "--k", "6",
+               "--rank-by", "cosine", "--per-shot", "0")
+    assert _without_page(api) == cli and api["rank_by"] == "cosine" and api["per_shot"] == 0
+    scores = [p["score"] for p in api["pairs"]]
+    assert scores and scores == sorted(scores, reverse=True)
     # titles may also be repeated instead of comma-separated
     repeated = client.get("/match-cuts", params=[("titles", picked[0]), ("titles", picked[1]), ("flavor", "colour"), ("k", "4")])
     assert repeated.status_code == 200 and repeated.json() == _ok(client, "/match-cuts", titles=",".join(picked), flavor="colour", k=4)
@@ -299,6 +311,8 @@ def test_match_cuts_reject_bad_input_with_clear_messages(client, library):
     assert "between 1 and 1000" in _error(client, "/match-cuts", 422, titles=vid, k=5000)
     assert "'scope'" in _error(client, "/match-cuts", 422, titles=vid, scope="sideways")
     assert "'min_gap'" in _error(client, "/match-cuts", 422, titles=vid, min_gap=-1)
+    assert "'per_shot'" in _error(client, "/match-cuts", 422, titles=vid, per_shot=-1)
+    assert "'rank_by'" in _error(client, "/match-cuts", 422, titles=vid, rank_by="magic")
     assert "unknown flavor" in _error(client, "/match-cuts/sheet.png", 422, titles=vid, flavor="smell")
     assert "between 1 and 200" in _error(client, "/match-cuts/sheet.png", 422, titles=vid, k=201)
 
@@ -313,7 +327,7 @@ def test_match_cut_sheet_is_the_cli_sheet_as_png(client, library, monkeypatch, c
     img = Image.open(io.BytesIO(r.content))
     assert img.format == "PNG" and img.width >= 480
     pairs = _ok(client, "/match-cuts", titles=picked, flavor="colour", k=3)["pairs"]
-    assert img.height == 28 + len(pairs) * (144 + 34 + 8)
+    assert img.height == 28 + len(pairs) * (144 + 42 + 8)
     sheet = tmp_path / "cli.png"
     _cli(monkeypatch, capsys, settings, "match-cuts", "--titles", picked, "--flavor", "colour", "--k", "3", "--sheet", str(sheet))
     assert np.array_equal(np.asarray(img.convert("RGB")), np.asarray(Image.open(sheet).convert("RGB")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelhouse.search.match_cuts import MatchCut, ShotVectors, match_cut_candidates, top_pairs
+from reelhouse.search.match_cuts import ShotVectors, match_cut_candidates
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -69,12 +69,15 @@ def test_a_selection_exhausted_by_exclusions_returns_what_is_left():
     assert {(c.shot_index, c.other_shot_index) for c in cands} == {(0, 2), (2, 0)}
 
 
-def test_top_pairs_counts_a_pair_and_its_mirror_once():
-    a = MatchCut("x", 1, "y", 2, 0.9, 1)
-    b = MatchCut("y", 2, "x", 1, 0.9, 1)
-    c = MatchCut("x", 3, "y", 4, 0.5, 2)
-    assert top_pairs([a, b, c], 5) == [a, c]
-    assert top_pairs([a, b, c], 1) == [a]
+def test_best_pairs_counts_a_pair_and_its_mirror_once():
+    from reelhouse.search.match_cuts import best_pairs, candidate_arrays
+
+    shots = _shots(np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.95, 0.05], [0, 0, 1]]), [("x", 2), ("y", 3)])
+    c = candidate_arrays(shots, k=2, min_gap=0, scope="all")
+    pairs = best_pairs(shots, c, 10)
+    keys = [tuple(sorted([(p.video_id, p.shot_index), (p.other_video_id, p.other_shot_index)])) for p in pairs]
+    assert len(keys) == len(set(keys)) and (("x", 0), ("x", 1)) in keys
+    assert [p.score for p in pairs] == sorted((p.score for p in pairs), reverse=True)
     with pytest.raises(ValueError):
         match_cut_candidates(_shots(np.eye(3), [("a", 3)]), k=0)
 

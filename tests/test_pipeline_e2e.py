@@ -558,9 +558,12 @@ def test_stored_match_cuts_rank_each_shots_candidates_across_the_catalog(first_a
         for cands in by_query.values():
             cands.sort(key=lambda r: r["rank"])
             assert [r["rank"] for r in cands] == list(range(1, len(cands) + 1)) and len(cands) <= 10
-            assert [r["score"] for r in cands] == sorted((r["score"] for r in cands), reverse=True)
+            # ranked by the hub-aware score, which never exceeds twice the cosine minus both densities (>= -1 each)
+            assert [r["csls"] for r in cands] == sorted((r["csls"] for r in cands), reverse=True)
+            assert all(r["csls"] <= 2 * r["score"] + 2 + 1e-6 and 0 <= r["percentile"] <= 100 for r in cands)
     meta = _latest_metadata(settings, "match_cut_candidates", None)
-    assert meta["visual_match_cuts"].startswith("![visual match cuts](data:image/png;base64,")
+    for name in ("before", "after"):
+        assert meta[f"visual_match_cuts_{name}"].startswith(f"![visual match cuts, {name} hub-aware ranking](data:image/png;base64,")
 
 
 def test_shots_between_returns_the_overlapping_shots(first_and_second_run, monkeypatch, capsys):

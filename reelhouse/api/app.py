@@ -106,6 +106,10 @@ Scope = Annotated[Literal["all", "within", "across"], Query(description="pairs w
 MinGap = Annotated[int, Query(ge=0, le=MAX_K, description="within a title, shots at most this many apart never pair")]
 PickedTitles = Annotated[list[TitleRefs], Query(
     min_length=1, description="comma-separated and/or repeated video ids, id prefixes or file names (at least one)")]
+PerShot = Annotated[int, Query(ge=0, le=MAX_K, description="each shot in at most this many returned pairs, as "
+                                                            "either side (0: no limit)")]
+RankBy = Annotated[Literal["csls", "cosine"], Query(description="csls (hub-aware: no shot is everyone's match) or raw "
+                                                                "cosine")]
 SheetK = Annotated[int, Query(ge=1, le=MAX_SHEET_PAIRS, description=f"pairs to draw (1-{MAX_SHEET_PAIRS})")]
 StartS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds of the standardized encode; default 0")]
 EndS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds, exclusive; default: the title's end")]
@@ -316,7 +320,8 @@ def create_app(settings: Settings) -> FastAPI:
                                   for h in chunk], **page)
 
     # match cuts ----------------------------------------------------------------------------
-    def _match_cuts(state: ApiState, titles: list[str], flavor: str, k: int, scope: str, min_gap: int):
+    def _match_cuts(state: ApiState, titles: list[str], flavor: str, k: int, scope: str, min_gap: int,
+                    per_shot: int, rank_by: str):
         from reelhouse.search.match_cuts import UnknownFlavor, find_match_cuts, flavor_spec
 
         try:
@@ -324,17 +329,18 @@ def create_app(settings: Settings) -> FastAPI:
         except UnknownFlavor as exc:
             raise HTTPException(422, str(exc)) from None
         ids = _resolve(state, _refs(titles) or [])  # PickedTitles: at least one value, each naming a title
-        found = find_match_cuts(state.store, state.settings, ids, flavor, n_pairs=k, per_shot=max(k, 10),
-                                scope=scope, min_gap=min_gap)
+        found = find_match_cuts(state.store, state.settings, ids, flavor, n_pairs=k, candidates_per_shot=max(k, 10),
+                                scope=scope, min_gap=min_gap, rank_by=rank_by, max_per_shot=per_shot or None)
         return ids, found
 
     @app.get("/match-cuts", response_model=m.MatchCuts, tags=["search"], responses={**NOT_FOUND, **INVALID},
              summary="Match-cut candidates among the picked titles (computed at query time)")
     def match_cuts(state: State, titles: PickedTitles, flavor: Flavor = "visual", k: K = 20, scope: Scope = "all",
-                   min_gap: MinGap = 1, limit: Limit = 100, offset: Offset = 0) -> m.MatchCuts:
+                   min_gap: MinGap = 1, per_shot: PerShot = 1, rank_by: RankBy = "csls", limit: Limit = 100,
+                   offset: Offset = 0) -> m.MatchCuts:
         from reelhouse.search.shot_lookup import shot_spans
 
-        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap)
+        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by)
         chunk, page = _page(found.pairs, offset, limit)
         spans = shot_spans(state.store, state.settings, ids)
 
@@ -343,9 +349,11 @@ def create_app(settings: Settings) -> FastAPI:
             return m.ShotRef(video_id=vid, shot_index=idx, start_s=span.get("start_s"), end_s=span.get("end_s"))
 
         return m.MatchCuts(flavor=found.flavor, feature=found.feature, feature_version=found.feature_version,
-                           titles=found.video_ids, shots_compared=found.shots_compared,
+                           titles=found.video_ids, shots_compared=found.shots_compared, rank_by=found.rank_by,
+                           per_shot=found.max_per_shot or 0,
                            pairs=[m.MatchCutPair(out=shot(p.video_id, p.shot_index), in_=shot(p.other_video_id, p.other_shot_index),
-                                                 score=round(p.score, 6)) for p in chunk], **page)
+                                                 score=round(p.score, 6), csls=round(p.csls, 6),
+                                                 percentile=round(p.percentile or 0.0, 3)) for p in chunk], **page)
 
     @app.get("/match-cuts/sheet.png", response_class=Response, tags=["search"],
              responses={200: {"content": {"image/png": {}}, "description": "the pairs, best first: the outgoing shot's last "
@@ -353,12 +361,13 @@ def create_app(settings: Settings) -> FastAPI:
              summary="Match-cut candidates drawn as a contact sheet (PNG)")
     def match_cut_sheet_png(state: State, titles: PickedTitles, flavor: Flavor = "visual",
                             k: SheetK = 20,
-                            scope: Scope = "all", min_gap: MinGap = 1) -> Response:
+                            scope: Scope = "all", min_gap: MinGap = 1, per_shot: PerShot = 1,
+                            rank_by: RankBy = "csls") -> Response:
         from reelhouse.search.shot_lookup import cut_pictures
-        from reelhouse.viz.match_sheet import match_cut_sheet_png
+        from reelhouse.viz.match_sheet import match_cut_sheet_png, search_heading
 
-        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap)
-        heading = f"{found.flavor} match cuts ({found.feature}) among {len(ids)} title(s), {found.shots_compared} shots"
+        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by)
+        heading = search_heading(found)
         png = match_cut_sheet_png(cut_pictures(state.store, state.settings, found.pairs), heading)
         return Response(png, media_type="image/png")
 

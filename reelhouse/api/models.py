@@ -103,7 +103,10 @@ class ShotRef(BaseModel):
 class MatchCutPair(BaseModel):
     out: ShotRef = Field(description="the outgoing shot")
     in_: ShotRef = Field(alias="in", description="the incoming shot")
-    score: float = Field(description="cosine similarity in the flavor's feature")
+    score: float = Field(description="cosine similarity in the flavor's feature, [-1, 1]")
+    csls: float = Field(description="hub-aware score 2 cos - r(out) - r(in), [-4, 4]; r = a shot's mean cosine to its "
+                                    "10 nearest shots among the picked titles (reelhouse.search.hubness)")
+    percentile: float = Field(description="where the cosine stands among all pairs of the picked titles' shots, 0-100")
 
     model_config = {"populate_by_name": True}  # FastAPI serializes by alias: the key is "in"
 
@@ -116,6 +119,8 @@ class MatchCuts(Page):
     feature_version: str
     titles: list[str] = Field(description="video ids of the picked titles")
     shots_compared: int
+    rank_by: str = Field(description="csls or cosine: what ranks the pairs")
+    per_shot: int = Field(description="each shot is in at most this many pairs of the list (0: no limit)")
     pairs: list[MatchCutPair]
 
 

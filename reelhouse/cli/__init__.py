@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=20, help="pairs to return, best first")
     p.add_argument("--scope", choices=["all", "within", "across"], default="all", help="pairs within a title, across titles, or both")
     p.add_argument("--min-gap", type=int, default=1, help="within a title, shots at most this many apart never pair")
+    p.add_argument("--per-shot", type=int, default=1,
+                   help="each shot in at most this many returned pairs, as either side (default 1; 0: no limit)")
+    p.add_argument("--rank-by", choices=["csls", "cosine"], default="csls",
+                   help="csls (default: cosine discounted by how close each shot is to everything, so no shot is "
+                        "everyone's match) or raw cosine")
     p.add_argument("--sheet", metavar="PNG", help="also draw the pairs side by side")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_match_cuts)

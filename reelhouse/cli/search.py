@@ -70,13 +70,16 @@ def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
 
     if not 1 <= args.k <= 1000:
         return _fail("match-cuts", "--k must be between 1 and 1000")
+    if args.per_shot < 0:
+        return _fail("match-cuts", "--per-shot must be 0 (no limit) or more")
     store = _store(settings)
     try:
         titles = resolve_titles(store, args.titles.split(","))
         if not titles:
             return _fail("match-cuts", "--titles names no title")
-        found = find_match_cuts(store, settings, titles, args.flavor, n_pairs=args.k, per_shot=max(args.k, 10),
-                                scope=args.scope, min_gap=args.min_gap)
+        found = find_match_cuts(store, settings, titles, args.flavor, n_pairs=args.k, candidates_per_shot=max(args.k, 10),
+                                scope=args.scope, min_gap=args.min_gap, rank_by=args.rank_by,
+                                max_per_shot=args.per_shot or None)
     except (UnknownTitle, UnknownFlavor) as exc:
         return _fail("match-cuts", str(exc))
     spans = shot_spans(store, settings, titles)
@@ -86,14 +89,16 @@ def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
         return {"video_id": vid, "shot_index": idx, "start_s": span.get("start_s"), "end_s": span.get("end_s")}
 
     doc = {"flavor": found.flavor, "feature": found.feature, "feature_version": found.feature_version,
-           "titles": found.video_ids, "shots_compared": found.shots_compared,
+           "titles": found.video_ids, "shots_compared": found.shots_compared, "rank_by": found.rank_by,
+           "per_shot": found.max_per_shot or 0,
            "pairs": [{"out": shot(p.video_id, p.shot_index), "in": shot(p.other_video_id, p.other_shot_index),
-                      "score": round(p.score, 6)} for p in found.pairs]}
+                      "score": round(p.score, 6), "csls": round(p.csls, 6),
+                      "percentile": None if p.percentile is None else round(p.percentile, 3)} for p in found.pairs]}
     if args.sheet:
-        from reelhouse.viz.match_sheet import match_cut_sheet
+        from reelhouse.viz.match_sheet import match_cut_sheet, search_heading
 
         rows = cut_pictures(store, settings, found.pairs)
-        heading = f"{found.flavor} match cuts ({found.feature}) among {len(titles)} title(s), {found.shots_compared} shots"
+        heading = search_heading(found)
         match_cut_sheet(rows, args.sheet, heading)
         print(f"contact sheet: {args.sheet}", file=sys.stderr)
     if args.json:
@@ -101,11 +106,14 @@ def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from rich.table import Table
 
-        table = Table("rank", "out", "in", "score", title=f"{found.flavor} match cuts")
+        table = Table("rank", "out", "in", "cosine", "csls", "percentile",
+                      title=f"{found.flavor} match cuts, by {found.rank_by}"
+                            + (f", each shot at most {found.max_per_shot}x" if found.max_per_shot else ""))
         for i, p in enumerate(doc["pairs"], 1):
             a, b = p["out"], p["in"]
             table.add_row(str(i), f"{a['video_id'][:10]}… #{a['shot_index']} {a['start_s']:.2f}s",
-                          f"{b['video_id'][:10]}… #{b['shot_index']} {b['start_s']:.2f}s", f"{p['score']:.3f}")
+                          f"{b['video_id'][:10]}… #{b['shot_index']} {b['start_s']:.2f}s", f"{p['score']:.3f}",
+                          f"{p['csls']:.3f}", f"{p['percentile']:.2f}")
         _console().print(table)
     return 0
 

@@ -130,8 +130,9 @@ def contextual_spec(settings: Settings, content_version: str | None = None) -> F
                        tuple(spec_of(settings) for spec_of in modalities().values()))
 
 
-#: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``).
-MATCH_CUT_PARAMS = {"per_shot": 10, "min_gap": 1, "scope": "all"}
+#: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``):
+#: each shot's ``candidates_per_shot`` best, ranked by ``rank_by`` (CSLS: hub-aware).
+MATCH_CUT_PARAMS = {"candidates_per_shot": 10, "min_gap": 1, "scope": "all", "rank_by": "csls"}
 
 
 def match_cuts_spec(settings: Settings, flavor: str) -> FeatureSpec:
@@ -144,5 +145,5 @@ def match_cuts_spec(settings: Settings, flavor: str) -> FeatureSpec:
     from reelhouse.features.registry import flavors
 
     params = {**MATCH_CUT_PARAMS, "flavor": flavor, "dup_threshold": DEFAULT_THRESHOLD}
-    return FeatureSpec(f"match_cuts_{flavor}", "match_cuts", "1", params,
+    return FeatureSpec(f"match_cuts_{flavor}", "match_cuts", "2", params,
                        (flavors()[flavor](settings), visual_spec(settings)))

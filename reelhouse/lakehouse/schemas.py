@@ -227,9 +227,13 @@ MATCH_CUTS = _table(
         ("shot_index", IntegerType(), True, "the query shot"),
         ("other_video_id", StringType(), True, "the candidate's title"),
         ("other_shot_index", IntegerType(), True, "the candidate shot"),
-        ("score", DoubleType(), True, "similarity, higher is better"),
-        ("rank", IntegerType(), True, "1-based rank among the query shot's candidates"),
+        ("score", DoubleType(), True, "cosine similarity in [-1, 1], higher is better"),
+        ("rank", IntegerType(), True, "1-based rank among the query shot's candidates, by csls"),
         ("source_snapshot_id", LongType(), False, "the shot_embeddings snapshot the candidates were computed from"),
+        ("csls", DoubleType(), False, "hub-aware score 2 cos - r(shot) - r(candidate) in [-4, 4], r the mean cosine to "
+                                      "the 10 nearest shots (reelhouse.search.hubness); NULL before algorithm version 2"),
+        ("percentile", DoubleType(), False, "where the cosine stands among all pairs of the catalog's shots, 0-100; "
+                                            "NULL before algorithm version 2"),
     ],
 )
 

@@ -69,7 +69,7 @@ def skewness(values: np.ndarray) -> float:
     return float(np.mean(((x - x.mean()) / sd) ** 3))
 
 
-def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 200_000, seed: int = 0) -> np.ndarray:
+def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 50_000, seed: int = 0) -> np.ndarray:
     """Where each cosine stands among the cosines of all pairs of distinct rows of ``vectors``, in [0, 100].
 
     The pairs are sampled (``samples`` random pairs of distinct rows, fixed ``seed``, so a

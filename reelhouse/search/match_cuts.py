@@ -35,7 +35,7 @@ from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.lakehouse import FeatureStore
 from reelhouse.search.ann import EXACT_MAX, build_index
-from reelhouse.search.hubness import DENSITY_K, csls, local_density
+from reelhouse.search.hubness import DENSITY_K, csls, local_density, pair_percentiles
 
 #: Flavor name (a feature name) -> the shot-embedding feature it compares.
 FLAVORS: dict[str, Callable[[Settings], FeatureSpec]] = registry.flavors()
@@ -103,8 +103,10 @@ class MatchCut:
     shot_index: int
     other_video_id: str
     other_shot_index: int
-    score: float
+    score: float  # cosine similarity, [-1, 1]
     rank: int  # 1-based among the query shot's candidates
+    csls: float = float("nan")  # hub-aware score 2 cos - r(a) - r(b), [-4, 4] (reelhouse.search.hubness)
+    percentile: float | None = None  # where the cosine stands among all pairs of the compared shots, [0, 100]
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def _allowed(q: np.ndarray, rows: np.ndarray, titles: np.ndarray, shot_indices: 
 
 def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | None = None,
                          dup_threshold: float = 0.95, min_gap: int = 1, scope: Scope = "all",
-                         exact_max: int = EXACT_MAX) -> list[MatchCut]:
+                         exact_max: int = EXACT_MAX, rerank: Rerank = "cosine") -> list[MatchCut]:
     """Each shot's top-``k`` match-cut candidates among ``shots``.
 
     Args:
@@ -210,30 +212,43 @@ def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | N
         min_gap: within a title, shots at most this many shots apart never pair.
         scope: ``all`` pairs, only ``within`` a title, or only ``across`` titles.
         exact_max: up to this many shots the search is exact; above, approximate (IVF, ``ann.build_index``).
+        rerank: rank each shot's candidates by raw ``cosine`` or by ``csls`` (hub-aware).
 
     Returns:
-        Candidates ordered by query shot, then rank.
+        Candidates ordered by query shot, then rank; each carries its cosine and its CSLS.
     """
-    c = candidate_arrays(shots, k, guard, dup_threshold, min_gap, scope, exact_max)
+    c = candidate_arrays(shots, k, guard, dup_threshold, min_gap, scope, exact_max, rerank=rerank)
     return _as_match_cuts(shots, c, np.arange(len(c.query)))
 
 
-def _as_match_cuts(shots: ShotVectors, c: CandidateArrays, which: np.ndarray) -> list[MatchCut]:
+def _as_match_cuts(shots: ShotVectors, c: CandidateArrays, which: np.ndarray,
+                   percentiles: np.ndarray | None = None) -> list[MatchCut]:
     vids, idx = shots.video_ids, shots.shot_indices
     return [MatchCut(str(vids[c.query[i]]), int(idx[c.query[i]]), str(vids[c.other[i]]), int(idx[c.other[i]]),
-                     float(c.score[i]), int(c.rank[i])) for i in which]
+                     float(c.score[i]), int(c.rank[i]), float(c.csls[i]),
+                     None if percentiles is None else float(percentiles[j])) for j, i in enumerate(which)]
 
 
-def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int | None = None) -> list[MatchCut]:
+def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int | None = None,
+               with_percentiles: bool = False) -> list[MatchCut]:
     """The ``n`` best distinct pairs among candidates, best first by ``c.key()`` (a pair and its mirror
-    count once), each shot in at most ``max_per_shot`` of them, as either side (None: no limit)."""
+    count once), each shot in at most ``max_per_shot`` of them, as either side (None: no limit);
+    ``with_percentiles``: each pair's ``percentile`` among all pairs of ``shots`` (``pair_percentiles``)."""
     lo, hi = np.minimum(c.query, c.other), np.maximum(c.query, c.other)
     order = np.lexsort((c.query, -c.key()))
     _, first = np.unique((lo * len(shots) + hi)[order], return_index=True)
     ranked = order[np.sort(first)]
     if max_per_shot is None:
-        return _as_match_cuts(shots, c, ranked[:n])
-    used = np.zeros(len(shots), np.int64)
+        chosen_rows = ranked[:n]
+    else:
+        chosen_rows = _varied(c, ranked, n, max_per_shot, len(shots))
+    percentiles = pair_percentiles(shots.vectors, c.score[chosen_rows]) if with_percentiles else None
+    return _as_match_cuts(shots, c, chosen_rows, percentiles)
+
+
+def _varied(c: CandidateArrays, ranked: np.ndarray, n: int, max_per_shot: int, n_shots: int) -> np.ndarray:
+    """The first ``n`` of ``ranked`` candidates, best first, skipping any whose shot is used up."""
+    used = np.zeros(n_shots, np.int64)
     chosen = []
     for i in ranked:  # greedy, best first: a pair whose shot is used up gives way to the next
         a, b = c.query[i], c.other[i]
@@ -243,7 +258,7 @@ def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int
             chosen.append(i)
             if len(chosen) == n:
                 break
-    return _as_match_cuts(shots, c, np.asarray(chosen, np.int64))
+    return np.asarray(chosen, np.int64)
 
 
 @dataclass(frozen=True)
@@ -269,17 +284,6 @@ class _Guard:
         return both & (sims >= self.threshold)
 
 
-def top_pairs(candidates: Sequence[MatchCut], n: int) -> list[MatchCut]:
-    """The ``n`` best distinct pairs (a pair and its mirror count once), best first."""
-    best: dict[tuple, MatchCut] = {}
-    for c in candidates:
-        a, b = (c.video_id, c.shot_index), (c.other_video_id, c.other_shot_index)
-        key = (a, b) if a <= b else (b, a)
-        if key not in best or c.score > best[key].score:
-            best[key] = c
-    return sorted(best.values(), key=lambda c: (-c.score, c.video_id, c.shot_index))[:n]
-
-
 @dataclass(frozen=True)
 class MatchCutSearch:
     """Match-cut candidates for a selection of titles in one flavor."""
@@ -290,22 +294,36 @@ class MatchCutSearch:
     video_ids: list[str]
     shots_compared: int
     pairs: list[MatchCut]
+    rank_by: Rerank = "csls"
+    max_per_shot: int | None = 1
+
+
+#: Query-time defaults: pairs ranked by CSLS, each shot in at most one returned pair.
+DEFAULT_RANK_BY: Rerank = "csls"
+DEFAULT_MAX_PER_SHOT = 1
 
 
 def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence[str], flavor: str = "visual",
-                    n_pairs: int = 20, per_shot: int = 10, scope: Scope = "all", min_gap: int = 1,
-                    dup_threshold: float | None = None) -> MatchCutSearch:
+                    n_pairs: int = 20, candidates_per_shot: int = 10, scope: Scope = "all", min_gap: int = 1,
+                    dup_threshold: float | None = None, rank_by: Rerank = DEFAULT_RANK_BY,
+                    max_per_shot: int | None = DEFAULT_MAX_PER_SHOT) -> MatchCutSearch:
     """The ``n_pairs`` best distinct match-cut pairs among ``video_ids`` (query time, nothing precomputed).
 
-    Near-duplicates are judged on the visual embeddings (``models.dedup.DEFAULT_THRESHOLD`` unless
-    ``dup_threshold`` is given).
+    Each shot's ``candidates_per_shot`` best candidates are ranked by ``rank_by`` (CSLS by default: a
+    shot near everything stops winning everywhere); the returned list holds each shot at most
+    ``max_per_shot`` times, as either side (None: no limit), and every pair carries its cosine, its
+    CSLS and its percentile among all pairs of the compared shots. Near-duplicates are judged on the
+    visual embeddings (``models.dedup.DEFAULT_THRESHOLD`` unless ``dup_threshold`` is given).
     """
     from models.dedup import DEFAULT_THRESHOLD
 
+    if max_per_shot is not None and max_per_shot < 1:
+        raise ValueError("max_per_shot must be >= 1 (or None for no limit)")
     spec = flavor_spec(settings, flavor)
     shots = load_shot_vectors(store, spec, video_ids)
     visual = specs.visual_spec(settings)
     guard = shots if spec.name == visual.name else load_shot_vectors(store, visual, video_ids)
-    cands = candidate_arrays(shots, per_shot, guard, DEFAULT_THRESHOLD if dup_threshold is None else dup_threshold,
-                             min_gap, scope)
-    return MatchCutSearch(flavor, spec.name, spec.version, sorted(set(video_ids)), len(shots), best_pairs(shots, cands, n_pairs))
+    cands = candidate_arrays(shots, candidates_per_shot, guard,
+                             DEFAULT_THRESHOLD if dup_threshold is None else dup_threshold, min_gap, scope, rerank=rank_by)
+    return MatchCutSearch(flavor, spec.name, spec.version, sorted(set(video_ids)), len(shots),
+                          best_pairs(shots, cands, n_pairs, max_per_shot, with_percentiles=True), rank_by, max_per_shot)

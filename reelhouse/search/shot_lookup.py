@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 from reelhouse.config import Settings
 from reelhouse.features.rows import shot_frame_rows, shot_rows, title_statuses
 from reelhouse.lakehouse import FeatureStore
+from reelhouse.search.match_cuts import MatchCut
 
 
 class UnknownTitle(LookupError):
@@ -105,10 +106,10 @@ def shot_pictures(store: FeatureStore, settings: Settings, shots: Iterable[tuple
     return {key: pic for (key, _), pic in _pictures(store, settings, {(key, which) for key in shots}).items()}
 
 
-def cut_pictures(store: FeatureStore, settings: Settings, pairs: Sequence) -> list[tuple[ShotPicture, ShotPicture, float]]:
-    """For match-cut pairs (``MatchCut``-like: ``video_id``, ``shot_index``, ``other_video_id``,
-    ``other_shot_index``, ``score``): the outgoing shot's last frame, the incoming shot's first, the score."""
+def cut_pictures(store: FeatureStore, settings: Settings,
+                 pairs: Sequence[MatchCut]) -> list[tuple[ShotPicture, ShotPicture, MatchCut]]:
+    """For match-cut pairs: the outgoing shot's last frame, the incoming shot's first, the pair itself."""
     outs = [((p.video_id, p.shot_index), "last") for p in pairs]
     ins = [((p.other_video_id, p.other_shot_index), "first") for p in pairs]
     pics = _pictures(store, settings, set(outs) | set(ins))
-    return [(pics[o], pics[i], p.score) for o, i, p in zip(outs, ins, pairs)]
+    return [(pics[o], pics[i], p) for o, i, p in zip(outs, ins, pairs)]
