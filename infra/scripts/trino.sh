@@ -145,18 +145,19 @@ start)
         --data-dir="$dir/data" >"$dir/server.log" 2>&1 </dev/null &
     echo $! >"$dir/server.pid"
     deadline=$((SECONDS + ${TRINO_START_TIMEOUT:-240}))
+    give_up() {  # why, then the server log's end; stop the server and fail
+        echo "trino.sh: $1" >&2
+        tail -n 60 "$dir/server.log" >&2
+        "$0" stop "$dir" || true
+        exit 1
+    }
     until curl -fs --max-time 5 "http://127.0.0.1:$port/v1/info" 2>/dev/null | grep -q '"starting":false'; do
         if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
             echo "trino.sh: the server exited while starting:" >&2
             tail -n 60 "$dir/server.log" >&2
             exit 1
         fi
-        if ((SECONDS >= deadline)); then
-            echo "trino.sh: the server did not answer within ${TRINO_START_TIMEOUT:-240} s:" >&2
-            tail -n 60 "$dir/server.log" >&2
-            "$0" stop "$dir" || true
-            exit 1
-        fi
+        ((SECONDS < deadline)) || give_up "the server did not answer within ${TRINO_START_TIMEOUT:-240} s:"
         sleep 1
     done
     # The coordinator says it has started before it has registered itself as the node that runs the
@@ -171,12 +172,7 @@ cursor.execute("SELECT 1")
 cursor.fetchall()
 PY
     do
-        if ((SECONDS >= deadline)); then
-            echo "trino.sh: the server started but ran no query within ${TRINO_START_TIMEOUT:-240} s:" >&2
-            tail -n 60 "$dir/server.log" >&2
-            "$0" stop "$dir" || true
-            exit 1
-        fi
+        ((SECONDS < deadline)) || give_up "the server started but ran no query within ${TRINO_START_TIMEOUT:-240} s:"
         sleep 1
     done
     echo "http://127.0.0.1:$port"
