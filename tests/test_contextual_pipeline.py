@@ -180,8 +180,8 @@ def test_contextual_is_a_match_cut_flavor(catalog, monkeypatch, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["flavor"] == "contextual" and doc["feature"] == "contextual" and len(doc["pairs"]) == 5
     assert {p["out"]["video_id"] for p in doc["pairs"]} | {p["in"]["video_id"] for p in doc["pairs"]} <= {ids[3], ids[4]}
-    scores = [p["score"] for p in doc["pairs"]]
-    assert scores == sorted(scores, reverse=True)
+    ranked = [p["csls"] for p in doc["pairs"]]  # ranked by the hub-aware score (the default)
+    assert ranked == sorted(ranked, reverse=True)
 
 
 def test_a_new_title_is_embedded_with_the_current_model_and_retraining_re_embeds_all(catalog):

@@ -123,16 +123,23 @@ def test_a_table_created_by_older_code_gains_the_new_optional_columns(settings):
     from reelhouse.lakehouse.schemas import table_def
 
     tdef = table_def("match_cuts")
-    old = Schema(*[f for f in tdef.schema.fields if f.name != "source_snapshot_id"])
+    added = ["csls", "percentile"]  # the last columns the definition gained (match-cut algorithm version 2)
+    assert tdef.schema.column_names[-len(added):] == added
+    old = Schema(*[f for f in tdef.schema.fields if f.name not in added])
     store = FeatureStore.from_settings(settings)
     store.catalog.create_namespace(store.namespace)
     store.catalog.create_table(store.identifier("match_cuts"), schema=old, partition_spec=tdef.partition_spec)
-    assert "source_snapshot_id" not in store.catalog.load_table(store.identifier("match_cuts")).schema().column_names
+    assert not set(added) & set(store.catalog.load_table(store.identifier("match_cuts")).schema().column_names)
 
     store.ensure_tables(["match_cuts"])
     evolved = store.catalog.load_table(store.identifier("match_cuts")).schema()
     assert evolved.column_names == tdef.schema.column_names
+    # A row as the older code wrote it (no values for the new columns), and one with them.
     store.replace_slice("match_cuts", FeatureSlice("v" * 32, "match_cuts_colour", "1-x"),
                         [{"flavor": "colour", "shot_index": 0, "other_video_id": "w" * 32, "other_shot_index": 3,
                           "score": 0.9, "rank": 1, "source_snapshot_id": 42}], "run")
-    assert store.read("match_cuts").column("source_snapshot_id").to_pylist() == [42]
+    store.replace_slice("match_cuts", FeatureSlice("w" * 32, "match_cuts_colour", "2-x"),
+                        [{"flavor": "colour", "shot_index": 0, "other_video_id": "v" * 32, "other_shot_index": 0,
+                          "score": 0.9, "rank": 1, "source_snapshot_id": 43, "csls": 0.4, "percentile": 99.5}], "run2")
+    rows = sorted(store.read("match_cuts").to_pylist(), key=lambda r: r["source_snapshot_id"])
+    assert [(r["source_snapshot_id"], r["csls"], r["percentile"]) for r in rows] == [(42, None, None), (43, 0.4, 99.5)]
