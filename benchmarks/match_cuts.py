@@ -360,7 +360,7 @@ def hub_figures(shots, label: str, top: int = 20) -> tuple[dict[str, float], dic
     served (CSLS, each shot once). Returns the figures and each ranking's best ``top`` pairs."""
     from models.dedup import DEFAULT_THRESHOLD
     from reelhouse.search.hubness import k_occurrence, skewness
-    from reelhouse.search.match_cuts import best_pairs, candidate_arrays
+    from reelhouse.search.match_cuts import best_pairs, candidate_arrays, with_percentiles
 
     out: dict[str, float] = {}
     lists: dict[str, list] = {}
@@ -370,7 +370,7 @@ def hub_figures(shots, label: str, top: int = 20) -> tuple[dict[str, float], dic
                                        ("reranked", shots, "csls", None), ("served", shots, "csls", 1)):
         c = candidate_arrays(vectors, K, shots, DEFAULT_THRESHOLD, MIN_GAP, "all", rerank=rerank)
         occ = k_occurrence(c.other[None, :], len(vectors))
-        pairs = best_pairs(vectors, c, top, max_per_shot=cap, with_percentiles=True)
+        pairs = with_percentiles(shots, best_pairs(vectors, c, top, max_per_shot=cap), "all", MIN_GAP)
         lists[name] = pairs
         out[f"k_occurrence_skew_{name}_{label}"] = skewness(occ)
         out[f"hub_occupancy_top{top}_{name}_{label}"] = occupancy(pairs)

@@ -172,3 +172,20 @@ def test_csls_of_each_candidate_matches_a_brute_force_computation():
     expected = 2 * sims[c.query, c.other] - density[c.query] - density[c.other]
     assert np.allclose(c.score, sims[c.query, c.other], atol=1e-5)
     assert np.allclose(c.csls, expected, atol=1e-5)
+
+
+def test_percentiles_rank_a_pair_among_the_pairs_its_scope_allows():
+    from reelhouse.search.match_cuts import MatchCut, with_percentiles
+
+    rng = np.random.default_rng(2)
+    base = _unit(rng.normal(size=(2, 16)))
+    # two titles, each a tight cluster: pairs within a title are far more alike than pairs across
+    x = np.concatenate([base[0] + 0.05 * rng.normal(size=(30, 16)), base[1] + 0.05 * rng.normal(size=(30, 16))])
+    shots = _shots(x, [("a", 30), ("b", 30)])
+    sims = shots.vectors @ shots.vectors.T
+    across = sims[:30, 30:]
+    best_across = MatchCut("a", int(np.argmax(across) // 30), "b", int(np.argmax(across) % 30), float(across.max()), 1)
+    [in_all] = with_percentiles(shots, [best_across], "all", min_gap=1)
+    [in_across] = with_percentiles(shots, [best_across], "across", min_gap=1)
+    assert in_across.percentile == pytest.approx(100 * (across.size - 1) / across.size)  # the best of its scope
+    assert in_all.percentile < 60  # among all pairs, the within-title ones outrank it

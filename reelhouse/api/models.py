@@ -106,7 +106,8 @@ class MatchCutPair(BaseModel):
     score: float = Field(description="cosine similarity in the flavor's feature, [-1, 1]")
     csls: float = Field(description="hub-aware score 2 cos - r(out) - r(in), [-4, 4]; r = a shot's mean cosine to its "
                                     "10 nearest shots among the picked titles (reelhouse.search.hubness)")
-    percentile: float = Field(description="where the cosine stands among all pairs of the picked titles' shots, 0-100")
+    percentile: float = Field(description="where the cosine stands among the pairs of the picked titles' shots that "
+                                          "could be candidates (in scope, outside min_gap), 0-100")
 
     model_config = {"populate_by_name": True}  # FastAPI serializes by alias: the key is "in"
 

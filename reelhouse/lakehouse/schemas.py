@@ -232,8 +232,8 @@ MATCH_CUTS = _table(
         ("source_snapshot_id", LongType(), False, "the shot_embeddings snapshot the candidates were computed from"),
         ("csls", DoubleType(), False, "hub-aware score 2 cos - r(shot) - r(candidate) in [-4, 4], r the mean cosine to "
                                       "the 10 nearest shots (reelhouse.search.hubness); NULL before algorithm version 2"),
-        ("percentile", DoubleType(), False, "where the cosine stands among all pairs of the catalog's shots, 0-100; "
-                                            "NULL before algorithm version 2"),
+        ("percentile", DoubleType(), False, "where the cosine stands among the catalog's shot pairs that could be "
+                                            "candidates (outside min_gap), 0-100; NULL before algorithm version 2"),
     ],
 )
 

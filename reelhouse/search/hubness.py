@@ -18,6 +18,8 @@ that count (0 for a symmetric spread; large and positive when a few shots are in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 __all__ = ["DENSITY_K", "csls", "k_occurrence", "local_density", "pair_percentiles", "skewness"]
@@ -69,12 +71,15 @@ def skewness(values: np.ndarray) -> float:
     return float(np.mean(((x - x.mean()) / sd) ** 3))
 
 
-def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 50_000, seed: int = 0) -> np.ndarray:
-    """Where each cosine stands among the cosines of all pairs of distinct rows of ``vectors``, in [0, 100].
+def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 50_000, seed: int = 0,
+                     allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Where each cosine stands among the cosines of the pairs of distinct rows of ``vectors``, in [0, 100].
 
-    The pairs are sampled (``samples`` random pairs of distinct rows, fixed ``seed``, so a
-    selection always gets the same figures); 99.9 means more similar than 99.9% of pairs of
-    the selection. All pairs are used when there are fewer than ``samples``.
+    ``allowed(i, j)`` (row arrays -> bool array) keeps only the pairs that could be candidates (for
+    example: across titles only); None keeps every pair. The pairs are sampled (about ``samples``
+    allowed pairs, fixed ``seed``, so a selection always gets the same figures); all of them are
+    used when there are fewer. 99.9 means more similar than 99.9% of those pairs; 100.0 for every
+    cosine when no pair is allowed.
     """
     n = len(vectors)
     cos = np.asarray(cosines, np.float64)
@@ -82,10 +87,26 @@ def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 50
         return np.full(cos.shape, 100.0)
     if n * (n - 1) // 2 <= samples:
         i, j = np.triu_indices(n, 1)
+        if allowed is not None:
+            keep = allowed(i, j)
+            i, j = i[keep], j[keep]
     else:
         rng = np.random.default_rng(seed)
-        i = rng.integers(0, n, samples)
-        j = (i + rng.integers(1, n, samples)) % n  # never i itself
+        parts_i, parts_j, found = [], [], 0
+        for _ in range(20):  # rejection rounds: enough unless allowed pairs are very rare
+            a = rng.integers(0, n, samples)
+            b = (a + rng.integers(1, n, samples)) % n  # never a itself
+            if allowed is not None:
+                keep = allowed(a, b)
+                a, b = a[keep], b[keep]
+            parts_i.append(a)
+            parts_j.append(b)
+            found += len(a)
+            if found >= samples:
+                break
+        i, j = np.concatenate(parts_i)[:samples], np.concatenate(parts_j)[:samples]
+    if len(i) == 0:
+        return np.full(cos.shape, 100.0)
     chunk = 8192  # bounds the gathered rows' memory (chunk x d floats per side)
     sims = np.sort(np.concatenate([np.einsum("nd,nd->n", vectors[i[lo:lo + chunk]], vectors[j[lo:lo + chunk]])
                                    for lo in range(0, len(i), chunk)]).astype(np.float64))

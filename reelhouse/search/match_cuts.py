@@ -25,7 +25,7 @@ Shots are ``(video_id, shot_index)``; scores are cosine similarities in ``[-1, 1
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -221,19 +221,15 @@ def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | N
     return _as_match_cuts(shots, c, np.arange(len(c.query)))
 
 
-def _as_match_cuts(shots: ShotVectors, c: CandidateArrays, which: np.ndarray,
-                   percentiles: np.ndarray | None = None) -> list[MatchCut]:
+def _as_match_cuts(shots: ShotVectors, c: CandidateArrays, which: np.ndarray) -> list[MatchCut]:
     vids, idx = shots.video_ids, shots.shot_indices
     return [MatchCut(str(vids[c.query[i]]), int(idx[c.query[i]]), str(vids[c.other[i]]), int(idx[c.other[i]]),
-                     float(c.score[i]), int(c.rank[i]), float(c.csls[i]),
-                     None if percentiles is None else float(percentiles[j])) for j, i in enumerate(which)]
+                     float(c.score[i]), int(c.rank[i]), float(c.csls[i])) for i in which]
 
 
-def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int | None = None,
-               with_percentiles: bool = False) -> list[MatchCut]:
+def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int | None = None) -> list[MatchCut]:
     """The ``n`` best distinct pairs among candidates, best first by ``c.key()`` (a pair and its mirror
-    count once), each shot in at most ``max_per_shot`` of them, as either side (None: no limit);
-    ``with_percentiles``: each pair's ``percentile`` among all pairs of ``shots`` (``pair_percentiles``)."""
+    count once), each shot in at most ``max_per_shot`` of them, as either side (None: no limit)."""
     lo, hi = np.minimum(c.query, c.other), np.maximum(c.query, c.other)
     order = np.lexsort((c.query, -c.key()))
     _, first = np.unique((lo * len(shots) + hi)[order], return_index=True)
@@ -242,8 +238,27 @@ def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int
         chosen_rows = ranked[:n]
     else:
         chosen_rows = _varied(c, ranked, n, max_per_shot, len(shots))
-    percentiles = pair_percentiles(shots.vectors, c.score[chosen_rows]) if with_percentiles else None
-    return _as_match_cuts(shots, c, chosen_rows, percentiles)
+    return _as_match_cuts(shots, c, chosen_rows)
+
+
+def with_percentiles(shots: ShotVectors, pairs: Sequence[MatchCut], scope: Scope = "all",
+                     min_gap: int = 1) -> list[MatchCut]:
+    """``pairs`` with their ``percentile``: where each cosine stands among the cosines of every pair of
+    ``shots`` that could be a candidate (in ``scope``, not within ``min_gap`` shots of one title)."""
+    titles = np.unique(shots.video_ids, return_inverse=True)[1].astype(np.int64)
+    idx = shots.shot_indices
+
+    def allowed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        same = titles[i] == titles[j]
+        keep = ~(same & (np.abs(idx[i] - idx[j]) <= min_gap))
+        if scope == "within":
+            keep &= same
+        elif scope == "across":
+            keep &= ~same
+        return keep
+
+    pct = pair_percentiles(shots.vectors, np.asarray([p.score for p in pairs], np.float64), allowed=allowed)
+    return [replace(p, percentile=float(x)) for p, x in zip(pairs, pct)]
 
 
 def _varied(c: CandidateArrays, ranked: np.ndarray, n: int, max_per_shot: int, n_shots: int) -> np.ndarray:
@@ -312,7 +327,8 @@ def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence
     Each shot's ``candidates_per_shot`` best candidates are ranked by ``rank_by`` (CSLS by default: a
     shot near everything stops winning everywhere); the returned list holds each shot at most
     ``max_per_shot`` times, as either side (None: no limit), and every pair carries its cosine, its
-    CSLS and its percentile among all pairs of the compared shots. Near-duplicates are judged on the
+    CSLS and its percentile among the pairs of the compared shots that could be candidates
+    (``with_percentiles``: in ``scope``, outside ``min_gap``). Near-duplicates are judged on the
     visual embeddings (``models.dedup.DEFAULT_THRESHOLD`` unless ``dup_threshold`` is given).
     """
     from models.dedup import DEFAULT_THRESHOLD
@@ -325,5 +341,6 @@ def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence
     guard = shots if spec.name == visual.name else load_shot_vectors(store, visual, video_ids)
     cands = candidate_arrays(shots, candidates_per_shot, guard,
                              DEFAULT_THRESHOLD if dup_threshold is None else dup_threshold, min_gap, scope, rerank=rank_by)
-    return MatchCutSearch(flavor, spec.name, spec.version, sorted(set(video_ids)), len(shots),
-                          best_pairs(shots, cands, n_pairs, max_per_shot, with_percentiles=True), rank_by, max_per_shot)
+    pairs = with_percentiles(shots, best_pairs(shots, cands, n_pairs, max_per_shot), scope, min_gap)
+    return MatchCutSearch(flavor, spec.name, spec.version, sorted(set(video_ids)), len(shots), pairs, rank_by,
+                          max_per_shot)
