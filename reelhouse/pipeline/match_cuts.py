@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo
 
@@ -19,7 +20,7 @@ from reelhouse.config import Settings
 from reelhouse.features import coverage, registry, specs
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
 from reelhouse.lakehouse.schemas import table_def
-from reelhouse.search.match_cuts import load_shot_vectors, match_cut_candidates, with_percentiles
+from reelhouse.search.match_cuts import cosine_percentiles, load_shot_vectors, match_cut_candidates
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,13 @@ def store_match_cuts(settings: Settings, store: FeatureStore, run_id: str,
         params = specs.MATCH_CUT_PARAMS
         cands = match_cut_candidates(shots, params["candidates_per_shot"], visual, DEFAULT_THRESHOLD, params["min_gap"],
                                      params["scope"], rerank=params["rank_by"])
-        cands = with_percentiles(shots, cands, params["scope"], params["min_gap"])
+        percentiles = cosine_percentiles(shots, np.asarray([c.score for c in cands], np.float64), params["scope"],
+                                         params["min_gap"])
         by_title: dict[str, list[dict]] = {v: [] for v in titles}
-        for c in cands:
+        for c, pct in zip(cands, percentiles):
             by_title[c.video_id].append({"flavor": flavor, "shot_index": c.shot_index, "other_video_id": c.other_video_id,
                                          "other_shot_index": c.other_shot_index, "score": c.score, "rank": c.rank,
-                                         "source_snapshot_id": source, "csls": c.csls, "percentile": c.percentile})
+                                         "source_snapshot_id": source, "csls": c.csls, "percentile": float(pct)})
         sub = pa.schema([schema.field(n) for n in payload])
         tables = {FeatureSlice(v, spec.name, spec.version): pa.Table.from_pylist(rows, schema=sub)
                   for v, rows in by_title.items()}

@@ -76,6 +76,10 @@ class ShotVectors:
     def keys(self) -> list[tuple[str, int]]:
         return [(str(v), int(s)) for v, s in zip(self.video_ids, self.shot_indices)]
 
+    def title_codes(self) -> np.ndarray:
+        """Each row's title as a small integer (int64, shape (n,)): equal codes, same title."""
+        return np.unique(self.video_ids, return_inverse=True)[1].astype(np.int64)
+
 
 def load_shot_vectors(store: FeatureStore, spec: FeatureSpec, video_ids: Sequence[str]) -> ShotVectors:
     """The stored vectors of ``spec`` (its current version) for the shots of ``video_ids`` that have one."""
@@ -143,7 +147,7 @@ def candidate_arrays(shots: ShotVectors, k: int = 10, guard: ShotVectors | None 
                             np.zeros(0, np.int32), np.zeros(0, np.float32), rerank)
     if n < 2:
         return empty
-    titles = np.unique(shots.video_ids, return_inverse=True)[1].astype(np.int64)
+    titles = shots.title_codes()
     dup = _Guard.aligned(guard, shots, dup_threshold) if guard is not None else None
     index = build_index(shots.vectors, exact_max=exact_max)
     pool = k * CSLS_POOL if rerank == "csls" else k
@@ -187,15 +191,23 @@ def _allowed(q: np.ndarray, rows: np.ndarray, titles: np.ndarray, shot_indices: 
     """Which of the queries' neighbours (``rows``, -1 = none) may pair with them."""
     valid = (rows >= 0) & (rows != q[:, None])
     r = np.where(valid, rows, 0)
-    same = titles[r] == titles[q][:, None]
-    if scope == "within":
-        valid &= same
-    elif scope == "across":
-        valid &= ~same
-    valid &= ~(same & (np.abs(shot_indices[r] - shot_indices[q][:, None]) <= min_gap))
+    valid &= _could_pair(titles, shot_indices, q[:, None], r, min_gap, scope)
     if dup is not None:
         valid &= ~dup.duplicates(q, r)
     return valid
+
+
+def _could_pair(titles: np.ndarray, shot_indices: np.ndarray, a: np.ndarray, b: np.ndarray, min_gap: int,
+                scope: Scope) -> np.ndarray:
+    """Whether rows ``a`` and ``b`` (broadcast together) may pair by ``scope`` and ``min_gap`` (not
+    judging sameness or near-duplicates)."""
+    same = titles[a] == titles[b]
+    keep = ~(same & (np.abs(shot_indices[a] - shot_indices[b]) <= min_gap))
+    if scope == "within":
+        keep &= same
+    elif scope == "across":
+        keep &= ~same
+    return keep
 
 
 def match_cut_candidates(shots: ShotVectors, k: int = 10, guard: ShotVectors | None = None,
@@ -243,22 +255,17 @@ def best_pairs(shots: ShotVectors, c: CandidateArrays, n: int, max_per_shot: int
 
 def with_percentiles(shots: ShotVectors, pairs: Sequence[MatchCut], scope: Scope = "all",
                      min_gap: int = 1) -> list[MatchCut]:
-    """``pairs`` with their ``percentile``: where each cosine stands among the cosines of every pair of
-    ``shots`` that could be a candidate (in ``scope``, not within ``min_gap`` shots of one title)."""
-    titles = np.unique(shots.video_ids, return_inverse=True)[1].astype(np.int64)
-    idx = shots.shot_indices
-
-    def allowed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        same = titles[i] == titles[j]
-        keep = ~(same & (np.abs(idx[i] - idx[j]) <= min_gap))
-        if scope == "within":
-            keep &= same
-        elif scope == "across":
-            keep &= ~same
-        return keep
-
-    pct = pair_percentiles(shots.vectors, np.asarray([p.score for p in pairs], np.float64), allowed=allowed)
+    """``pairs`` with their ``percentile`` (``cosine_percentiles`` of their cosines)."""
+    pct = cosine_percentiles(shots, np.asarray([p.score for p in pairs], np.float64), scope, min_gap)
     return [replace(p, percentile=float(x)) for p, x in zip(pairs, pct)]
+
+
+def cosine_percentiles(shots: ShotVectors, cosines: np.ndarray, scope: Scope = "all", min_gap: int = 1) -> np.ndarray:
+    """Where each cosine stands among the cosines of every pair of ``shots`` that could be a candidate
+    (in ``scope``, not within ``min_gap`` shots of one title), in [0, 100] (``pair_percentiles``)."""
+    titles, idx = shots.title_codes(), shots.shot_indices
+    return pair_percentiles(shots.vectors, cosines,
+                            allowed=lambda i, j: _could_pair(titles, idx, i, j, min_gap, scope))
 
 
 def _varied(c: CandidateArrays, ranked: np.ndarray, n: int, max_per_shot: int, n_shots: int) -> np.ndarray:
@@ -309,8 +316,8 @@ class MatchCutSearch:
     video_ids: list[str]
     shots_compared: int
     pairs: list[MatchCut]
-    rank_by: Rerank = "csls"
-    max_per_shot: int | None = 1
+    rank_by: Rerank
+    max_per_shot: int | None  # None: no limit
 
 
 #: Query-time defaults: pairs ranked by CSLS, each shot in at most one returned pair.
