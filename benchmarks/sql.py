@@ -96,9 +96,10 @@ from reelhouse.query.duckdb_engine import DuckDBEngine
 from reelhouse.samples.synthetic_catalog import VISUAL_FEATURE, SyntheticCatalogSpec, title_tables
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
-TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_audio", "subtitle_cues", "shot_dedup", "match_cuts")
+TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_audio", "subtitle_cues", "shot_dedup", "match_cuts",
+          "scenes")
 #: Bumped when the way the store is built changes, so a cached store of another layout is rebuilt.
-LAYOUT = "one-run-uncompacted-then-compacted/2"  # 2: the registry's feature names (visual, flavor visual)
+LAYOUT = "one-run-uncompacted-then-compacted/3"  # 2: the registry's feature names (visual, flavor visual); 3: scenes
 WARM_RUNS = 3
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SCRIPT = ROOT / "infra" / "scripts" / "postgres.sh"

@@ -110,6 +110,9 @@ TILES_TITLE = TitleCheck("tiles_title", "Shots [start, end) tile the standardize
 FRAMES_INSIDE_SHOTS = TitleCheck("frames_inside_shots", "Every shot has representative frames ranked 1..k, "
                                  "each inside the shot.",
                                  lambda store, s, vid: q.frames_inside_shots(store, s, vid), blocking=True)
+SCENES_TILE_TITLE = TitleCheck("scenes_tile_title", "Scenes, and chapters, each tile the title's shots [0, n) in order "
+                               "with their shots' times; every chapter is a run of whole scenes.",
+                               lambda store, s, vid: q.scenes_tile_title(store, s, vid), blocking=True)
 NULL_IFF_SILENT = TitleCheck("null_iff_silent", "Audio embeddings are null exactly for the shots shot_audio marks silent.",
                              lambda store, s, vid: q.audio_null_iff_silent(store, s, vid))
 NULL_IFF_NO_SUBTITLE_TEXT = TitleCheck("null_iff_no_subtitle_text", "Text embeddings are null exactly for the shots "
@@ -126,6 +129,7 @@ TITLE_CHECK_KINDS: dict[str, Callable[[SpecOf], TitleCheck]] = {
     "tiles_title": lambda spec_of: TILES_TITLE,
     "frames_inside_shots": lambda spec_of: FRAMES_INSIDE_SHOTS,
     "null_iff_silent": lambda spec_of: NULL_IFF_SILENT,
+    "scenes_tile_title": lambda spec_of: SCENES_TILE_TITLE,
     "null_iff_no_subtitle_text": lambda spec_of: NULL_IFF_NO_SUBTITLE_TEXT,
 }
 

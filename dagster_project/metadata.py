@@ -140,3 +140,27 @@ def batch_metadata(store: FeatureStore, spec: FeatureSpec, outcomes: list[StageO
         "per_title": dg.MetadataValue.json({o.video_id: {"rows_written": o.rows, "memoized": o.memoized}
                                             for o in outcomes[:PER_TITLE_LISTED]}),
     }
+
+
+def scenes_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+    """Scene and chapter counts, a scene-length histogram and the scene strip: the first representative frame
+    of each scene, labelled with its chapter, scene, shots and start."""
+    from reelhouse.search.scenes import title_scenes
+    from reelhouse.viz.scene_strip import scene_strip_png
+
+    rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
+                             ("level", "group_index", "start_shot", "end_shot", "start_s", "end_s", "start_scene", "end_scene"))
+    if rows.num_rows == 0:
+        return {}
+    found = title_scenes(video_id, spec.version, rows.to_pylist())
+    frames = next(s for s in spec.lineage() if s.name == "shot_frames")
+    thumbs = {r["shot_index"]: r["thumbnail"] for r in store.slice_table(
+        frames.table, FeatureSlice(video_id, frames.name, frames.version), ("shot_index", "rank", "thumbnail")).to_pylist()
+        if r["rank"] == 1}
+    lengths = [s.end_s - s.start_s for s in found.scenes]
+    out: dict[str, Any] = {"scenes": len(found.scenes), "chapters": len(found.chapters),
+                           "median_scene_s": round(sorted(lengths)[len(lengths) // 2], 3),
+                           "scene_length_histogram": png_markdown(histogram_png(lengths, "scene length", "s"), "scene lengths")}
+    if thumbs:
+        out["scene_strip"] = png_markdown(scene_strip_png(found, thumbs), "first frame of each scene")
+    return out

@@ -26,7 +26,7 @@ from reelhouse.search.match_cuts import FLAVORS
 pytestmark = pytest.mark.slow
 
 PAGE_KEYS = {"total", "offset", "limit", "next_offset"}
-ENDPOINTS = {"/health", "/titles", "/titles/{title}", "/titles/{title}/shots", "/similar/{title}/{shot_index}",
+ENDPOINTS = {"/health", "/titles", "/titles/{title}", "/titles/{title}/shots", "/titles/{title}/scenes", "/similar/{title}/{shot_index}",
              "/match-cuts", "/match-cuts/sheet.png", "/search/text"}
 
 
@@ -171,6 +171,20 @@ def test_health_and_titles(client, library, store):
             assert _ok(client, f"/titles/{ref}") == t
     assert "matches no ingested ok title" in _error(client, "/titles/nope.mp4", 404)
     assert "matches no ingested ok title" in _error(client, "/titles/notes.mp4", 404)  # quarantined: not ok
+
+
+def test_scenes_of_a_pipeline_title_tile_its_shots_and_agree_with_the_cli(client, library, store, monkeypatch, capsys):
+    from reelhouse.features.rows import shot_rows
+
+    settings, report = library
+    for vid in report.ok:  # `reelhouse run` computed every ok title's scenes
+        shots = shot_rows(store, settings, vid)
+        api = _ok(client, f"/titles/{vid[:10]}/scenes")
+        assert api == _cli(monkeypatch, capsys, settings, "scenes", vid)
+        edges = [s["start_shot"] for s in api["scenes"]] + [len(shots)]
+        assert edges[0] == 0 and [s["end_shot"] for s in api["scenes"]] == edges[1:]
+        assert [s["start_s"] for s in api["scenes"]] == [shots[e]["start_s"] for e in edges[:-1]]
+        assert api["chapters"][0]["start_shot"] == 0 and api["chapters"][-1]["end_shot"] == len(shots)
 
 
 def test_shots_between_agrees_with_the_cli(client, library, store, monkeypatch, capsys):

@@ -49,7 +49,7 @@ def synthetic_engine(synthetic) -> Iterator[DuckDBEngine]:
 def tables(synthetic) -> dict[str, pd.DataFrame]:
     store, _ = synthetic
     return {name: store.read(name).to_pandas() for name in
-            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts")}
+            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes")}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,7 @@ def sample_params(synthetic, tables) -> dict[str, dict[str, object]]:
     vid = shots.video_id.iloc[0]
     return {
         "shots_in_time_range": {"title": vid, "start_s": 10.0, "end_s": 40.0},
+        "scenes_of_title": {"title": vid},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
     }
@@ -147,6 +148,25 @@ def test_shots_in_time_range_by_id_prefix_and_file_name(synthetic_engine, tables
     text = got.subtitle_text.iloc[0]
     assert text == (" ".join(overlapping.text) if len(overlapping) else None)
     assert run(synthetic_engine, "shots_in_time_range", title="no_such_title.mp4", start_s=0.0, end_s=1e6).empty
+
+
+def test_scenes_of_title_lists_chapters_then_their_scenes(synthetic_engine, tables):
+    scenes = tables["scenes"]
+    vid = scenes.video_id.iloc[0]
+    mine = scenes[scenes.video_id == vid]
+    for title in (vid, vid[:8], names(tables)[vid]):
+        got = run(synthetic_engine, "scenes_of_title", title=title)
+        assert (got.video_id == vid).all() and len(got) == len(mine)
+    chapters, in_scenes = got[got.level == "chapter"], got[got.level == "scene"]
+    table_chapters = mine[mine.level == "chapter"].sort_values("group_index")
+    assert list(chapters.chapter) == list(table_chapters.group_index)
+    assert list(in_scenes.scene) == sorted(mine[mine.level == "scene"].group_index)
+    assert list(in_scenes.shots) == list(in_scenes.end_shot - in_scenes.start_shot)
+    for c in table_chapters.itertuples():  # a scene's chapter is the chapter holding it; a chapter row precedes them
+        rows = got[(got.level == "scene") & (got.scene >= c.start_scene) & (got.scene < c.end_scene)]
+        assert (rows.chapter == c.group_index).all()
+        assert got.index[got.level.eq("chapter") & got.chapter.eq(c.group_index)][0] < rows.index.min()
+    assert run(synthetic_engine, "scenes_of_title", title="no_such_title.mp4").empty
 
 
 def test_near_duplicate_groups_match_the_dedup_table(synthetic_engine, tables):

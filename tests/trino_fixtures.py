@@ -181,6 +181,7 @@ def params_for(store: FeatureStore) -> dict[str, dict[str, object]]:
     vid = store.read("shots", selected_fields=("video_id",)).column("video_id")[0].as_py()
     return {
         "shots_in_time_range": {"title": vid, "start_s": 10.0, "end_s": 40.0},
+        "scenes_of_title": {"title": vid},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
         "top_match_cuts": {"top_n": 50},

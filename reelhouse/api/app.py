@@ -3,6 +3,7 @@
 Endpoints (all ``GET``; any other method is answered 405):
 
 - ``/health``; ``/titles`` and ``/titles/{title}``; ``/titles/{title}/shots?start_s=&end_s=`` (shots-between);
+  ``/titles/{title}/scenes`` (scenes and chapters);
 - ``/similar/{title}/{shot_index}?k=&titles=&embedding=`` (faiss: visual by default, or any shot embedding);
 - ``/match-cuts?titles=&flavor=&k=&scope=&min_gap=`` and ``/match-cuts/sheet.png`` (the contact sheet);
 - ``/search/text?q=&k=&mode=&titles=`` (subtitle search).
@@ -296,6 +297,17 @@ def create_app(settings: Settings) -> FastAPI:
         chunk, page = _page(found, offset, limit)
         return m.ShotsBetween(video_id=vid, start_s=start_s, end_s=end_s,
                               shots=[m.Shot(**{k: s[k] for k in m.Shot.model_fields}) for s in chunk], **page)
+
+    @app.get("/titles/{title}/scenes", response_model=m.Scenes, tags=["titles"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
+             summary="A title's scenes and chapters (reelhouse scenes)")
+    def title_scenes(state: State, title: TitleRef) -> m.Scenes:
+        from reelhouse.search.scenes import NoScenes, read_scenes
+
+        vid = _title_of(state, title)
+        try:
+            return m.Scenes(**read_scenes(state.store, state.settings, vid).as_json())
+        except NoScenes as exc:
+            raise HTTPException(503, str(exc)) from None
 
     # similar -------------------------------------------------------------------------------
     @app.get("/similar/{title}/{shot_index}", response_model=m.Similar, tags=["search"],

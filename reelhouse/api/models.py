@@ -75,6 +75,33 @@ class ShotsBetween(Page):
     shots: list[Shot]
 
 
+class Scene(BaseModel):
+    scene_index: int = Field(description="0-based scene number within the title")
+    start_shot: int = Field(description="first shot (inclusive)")
+    end_shot: int = Field(description="last shot (exclusive)")
+    start_s: float = Field(description="seconds")
+    end_s: float = Field(description="seconds (exclusive)")
+
+
+class Chapter(BaseModel):
+    chapter_index: int = Field(description="0-based chapter number within the title")
+    start_shot: int = Field(description="first shot (inclusive)")
+    end_shot: int = Field(description="last shot (exclusive)")
+    start_s: float = Field(description="seconds")
+    end_s: float = Field(description="seconds (exclusive)")
+    start_scene: int = Field(description="first scene (inclusive)")
+    end_scene: int = Field(description="last scene (exclusive)")
+
+
+class Scenes(BaseModel):
+    """A title's scenes and chapters (``reelhouse scenes --json``): each level tiles the title's shots."""
+
+    video_id: str
+    feature_version: str
+    scenes: list[Scene]
+    chapters: list[Chapter]
+
+
 class Neighbour(BaseModel):
     video_id: str
     shot_index: int

@@ -1,4 +1,4 @@
-"""The ``reelhouse`` command line: ingest, shots, sql, similar, run and ui.
+"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, run and ui.
 
 JSON output (``--json``) is a stable contract for tools; human output is drawn with rich.
 """
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from reelhouse.cli.jobs import cmd_backfill, cmd_run, cmd_ui
 from reelhouse.cli.media import cmd_ingest, cmd_shots
+from reelhouse.cli.scenes import cmd_scenes
 from reelhouse.cli.search import cmd_match_cuts, cmd_search_text, cmd_serve, cmd_shots_between, cmd_similar
 from reelhouse.cli.spark import cmd_spark_conf
 from reelhouse.cli.sql import cmd_compact, cmd_sql
@@ -88,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("end_s", type=float)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_shots_between)
+
+    p = sub.add_parser("scenes", help="a title's scenes (shots that belong together) and chapters")
+    p.add_argument("title", help="video id, id prefix or file name")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sheet", metavar="PNG", help="also draw the first frame of each scene")
+    p.set_defaults(func=cmd_scenes)
 
     p = sub.add_parser("search-text", help="shots whose subtitles match words (by meaning, or --literal)")
     p.add_argument("words")

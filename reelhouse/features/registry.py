@@ -165,6 +165,11 @@ FEATURES: tuple[Feature, ...] = (
     Feature("shot_dedup", specs.dedup_spec, "embeddings", _k("spark", "iceberg"),
             "Near-duplicate shot groups (cosine of visual embeddings over a threshold); the earliest shot is kept.",
             step="reelhouse.pipeline.dedup:dedup_titles"),
+    Feature("scenes", specs.scenes_spec, "applications", _k("spark", "iceberg"),
+            "Scenes (consecutive shots that belong together) and chapters (consecutive scenes) of the title, from its "
+            "visual, audio and text embeddings and subtitle continuity.",
+            step="reelhouse.pipeline.scenes:scene_titles", checks=("scenes_tile_title", "is_current"),
+            picture="scenes_metadata"),
     Feature("contextual", specs.contextual_spec, "contextual", _k("spark", "pytorch", "iceberg"),
             "MediaFM-style contextual shot embeddings from the encoder trained on the catalog.",
             scope="catalog", search=Search(None, "zeros", trained=True)),

@@ -104,6 +104,20 @@ def dedup_spec(settings: Settings) -> FeatureSpec:
     return FeatureSpec("shot_dedup", "shot_dedup", "1", {"threshold": DEFAULT_THRESHOLD}, (visual_spec(settings),))
 
 
+def scenes_spec(settings: Settings) -> FeatureSpec:
+    """The title's scenes (consecutive shots) and chapters (consecutive scenes), from its visual, audio and
+    text shot embeddings and its subtitle cues (``models.scenes``)."""
+    from dataclasses import asdict
+
+    from models.scenes import MAX_CHAPTERS, MAX_SCENE_SHOTS, MIN_NEIGHBOUR_SIMILARITY, SceneParams
+
+    params = {**asdict(SceneParams()), "max_scene_shots": MAX_SCENE_SHOTS, "max_chapters": MAX_CHAPTERS,
+              "min_neighbour_similarity": MIN_NEIGHBOUR_SIMILARITY}
+    return FeatureSpec("scenes", "scenes", "1", params,
+                       (shots_spec(settings), visual_spec(settings), audio_spec(settings), text_spec(settings),
+                        subtitles_spec()))
+
+
 #: The contextual feature's model tag while no encoder has been trained on the catalog.
 UNTRAINED = "untrained"
 

@@ -237,7 +237,23 @@ MATCH_CUTS = _table(
     ],
 )
 
-ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_AUDIO, SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS)}
+SCENES = _table(
+    "scenes",
+    "Each title's shots grouped into consecutive scenes, and its scenes into chapters; each level tiles the title's shots.",
+    [
+        ("level", StringType(), True, "'scene' or 'chapter'"),
+        ("group_index", IntegerType(), True, "0-based scene (or chapter) number within the title, in time order"),
+        ("start_shot", IntegerType(), True, "first shot, inclusive"),
+        ("end_shot", IntegerType(), True, "last shot, exclusive"),
+        ("start_s", DoubleType(), True, "start time of the first shot, seconds"),
+        ("end_s", DoubleType(), True, "end time of the last shot, seconds (exclusive)"),
+        ("start_scene", IntegerType(), True, "first scene, inclusive (a scene row: its own number)"),
+        ("end_scene", IntegerType(), True, "last scene, exclusive (a scene row: its number + 1)"),
+    ],
+)
+
+ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_AUDIO,
+                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES)}
 
 
 def table_def(name: str) -> TableDef:

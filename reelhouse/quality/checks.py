@@ -357,6 +357,51 @@ def contextual_embeddings_complete(store: FeatureStore, settings: Settings, tole
                               f"from encoder {current.content_version}", metadata)
 
 
+def scenes_tile_title(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
+    """The title's current scenes, and its chapters, each tile its current shots ``[0, n)`` in order with
+    no gap or overlap, numbered ``0..k-1``; their times are their first and last shots' times; and every
+    chapter is a run of whole scenes (its shots and its ``[start_scene, end_scene)`` agree)."""
+    from reelhouse.features.specs import scenes_spec
+
+    spec = scenes_spec(settings)
+    rows = _slice(store, video_id, spec, ("level", "group_index", "start_shot", "end_shot", "start_s", "end_s",
+                                          "start_scene", "end_scene"))
+    shots_spec_, shots = _shots(store, settings, video_id, ("shot_index", "start_s", "end_s"))
+    if not shots:
+        return _no_shots(video_id, shots_spec_)
+    if not rows:
+        return CheckResult(False, f"title {video_id} has no scenes rows at version {spec.version}",
+                           {"feature_version": spec.version})
+    spans = {s["shot_index"]: (s["start_s"], s["end_s"]) for s in shots}
+    n = len(shots)
+    problems: list[str] = []
+    edges: dict[str, list[int]] = {}
+    for level in ("scene", "chapter"):
+        groups = sorted((r for r in rows if r["level"] == level), key=lambda r: r["group_index"])
+        if [g["group_index"] for g in groups] != list(range(len(groups))):
+            problems.append(f"{level} numbers are not 0..{len(groups) - 1}")
+            continue
+        edges[level] = [g["start_shot"] for g in groups] + [n]
+        if not groups or edges[level][0] != 0 or any(g["end_shot"] != e for g, e in zip(groups, edges[level][1:])) \
+                or any(g["start_shot"] >= g["end_shot"] for g in groups):
+            problems.append(f"its {level}s do not tile its {n} shots [0, {n})")
+            continue
+        off = [g["group_index"] for g in groups if spans.get(g["start_shot"], (None,))[0] != g["start_s"]
+               or spans.get(g["end_shot"] - 1, (None, None))[1] != g["end_s"]]
+        if off:
+            problems.append(f"{level}(s) {_listing(off)}: times are not their shots' times")
+    scene_edges, chapter_rows = edges.get("scene"), [r for r in rows if r["level"] == "chapter"]
+    if scene_edges is not None and "chapter" in edges:
+        bad = [c["group_index"] for c in chapter_rows
+               if not 0 <= c["start_scene"] < c["end_scene"] < len(scene_edges)
+               or scene_edges[c["start_scene"]] != c["start_shot"] or scene_edges[c["end_scene"]] != c["end_shot"]]
+        if bad:
+            problems.append(f"chapter(s) {_listing(bad)} are not runs of whole scenes")
+    scenes = len(scene_edges or [0]) - 1
+    return _verdict(problems, f"{scenes} scenes and {len(chapter_rows)} chapters tile the title's {n} shots",
+                    {"feature_version": spec.version, "scenes": scenes, "chapters": len(chapter_rows), "shots": n})
+
+
 # Helpers ---------------------------------------------------------------------------------------------
 def _slice_table(store: TitleReads, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
     """``fields`` of the title's rows of ``spec`` at its current version."""

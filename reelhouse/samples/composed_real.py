@@ -239,7 +239,7 @@ def fetch_debian_clips(cache_dir: str | os.PathLike[str], *, extracted_root: str
     Raises:
         RuntimeError: ``apt-get`` or ``dpkg-deb`` is missing or fails, or the package lacks a file.
     """
-    dest = Path(cache_dir) / "debian"
+    dest = Path(cache_dir).resolve() / "debian"
     targets = {k: dest / Path(rel).name.removesuffix(".gz") for k, rel in DEBIAN_FILES.items()}
     if all(p.is_file() for p in targets.values()):
         return targets

@@ -112,21 +112,24 @@ def scene_video_id(n: int, seed: int) -> str:
 
 def write_scene_catalog(store: FeatureStore, settings: Settings, titles: list[SceneTitle], run_id: str,
                         seed: int = 0, first: int = 0) -> list[str]:
-    """Write ``titles`` as ``ok`` titles holding shots and visual, audio and text shot embeddings at the
-    versions ``settings`` compute (one commit per table). Returns their video ids, in order.
+    """Write ``titles`` as ``ok`` titles holding shots, visual, audio and text shot embeddings and the
+    no-subtitles marker row at the versions ``settings`` compute (one commit per table). Returns their
+    video ids, in order.
 
     Titles are numbered from ``first`` (so a later call can add more titles to the same catalog).
     """
     from reelhouse.features import registry, specs
 
-    media, shots = specs.media_spec(), specs.shots_spec(settings)
+    media, shots, subtitles = specs.media_spec(), specs.shots_spec(settings), specs.subtitles_spec()
     modality = registry.modality_specs(settings)
     ids = [scene_video_id(first + i, seed) for i in range(len(titles))]
-    media_rows, shot_rows, emb_rows = {}, {}, {}
+    media_rows, shot_rows, emb_rows, cue_rows = {}, {}, {}, {}
     for vid, t in zip(ids, titles):
         media_rows[FeatureSlice(vid, media.name, media.version)] = pa.Table.from_pylist([{
             "source_uri": f"file:///scene-catalog/{vid}.mp4", "size_bytes": 1, "status": "ok",
             "duration_s": float(t.durations_s.sum()), "fps": FPS}])
+        cue_rows[FeatureSlice(vid, subtitles.name, subtitles.version)] = pa.Table.from_pylist([
+            {"cue_index": -1, "start_s": 0.0, "end_s": 0.0, "text": "", "source": "none"}])
         ends = np.cumsum(t.durations_s)
         starts = ends - t.durations_s
         shot_rows[FeatureSlice(vid, shots.name, shots.version)] = pa.table({
@@ -149,4 +152,5 @@ def write_scene_catalog(store: FeatureStore, settings: Settings, titles: list[Sc
     store.replace_slices("media", media_rows, run_id)
     store.replace_slices("shots", shot_rows, run_id)
     store.replace_slices("shot_embeddings", emb_rows, run_id)
+    store.replace_slices("subtitle_cues", cue_rows, run_id)
     return ids

@@ -13,7 +13,10 @@ What is generated, per title (a content-id-like 32-hex id; deterministic in ``se
 - ``shot_embeddings`` (feature ``VISUAL_FEATURE``): one L2-normalized ``dim``-d vector per shot;
 - ``subtitle_cues``: ``cues_per_title`` cues of words from a fixed vocabulary;
 - ``shot_dedup``: near-duplicate groups of consecutive shots (every ``DUP_EVERY``-th shot repeats the previous);
-- ``match_cuts`` (feature ``MATCH_CUT_FEATURE``, flavor ``visual``): ``match_cuts_per_shot`` candidates per shot.
+- ``match_cuts`` (feature ``MATCH_CUT_FEATURE``, flavor ``visual``): ``match_cuts_per_shot`` candidates per shot;
+- ``scenes``: scenes of ``1 + Poisson(4)`` consecutive shots and chapters of consecutive scenes
+  (``models.scenes.chapter_count`` of them), each level tiling the title's shots (drawn from a generator
+  of its own, so the other tables are what they were before scenes existed).
 """
 
 from __future__ import annotations
@@ -136,7 +139,28 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
             "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), count),
             "source_snapshot_id": np.full(count * k, 1, np.int64),
         }))
+    out["scenes"] = (FeatureSlice(vid, "scenes", "1-scenes0000"), _scene_rows(np.random.default_rng([spec.seed, n, 1]),
+                                                                             starts / FPS, ends / FPS))
     return out
+
+
+def _scene_rows(rng: np.random.Generator, starts_s: np.ndarray, ends_s: np.ndarray) -> pa.Table:
+    """``scenes`` rows: scenes of 1 + Poisson(4) shots, then chapters of whole scenes."""
+    from models.scenes import chapter_count
+
+    n = len(starts_s)
+    edges = [0]
+    while edges[-1] < n:
+        edges.append(min(n, edges[-1] + 1 + int(rng.poisson(4))))
+    scenes = len(edges) - 1
+    chapter_edges = np.linspace(0, scenes, chapter_count(scenes) + 1).round().astype(int)
+    rows = [{"level": "scene", "group_index": g, "start_shot": edges[g], "end_shot": edges[g + 1],
+             "start_s": float(starts_s[edges[g]]), "end_s": float(ends_s[edges[g + 1] - 1]), "start_scene": g,
+             "end_scene": g + 1} for g in range(scenes)]
+    rows += [{"level": "chapter", "group_index": c, "start_shot": edges[a], "end_shot": edges[b],
+              "start_s": float(starts_s[edges[a]]), "end_s": float(ends_s[edges[b] - 1]), "start_scene": int(a),
+              "end_scene": int(b)} for c, (a, b) in enumerate(zip(chapter_edges[:-1], chapter_edges[1:]))]
+    return pa.Table.from_pylist(rows)
 
 
 def _chunks(total: int, size: int) -> Iterator[range]:
