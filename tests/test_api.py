@@ -187,6 +187,42 @@ def test_scenes_of_a_pipeline_title_tile_its_shots_and_agree_with_the_cli(client
         assert api["chapters"][0]["start_shot"] == 0 and api["chapters"][-1]["end_shot"] == len(shots)
 
 
+def test_clip_and_match_cut_preview_write_frame_exact_playable_files(library, store, monkeypatch, capsys, tmp_path):
+    import av
+
+    from reelhouse.features.rows import encode_row, shot_rows
+    from reelhouse.media.frames import iter_frames
+    from reelhouse.media.location import localize
+
+    settings, report = library
+    vid = _longest_title(store, settings, report)
+    shot = shot_rows(store, settings, vid)[1]
+    doc = _cli(monkeypatch, capsys, settings, "clip", vid[:10], "--shot", "1", str(tmp_path / "shot.mp4"))
+    assert (doc["start_frame"], doc["end_frame"]) == (shot["start_frame"], shot["end_frame"])
+    enc = encode_row(store, settings, vid)
+    source = {f.index: f.rgb.astype(float) for f in iter_frames(localize(enc["uri"]))
+              if shot["start_frame"] - 1 <= f.index <= shot["start_frame"] + 1}
+    with av.open(str(tmp_path / "shot.mp4")) as c:
+        frames = [f.to_ndarray(format="rgb24").astype(float) for f in c.decode(video=0)]
+    assert len(frames) == shot["end_frame"] - shot["start_frame"] == doc["frames"]
+    diff = {k: np.abs(x - frames[0]).mean() for k, x in source.items()}
+    assert min(diff, key=diff.get) == shot["start_frame"], diff  # the clip's first frame is the shot's first
+    span = _cli(monkeypatch, capsys, settings, "clip", vid, "0.3", "2.05", str(tmp_path / "span.mp4"))
+    assert abs(span["duration_s"] - 1.75) <= 1 / enc["fps"]
+    from reelhouse.cli import main
+
+    capsys.readouterr()
+    assert main(["clip", vid, "--shot", "999", str(tmp_path / "no.mp4")]) == 2
+    assert "no shot 999" in capsys.readouterr().err and not (tmp_path / "no.mp4").exists()
+    assert main(["clip", vid, "0", "9999", str(tmp_path / "no.mp4")]) == 2
+    assert "past the title's end" in capsys.readouterr().err
+    cuts = _cli(monkeypatch, capsys, settings, "match-cuts", "--titles", ",".join(report.ok), "--k", "2",
+                "--preview", str(tmp_path / "reel.mp4"))
+    with av.open(str(tmp_path / "reel.mp4")) as c:
+        reel = sum(1 for _ in c.decode(video=0))
+    assert reel == cuts["preview"]["frames"] > 0 and len(cuts["pairs"]) == 2
+
+
 def test_shots_between_agrees_with_the_cli(client, library, store, monkeypatch, capsys):
     from reelhouse.features.rows import shot_rows
 

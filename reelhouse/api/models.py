@@ -75,20 +75,21 @@ class ShotsBetween(Page):
     shots: list[Shot]
 
 
-class Scene(BaseModel):
+class ShotRun(BaseModel):
+    """Consecutive shots of a title: shots ``[start_shot, end_shot)``, seconds ``[start_s, end_s)``."""
+
+    start_shot: int = Field(description="first shot (inclusive)")
+    end_shot: int = Field(description="last shot (exclusive)")
+    start_s: float = Field(description="seconds")
+    end_s: float = Field(description="seconds (exclusive)")
+
+
+class Scene(ShotRun):
     scene_index: int = Field(description="0-based scene number within the title")
-    start_shot: int = Field(description="first shot (inclusive)")
-    end_shot: int = Field(description="last shot (exclusive)")
-    start_s: float = Field(description="seconds")
-    end_s: float = Field(description="seconds (exclusive)")
 
 
-class Chapter(BaseModel):
+class Chapter(ShotRun):
     chapter_index: int = Field(description="0-based chapter number within the title")
-    start_shot: int = Field(description="first shot (inclusive)")
-    end_shot: int = Field(description="last shot (exclusive)")
-    start_s: float = Field(description="seconds")
-    end_s: float = Field(description="seconds (exclusive)")
     start_scene: int = Field(description="first scene (inclusive)")
     end_scene: int = Field(description="last scene (exclusive)")
 

@@ -1,4 +1,4 @@
-"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, run and ui.
+"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, clip, run and ui.
 
 JSON output (``--json``) is a stable contract for tools; human output is drawn with rich.
 """
@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Sequence
 
+from reelhouse.cli.clips import cmd_clip
 from reelhouse.cli.jobs import cmd_backfill, cmd_run, cmd_ui
 from reelhouse.cli.media import cmd_ingest, cmd_shots
 from reelhouse.cli.scenes import cmd_scenes
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="csls (default: cosine discounted by how close each shot is to everything, so no shot is "
                         "everyone's match) or raw cosine")
     p.add_argument("--sheet", metavar="PNG", help="also draw the pairs side by side")
+    p.add_argument("--preview", metavar="MP4", help="also write the pairs as one reel: each outgoing shot's last 1.5 s "
+                   "then the incoming shot's first 1.5 s")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_match_cuts)
 
@@ -95,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--sheet", metavar="PNG", help="also draw the first frame of each scene")
     p.set_defaults(func=cmd_scenes)
+
+    p = sub.add_parser("clip", help="write a shot, or a time span, of a title as a playable MP4 (frame-exact)",
+                       description="reelhouse clip TITLE --shot N OUT.mp4, or reelhouse clip TITLE START_S END_S OUT.mp4: "
+                                   "frames of the title's standardized encode, re-encoded so the clip starts on the "
+                                   "shot's (or span's) first frame; the span [START_S, END_S) is covered to within one frame.")
+    p.add_argument("title", help="video id, id prefix or file name")
+    p.add_argument("where", nargs="+", metavar="[START_S END_S] OUT.mp4")
+    p.add_argument("--shot", type=int, help="the shot's number in its title")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_clip)
 
     p = sub.add_parser("search-text", help="shots whose subtitles match words (by meaning, or --literal)")
     p.add_argument("words")

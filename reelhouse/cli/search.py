@@ -101,6 +101,18 @@ def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
         heading = search_heading(found)
         match_cut_sheet(rows, args.sheet, heading)
         print(f"contact sheet: {args.sheet}", file=sys.stderr)
+    if args.preview:
+        from reelhouse.media.clip import write_segments
+        from reelhouse.search.clips import REEL_SIZE, ClipError, reel_segments
+
+        if not found.pairs:
+            return _fail("match-cuts", "no pairs to preview")
+        try:
+            reel = write_segments(reel_segments(store, settings, found.pairs), args.preview, REEL_SIZE)
+        except (ClipError, ValueError) as exc:
+            return _fail("match-cuts", f"--preview: {exc}")
+        doc["preview"] = {"out": str(reel.path), "frames": reel.frames, "duration_s": round(reel.duration_s, 6)}
+        print(f"preview reel: {args.preview} ({len(found.pairs)} cuts, {reel.duration_s:.1f} s)", file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
