@@ -113,6 +113,9 @@ FRAMES_INSIDE_SHOTS = TitleCheck("frames_inside_shots", "Every shot has represen
 SCENES_TILE_TITLE = TitleCheck("scenes_tile_title", "Scenes, and chapters, each tile the title's shots [0, n) in order "
                                "with their shots' times; every chapter is a run of whole scenes.",
                                lambda store, s, vid: q.scenes_tile_title(store, s, vid), blocking=True)
+ARTWORK_FRAMES_USABLE = TitleCheck("artwork_frames_usable", "Artwork candidates are usable representative frames "
+                                   "(not black, blurred or a flash), clear of transitions, one per shot.",
+                                   lambda store, s, vid: q.artwork_frames_usable(store, s, vid), blocking=True)
 NULL_IFF_SILENT = TitleCheck("null_iff_silent", "Audio embeddings are null exactly for the shots shot_audio marks silent.",
                              lambda store, s, vid: q.audio_null_iff_silent(store, s, vid))
 NULL_IFF_NO_SUBTITLE_TEXT = TitleCheck("null_iff_no_subtitle_text", "Text embeddings are null exactly for the shots "
@@ -130,6 +133,7 @@ TITLE_CHECK_KINDS: dict[str, Callable[[SpecOf], TitleCheck]] = {
     "frames_inside_shots": lambda spec_of: FRAMES_INSIDE_SHOTS,
     "null_iff_silent": lambda spec_of: NULL_IFF_SILENT,
     "scenes_tile_title": lambda spec_of: SCENES_TILE_TITLE,
+    "artwork_frames_usable": lambda spec_of: ARTWORK_FRAMES_USABLE,
     "null_iff_no_subtitle_text": lambda spec_of: NULL_IFF_NO_SUBTITLE_TEXT,
 }
 

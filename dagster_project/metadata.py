@@ -164,3 +164,20 @@ def scenes_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict
     if thumbs:
         out["scene_strip"] = png_markdown(scene_strip_png(found, thumbs), "first frame of each scene")
     return out
+
+
+def artwork_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+    """The artwork candidates as a sheet, best first, and their count."""
+    from reelhouse.search.artwork import Candidate, artwork_sheet_png
+
+    rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
+                             ("rank", "shot_index", "frame_index", "time_s", "score", "scene_index")).to_pylist()
+    if not rows:
+        return {"candidates": 0}
+    found = [Candidate(r["rank"], r["shot_index"], r["frame_index"], r["time_s"], r["score"], r["scene_index"])
+             for r in sorted(rows, key=lambda r: r["rank"])]
+    frames = next(s for s in spec.upstream if s.name == "shot_frames")
+    thumbs = {(r["shot_index"], r["frame_index"]): r["thumbnail"] for r in store.slice_table(
+        frames.table, FeatureSlice(video_id, frames.name, frames.version), ("shot_index", "frame_index", "thumbnail")).to_pylist()}
+    png = artwork_sheet_png(found, thumbs, f"{video_id[:12]}: {len(found)} artwork candidates")
+    return {"candidates": len(found), "artwork_sheet": png_markdown(png, "artwork candidates")}

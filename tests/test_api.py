@@ -26,7 +26,8 @@ from reelhouse.search.match_cuts import FLAVORS
 pytestmark = pytest.mark.slow
 
 PAGE_KEYS = {"total", "offset", "limit", "next_offset"}
-ENDPOINTS = {"/health", "/titles", "/titles/{title}", "/titles/{title}/shots", "/titles/{title}/scenes", "/similar/{title}/{shot_index}",
+ENDPOINTS = {"/health", "/titles", "/titles/{title}", "/titles/{title}/shots", "/titles/{title}/scenes",
+             "/titles/{title}/artwork", "/similar/{title}/{shot_index}",
              "/match-cuts", "/match-cuts/sheet.png", "/search/text"}
 
 
@@ -185,6 +186,35 @@ def test_scenes_of_a_pipeline_title_tile_its_shots_and_agree_with_the_cli(client
         assert edges[0] == 0 and [s["end_shot"] for s in api["scenes"]] == edges[1:]
         assert [s["start_s"] for s in api["scenes"]] == [shots[e]["start_s"] for e in edges[:-1]]
         assert api["chapters"][0]["start_shot"] == 0 and api["chapters"][-1]["end_shot"] == len(shots)
+
+
+def test_artwork_candidates_are_usable_frames_and_agree_across_cli_api_and_sql(client, library, store, monkeypatch,
+                                                                               capsys, tmp_path):
+    from reelhouse.cli.sql import sql_text
+    from reelhouse.features.rows import shot_frame_rows
+    from reelhouse.lakehouse.title_reads import BatchReads
+    from reelhouse.quality.checks import artwork_frames_usable
+    from reelhouse.query import open_engine
+
+    settings, report = library
+    vid = _longest_title(store, settings, report)
+    cli = _cli(monkeypatch, capsys, settings, "artwork", vid, "--k", "3", "--sheet", str(tmp_path / "art.png"))
+    api = _ok(client, f"/titles/{vid[:10]}/artwork", k=3)
+    assert api == cli and 1 <= len(api["candidates"]) <= 3 and (tmp_path / "art.png").stat().st_size > 0
+    assert set(api["candidates"][0]) == {"shot_index", "time_s", "score"}
+    assert len({c["shot_index"] for c in api["candidates"]}) == len(api["candidates"])
+    scores_ = [c["score"] for c in api["candidates"]]
+    frames = {(r["shot_index"], r["t_s"]): r for r in shot_frame_rows(store, settings, vid)}
+    for c in api["candidates"]:  # each a stored representative frame, none flagged
+        frame = frames[(c["shot_index"], c["time_s"])]
+        assert not (frame["is_black"] or frame["is_blurred"] or frame["is_flash"])
+    assert artwork_frames_usable(BatchReads(store, [vid]), settings, vid).passed
+    with open_engine(settings, store.catalog) as engine:
+        rows = engine.execute(sql_text("artwork_candidates"), {"title": vid, "top_n": 3}).to_pylist()
+    assert [(r["shot_index"], r["score"]) for r in rows] == [(c["shot_index"], pytest.approx(c["score"], abs=1e-6))
+                                                             for c in api["candidates"]]
+    assert client.get(f"/titles/{vid}/artwork", params={"k": 13}).status_code == 422
+    assert all(0.0 <= x <= 1.0 for x in scores_)
 
 
 def test_clip_and_match_cut_preview_write_frame_exact_playable_files(library, store, monkeypatch, capsys, tmp_path):

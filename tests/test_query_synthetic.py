@@ -49,7 +49,7 @@ def synthetic_engine(synthetic) -> Iterator[DuckDBEngine]:
 def tables(synthetic) -> dict[str, pd.DataFrame]:
     store, _ = synthetic
     return {name: store.read(name).to_pandas() for name in
-            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes")}
+            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes", "artwork")}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,7 @@ def sample_params(synthetic, tables) -> dict[str, dict[str, object]]:
     return {
         "shots_in_time_range": {"title": vid, "start_s": 10.0, "end_s": 40.0},
         "scenes_of_title": {"title": vid},
+        "artwork_candidates": {"title": vid, "top_n": 4},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
     }
@@ -167,6 +168,16 @@ def test_scenes_of_title_lists_chapters_then_their_scenes(synthetic_engine, tabl
         assert (rows.chapter == c.group_index).all()
         assert got.index[got.level.eq("chapter") & got.chapter.eq(c.group_index)][0] < rows.index.min()
     assert run(synthetic_engine, "scenes_of_title", title="no_such_title.mp4").empty
+
+
+def test_artwork_candidates_best_first_per_title(synthetic_engine, tables):
+    art = tables["artwork"]
+    vid = art.video_id.iloc[0]
+    got = run(synthetic_engine, "artwork_candidates", title=names(tables)[vid], top_n=4)
+    mine = art[art.video_id == vid].sort_values("rank")
+    assert list(got["rank"]) == list(range(1, 5)) and list(got.shot_index) == list(mine.shot_index[:4])
+    every = run(synthetic_engine, "artwork_candidates", title=None, top_n=None)
+    assert len(every) == len(art) and list(every.video_id) == sorted(every.video_id)
 
 
 def test_near_duplicate_groups_match_the_dedup_table(synthetic_engine, tables):

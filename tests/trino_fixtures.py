@@ -182,6 +182,7 @@ def params_for(store: FeatureStore) -> dict[str, dict[str, object]]:
     return {
         "shots_in_time_range": {"title": vid, "start_s": 10.0, "end_s": 40.0},
         "scenes_of_title": {"title": vid},
+        "artwork_candidates": {"title": vid, "top_n": 4},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
         "top_match_cuts": {"top_n": 50},

@@ -3,7 +3,7 @@
 Endpoints (all ``GET``; any other method is answered 405):
 
 - ``/health``; ``/titles`` and ``/titles/{title}``; ``/titles/{title}/shots?start_s=&end_s=`` (shots-between);
-  ``/titles/{title}/scenes`` (scenes and chapters);
+  ``/titles/{title}/scenes`` (scenes and chapters); ``/titles/{title}/artwork?k=`` (artwork candidates);
 - ``/similar/{title}/{shot_index}?k=&titles=&embedding=`` (faiss: visual by default, or any shot embedding);
 - ``/match-cuts?titles=&flavor=&k=&scope=&min_gap=`` and ``/match-cuts/sheet.png`` (the contact sheet);
 - ``/search/text?q=&k=&mode=&titles=`` (subtitle search).
@@ -308,6 +308,20 @@ def create_app(settings: Settings) -> FastAPI:
             return m.Scenes(**read_scenes(state.store, state.settings, vid).as_json())
         except NoScenes as exc:
             raise HTTPException(503, str(exc)) from None
+
+    @app.get("/titles/{title}/artwork", response_model=m.Artwork, tags=["titles"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
+             summary="A title's best frames for artwork (reelhouse artwork)")
+    def title_artwork(state: State, title: TitleRef,
+                      k: Annotated[int, Query(ge=1, le=12, description="how many, best first")] = 6) -> m.Artwork:
+        from reelhouse.search.artwork import NoArtwork, read_artwork
+
+        vid = _title_of(state, title)
+        try:
+            found = read_artwork(state.store, state.settings, vid, k)
+        except NoArtwork as exc:
+            raise HTTPException(503, str(exc)) from None
+        return m.Artwork(video_id=vid, candidates=[m.ArtworkCandidate(shot_index=c.shot_index, time_s=c.time_s,
+                                                                      score=round(c.score, 6)) for c in found])
 
     # similar -------------------------------------------------------------------------------
     @app.get("/similar/{title}/{shot_index}", response_model=m.Similar, tags=["search"],

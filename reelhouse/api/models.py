@@ -103,6 +103,19 @@ class Scenes(BaseModel):
     chapters: list[Chapter]
 
 
+class ArtworkCandidate(BaseModel):
+    shot_index: int
+    time_s: float = Field(description="the frame's time, seconds of the standardized encode")
+    score: float = Field(description="artwork score in [0, 1]: sharpness rank, exposure, colourfulness")
+
+
+class Artwork(BaseModel):
+    """A title's best frames for artwork, best first (``reelhouse artwork --json``)."""
+
+    video_id: str
+    candidates: list[ArtworkCandidate]
+
+
 class Neighbour(BaseModel):
     video_id: str
     shot_index: int

@@ -1,4 +1,4 @@
-"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, clip, run and ui.
+"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, artwork, clip, run and ui.
 
 JSON output (``--json``) is a stable contract for tools; human output is drawn with rich.
 """
@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Sequence
 
+from reelhouse.cli.artwork import cmd_artwork
 from reelhouse.cli.clips import cmd_clip
 from reelhouse.cli.jobs import cmd_backfill, cmd_run, cmd_ui
 from reelhouse.cli.media import cmd_ingest, cmd_shots
@@ -98,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--sheet", metavar="PNG", help="also draw the first frame of each scene")
     p.set_defaults(func=cmd_scenes)
+
+    p = sub.add_parser("artwork", help="a title's best frames for artwork: sharp, well exposed, clear of transitions, "
+                                       "no two alike, spread over its scenes")
+    p.add_argument("title", help="video id, id prefix or file name")
+    p.add_argument("--k", type=int, default=6, help="how many, best first (1-12, default 6)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sheet", metavar="PNG", help="also draw them")
+    p.set_defaults(func=cmd_artwork)
 
     p = sub.add_parser("clip", help="write a shot, or a time span, of a title as a playable MP4 (frame-exact)",
                        description="reelhouse clip TITLE --shot N OUT.mp4, or reelhouse clip TITLE START_S END_S OUT.mp4: "

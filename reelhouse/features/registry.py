@@ -170,6 +170,11 @@ FEATURES: tuple[Feature, ...] = (
             "visual, audio and text embeddings and subtitle continuity.",
             step="reelhouse.pipeline.scenes:scene_titles", checks=("scenes_tile_title", "is_current"),
             picture="scenes_metadata"),
+    Feature("artwork", specs.artwork_spec, "applications", _k("spark", "iceberg"),
+            "Artwork candidates of the title: sharp, well exposed frames clear of transitions, no two alike, spread "
+            "over its scenes.",
+            step="reelhouse.pipeline.artwork:artwork_titles", checks=("artwork_frames_usable", "is_current"),
+            picture="artwork_metadata"),
     Feature("contextual", specs.contextual_spec, "contextual", _k("spark", "pytorch", "iceberg"),
             "MediaFM-style contextual shot embeddings from the encoder trained on the catalog.",
             scope="catalog", search=Search(None, "zeros", trained=True)),

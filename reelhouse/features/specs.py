@@ -118,6 +118,18 @@ def scenes_spec(settings: Settings) -> FeatureSpec:
                         subtitles_spec()))
 
 
+def artwork_spec(settings: Settings) -> FeatureSpec:
+    """The title's artwork candidates (``models.artwork``) from its representative frames, shots, visual
+    embeddings and scenes."""
+    from dataclasses import asdict
+
+    from models.artwork import COLOURFUL, MID_GREY, ArtworkPolicy
+
+    params = {**asdict(ArtworkPolicy()), "colourful": COLOURFUL, "mid_grey": MID_GREY}
+    return FeatureSpec("artwork", "artwork", "1", params,
+                       (shots_spec(settings), shot_frames_spec(settings), visual_spec(settings), scenes_spec(settings)))
+
+
 #: The contextual feature's model tag while no encoder has been trained on the catalog.
 UNTRAINED = "untrained"
 

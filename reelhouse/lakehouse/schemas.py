@@ -252,8 +252,24 @@ SCENES = _table(
     ],
 )
 
+ARTWORK = _table(
+    "artwork",
+    "Each title's artwork candidates: sharp, well exposed frames clear of transitions, no two alike, spread over its scenes.",
+    [
+        ("rank", IntegerType(), True, "1-based pick order (the first k are the k best picks)"),
+        ("shot_index", IntegerType(), True, "the frame's shot"),
+        ("frame_index", LongType(), True, "frame of the standardized encode"),
+        ("time_s", DoubleType(), True, "time of the frame, seconds"),
+        ("score", DoubleType(), True, "artwork score in [0, 1] (models.artwork)"),
+        ("scene_index", IntegerType(), True, "the shot's scene"),
+        ("brightness", DoubleType(), True, "mean luma, 0-255"),
+        ("sharpness", DoubleType(), True, "variance of the Laplacian of luma"),
+        ("colourfulness", DoubleType(), True, "Hasler-Suesstrunk colourfulness of the frame"),
+    ],
+)
+
 ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_AUDIO,
-                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES)}
+                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES, ARTWORK)}
 
 
 def table_def(name: str) -> TableDef:

@@ -402,6 +402,42 @@ def scenes_tile_title(store: TitleReads, settings: Settings, video_id: str) -> C
                     {"feature_version": spec.version, "scenes": scenes, "chapters": len(chapter_rows), "shots": n})
 
 
+def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
+    """The title's artwork candidates are ranked ``1..n``, each a stored representative frame of its shot
+    that is not black, blurred or a flash and is clear of its shot's transitions (``models.artwork``'s
+    guards), and no two share a shot."""
+    from models.artwork import ArtworkPolicy
+    from reelhouse.features.specs import artwork_spec, shot_frames_spec
+
+    spec, policy = artwork_spec(settings), ArtworkPolicy()
+    rows = _slice(store, video_id, spec, ("rank", "shot_index", "frame_index"))
+    frames = {(r["shot_index"], r["frame_index"]): r for r in _slice(
+        store, video_id, shot_frames_spec(settings), ("shot_index", "frame_index", "is_black", "is_blurred", "is_flash"))}
+    _, shots = _shots(store, settings, video_id, ("shot_index", "start_frame", "end_frame", "fps", "transition"))
+    by_index = {s["shot_index"]: s for s in shots}
+    problems: list[str] = []
+    if sorted(r["rank"] for r in rows) != list(range(1, len(rows) + 1)):
+        problems.append(f"ranks are not 1..{len(rows)}")
+    if len({r["shot_index"] for r in rows}) != len(rows):
+        problems.append("two candidates share a shot")
+    for r in sorted(rows, key=lambda r: r["rank"]):
+        frame, shot = frames.get((r["shot_index"], r["frame_index"])), by_index.get(r["shot_index"])
+        where = f"candidate {r['rank']} (shot {r['shot_index']}, frame {r['frame_index']})"
+        if frame is None or shot is None:
+            problems.append(f"{where} is not a stored representative frame of a current shot")
+            continue
+        if frame["is_black"] or frame["is_blurred"] or frame["is_flash"]:
+            problems.append(f"{where} is black, blurred or a flash")
+        nxt = by_index.get(r["shot_index"] + 1)
+        gradual = math.ceil(policy.gradual_guard_s * shot["fps"])
+        head = gradual if shot["transition"] == "gradual" else policy.cut_guard_frames
+        tail = gradual if nxt is not None and nxt["transition"] == "gradual" else policy.cut_guard_frames
+        if r["frame_index"] - shot["start_frame"] < head or shot["end_frame"] - 1 - r["frame_index"] < tail:
+            problems.append(f"{where} is inside or next to a transition")
+    return _verdict(problems, f"{len(rows)} artwork candidate(s), each a usable frame clear of transitions, one per shot",
+                    {"feature_version": spec.version, "candidates": len(rows)})
+
+
 # Helpers ---------------------------------------------------------------------------------------------
 def _slice_table(store: TitleReads, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
     """``fields`` of the title's rows of ``spec`` at its current version."""

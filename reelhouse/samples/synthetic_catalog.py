@@ -16,7 +16,8 @@ What is generated, per title (a content-id-like 32-hex id; deterministic in ``se
 - ``match_cuts`` (feature ``MATCH_CUT_FEATURE``, flavor ``visual``): ``match_cuts_per_shot`` candidates per shot;
 - ``scenes``: scenes of ``1 + Poisson(4)`` consecutive shots and chapters of consecutive scenes
   (``models.scenes.chapter_count`` of them), each level tiling the title's shots (drawn from a generator
-  of its own, so the other tables are what they were before scenes existed).
+  of its own, so the other tables are what they were before scenes existed);
+- ``artwork``: up to 6 candidates per title, one frame each of distinct shots (also its own generator).
 """
 
 from __future__ import annotations
@@ -141,6 +142,15 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
         }))
     out["scenes"] = (FeatureSlice(vid, "scenes", "1-scenes0000"), _scene_rows(np.random.default_rng([spec.seed, n, 1]),
                                                                              starts / FPS, ends / FPS))
+    art = np.random.default_rng([spec.seed, n, 2])
+    picked = art.choice(count, size=min(6, count), replace=False)
+    frame = starts[picked] + (frames[picked] // 2)
+    out["artwork"] = (FeatureSlice(vid, "artwork", "1-artwork000"), pa.table({
+        "rank": np.arange(1, len(picked) + 1, dtype=np.int32), "shot_index": picked.astype(np.int32),
+        "frame_index": frame.astype(np.int64), "time_s": frame / FPS, "score": np.sort(art.uniform(0.3, 1.0, len(picked)))[::-1],
+        "scene_index": np.zeros(len(picked), np.int32), "brightness": art.uniform(60, 180, len(picked)),
+        "sharpness": art.uniform(0.001, 0.05, len(picked)), "colourfulness": art.uniform(5, 90, len(picked)),
+    }))
     return out
 
 
