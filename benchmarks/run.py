@@ -81,6 +81,7 @@ BENCHMARKS: dict[str, list[Target]] = {
     "sql": [_lt("max_warm_s", 1), _lt("max_cold_s", 2), _eq("answers_equal", True),
             _lt("trino_max_warm_s", 2), _eq("trino_answers_equal", True)],
     "mediafm": [*_beats("probe_acc_"), *_beats("recall10_")],
+    "artwork": [_eq("artwork_bad_sample", 0), _eq("artwork_bad_real", 0)],
     "scenes": [Target("`scene_f1` >= `scene_f1_baseline` + 0.10", lambda r: r["scene_f1"] >= r["scene_f1_baseline"] + 0.10),
                Target("`scene_f1_real` >= `scene_f1_baseline_real` + 0.10",
                       lambda r: r["scene_f1_real"] >= r["scene_f1_baseline_real"] + 0.10),

@@ -114,7 +114,7 @@ SCENES_TILE_TITLE = TitleCheck("scenes_tile_title", "Scenes, and chapters, each 
                                "with their shots' times; every chapter is a run of whole scenes.",
                                lambda store, s, vid: q.scenes_tile_title(store, s, vid), blocking=True)
 ARTWORK_FRAMES_USABLE = TitleCheck("artwork_frames_usable", "Artwork candidates are usable representative frames "
-                                   "(not black, blurred or a flash), clear of transitions, one per shot.",
+                                   "(not black, blurred or a flash), clear of transitions, each frame once.",
                                    lambda store, s, vid: q.artwork_frames_usable(store, s, vid), blocking=True)
 NULL_IFF_SILENT = TitleCheck("null_iff_silent", "Audio embeddings are null exactly for the shots shot_audio marks silent.",
                              lambda store, s, vid: q.audio_null_iff_silent(store, s, vid))

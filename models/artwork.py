@@ -14,8 +14,10 @@ mean luma is to mid-grey (1 at 118, 0 at black or white) and ``colour_weight`` t
 Picking (:func:`pick_candidates`) is greedy and spreads the picks over the title's scenes: the first
 round takes the best frame of each scene, scenes in order of their best frame's score; later rounds do
 the same with what is left. A frame is skipped when its shot already has a pick, or when its shot's
-visual embedding is at least ``duplicate_cosine`` alike to a picked one's (a near-duplicate). The
-picks come in that order, so the first ``k`` of a longer list are the ``k`` picks.
+visual embedding is at least ``duplicate_cosine`` alike to a picked one's (a near-duplicate). When
+every shot has its pick and fewer than ``k`` are picked (a title of a few long takes), the picked
+shots' other eligible frames follow, best first. The picks come in that order, so the first ``k`` of
+a longer list are the ``k`` picks.
 """
 
 from __future__ import annotations
@@ -116,4 +118,6 @@ def pick_candidates(score: np.ndarray, shot: np.ndarray, scene: np.ndarray, shot
                 continue
             picked.append(i)
             picked_shots.add(int(shot[i]))
+    # Every shot has its pick: a title of few shots (one long take) gets its shots' other frames too.
+    picked += [i for i in order if i not in picked][:max(0, k - len(picked))]
     return picked

@@ -202,7 +202,7 @@ def test_artwork_candidates_are_usable_frames_and_agree_across_cli_api_and_sql(c
     api = _ok(client, f"/titles/{vid[:10]}/artwork", k=3)
     assert api == cli and 1 <= len(api["candidates"]) <= 3 and (tmp_path / "art.png").stat().st_size > 0
     assert set(api["candidates"][0]) == {"shot_index", "time_s", "score"}
-    assert len({c["shot_index"] for c in api["candidates"]}) == len(api["candidates"])
+    assert len({(c["shot_index"], c["time_s"]) for c in api["candidates"]}) == len(api["candidates"])
     scores_ = [c["score"] for c in api["candidates"]]
     frames = {(r["shot_index"], r["t_s"]): r for r in shot_frame_rows(store, settings, vid)}
     for c in api["candidates"]:  # each a stored representative frame, none flagged

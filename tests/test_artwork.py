@@ -43,5 +43,7 @@ def test_picks_spread_over_scenes_one_per_shot_and_skip_near_duplicates():
     e = np.eye(5)
     vectors = {0: e[0], 1: e[1], 2: e[2], 3: e[2], 4: e[4], 5: e[3]}  # shot 3 duplicates shot 2
     picked = pick_candidates(score, shot, scene, vectors, k=10)
-    assert picked == [0, 3, 5, 2]  # best of each scene first (0.9, 0.7, 0.5), then scene 0's next shot
+    # best of each scene first (0.9, 0.7, 0.5), then scene 0's next shot; shot 3 is a near-duplicate of
+    # shot 2; then, every shot having its pick, shot 0's other frame
+    assert picked == [0, 3, 5, 2, 1]
     assert pick_candidates(score, shot, scene, vectors, k=2) == picked[:2]

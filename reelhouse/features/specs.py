@@ -126,7 +126,7 @@ def artwork_spec(settings: Settings) -> FeatureSpec:
     from models.artwork import COLOURFUL, MID_GREY, ArtworkPolicy
 
     params = {**asdict(ArtworkPolicy()), "colourful": COLOURFUL, "mid_grey": MID_GREY}
-    return FeatureSpec("artwork", "artwork", "1", params,
+    return FeatureSpec("artwork", "artwork", "2", params,
                        (shots_spec(settings), shot_frames_spec(settings), visual_spec(settings), scenes_spec(settings)))
 
 

@@ -405,7 +405,7 @@ def scenes_tile_title(store: TitleReads, settings: Settings, video_id: str) -> C
 def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
     """The title's artwork candidates are ranked ``1..n``, each a stored representative frame of its shot
     that is not black, blurred or a flash and is clear of its shot's transitions (``models.artwork``'s
-    guards), and no two share a shot."""
+    guards), and no two are the same frame."""
     from models.artwork import ArtworkPolicy
     from reelhouse.features.specs import artwork_spec, shot_frames_spec
 
@@ -418,8 +418,8 @@ def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) 
     problems: list[str] = []
     if sorted(r["rank"] for r in rows) != list(range(1, len(rows) + 1)):
         problems.append(f"ranks are not 1..{len(rows)}")
-    if len({r["shot_index"] for r in rows}) != len(rows):
-        problems.append("two candidates share a shot")
+    if len({r["frame_index"] for r in rows}) != len(rows):
+        problems.append("a frame is a candidate twice")
     for r in sorted(rows, key=lambda r: r["rank"]):
         frame, shot = frames.get((r["shot_index"], r["frame_index"])), by_index.get(r["shot_index"])
         where = f"candidate {r['rank']} (shot {r['shot_index']}, frame {r['frame_index']})"
@@ -434,7 +434,7 @@ def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) 
         tail = gradual if nxt is not None and nxt["transition"] == "gradual" else policy.cut_guard_frames
         if r["frame_index"] - shot["start_frame"] < head or shot["end_frame"] - 1 - r["frame_index"] < tail:
             problems.append(f"{where} is inside or next to a transition")
-    return _verdict(problems, f"{len(rows)} artwork candidate(s), each a usable frame clear of transitions, one per shot",
+    return _verdict(problems, f"{len(rows)} artwork candidate(s), each a usable frame clear of transitions",
                     {"feature_version": spec.version, "candidates": len(rows)})
 
 
