@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 	# aisfx (pretrained sound embeddings) pins numpy 1.23 and librosa 0.9 in its metadata but needs
 	# neither at run time: install it without its pins. `pip check` will list them; that is expected.
 	$(BIN)/python -m pip install -q --no-deps aisfx==0.1.2
+	# facenet-pytorch ships the MTCNN face detector's weights (the regions feature); its metadata pins
+	# torch 2.2, torchvision 0.17, numpy < 2 and Pillow 10.2, none of which MTCNN needs: install it without its pins.
+	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	@touch $@
 
 run: $(STAMP)

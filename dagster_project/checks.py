@@ -116,6 +116,9 @@ SCENES_TILE_TITLE = TitleCheck("scenes_tile_title", "Scenes, and chapters, each 
 ARTWORK_FRAMES_USABLE = TitleCheck("artwork_frames_usable", "Artwork candidates are usable representative frames "
                                    "(not black, blurred or a flash), clear of transitions, each frame once.",
                                    lambda store, s, vid: q.artwork_frames_usable(store, s, vid), blocking=True)
+BOXES_IN_FRAME = TitleCheck("boxes_in_frame", "Every representative frame has regions rows: boxes inside the frame in "
+                            "normalized coordinates, or one 'none' row.",
+                            lambda store, s, vid: q.regions_in_frame(store, s, vid), blocking=True)
 NULL_IFF_SILENT = TitleCheck("null_iff_silent", "Audio embeddings are null exactly for the shots shot_audio marks silent.",
                              lambda store, s, vid: q.audio_null_iff_silent(store, s, vid))
 NULL_IFF_NO_SUBTITLE_TEXT = TitleCheck("null_iff_no_subtitle_text", "Text embeddings are null exactly for the shots "
@@ -134,6 +137,7 @@ TITLE_CHECK_KINDS: dict[str, Callable[[SpecOf], TitleCheck]] = {
     "null_iff_silent": lambda spec_of: NULL_IFF_SILENT,
     "scenes_tile_title": lambda spec_of: SCENES_TILE_TITLE,
     "artwork_frames_usable": lambda spec_of: ARTWORK_FRAMES_USABLE,
+    "boxes_in_frame": lambda spec_of: BOXES_IN_FRAME,
     "null_iff_no_subtitle_text": lambda spec_of: NULL_IFF_NO_SUBTITLE_TEXT,
 }
 

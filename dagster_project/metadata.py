@@ -181,3 +181,21 @@ def artwork_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dic
         frames.table, FeatureSlice(video_id, frames.name, frames.version), ("shot_index", "frame_index", "thumbnail")).to_pylist()}
     png = artwork_sheet_png(found, thumbs, f"{video_id[:12]}: {len(found)} artwork candidates")
     return {"candidates": len(found), "artwork_sheet": png_markdown(png, "artwork candidates")}
+
+
+def regions_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
+    """Region counts, and up to 12 frames with regions, their boxes drawn."""
+    from reelhouse.viz.regions import frames_with_boxes_png
+
+    rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
+                             ("shot_index", "frame_index", "label", "x0", "y0", "x1", "y1", "score")).to_pylist()
+    found = [r for r in rows if r["label"] != "none"]
+    out: dict[str, Any] = {"frames": len({(r["shot_index"], r["frame_index"]) for r in rows}), "regions": len(found),
+                           "frames_with_regions": len({(r["shot_index"], r["frame_index"]) for r in found})}
+    if found:
+        [frames] = spec.upstream
+        thumbs = {(r["shot_index"], r["frame_index"]): r["thumbnail"] for r in store.slice_table(
+            frames.table, FeatureSlice(video_id, frames.name, frames.version),
+            ("shot_index", "frame_index", "thumbnail")).to_pylist()}
+        out["regions_sheet"] = png_markdown(frames_with_boxes_png(found, thumbs), "regions found")
+    return out

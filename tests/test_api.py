@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 PAGE_KEYS = {"total", "offset", "limit", "next_offset"}
 ENDPOINTS = {"/health", "/titles", "/titles/{title}", "/titles/{title}/shots", "/titles/{title}/scenes",
-             "/titles/{title}/artwork", "/similar/{title}/{shot_index}",
+             "/titles/{title}/artwork", "/regions", "/similar/{title}/{shot_index}",
              "/match-cuts", "/match-cuts/sheet.png", "/search/text"}
 
 
@@ -215,6 +215,16 @@ def test_artwork_candidates_are_usable_frames_and_agree_across_cli_api_and_sql(c
                                                              for c in api["candidates"]]
     assert client.get(f"/titles/{vid}/artwork", params={"k": 13}).status_code == 422
     assert all(0.0 <= x <= 1.0 for x in scores_)
+
+
+def test_regions_of_pipeline_titles_cover_every_frame(client, library, store):
+    from reelhouse.lakehouse.title_reads import BatchReads
+    from reelhouse.quality.checks import regions_in_frame
+
+    settings, report = library
+    for vid in report.ok:  # generated titles: no face, a 'none' row for every representative frame
+        assert regions_in_frame(BatchReads(store, [vid]), settings, vid).passed
+    assert _ok(client, "/regions", min_area=0.2, x_max=0.3333)["results"] == []
 
 
 def test_clip_and_match_cut_preview_write_frame_exact_playable_files(library, store, monkeypatch, capsys, tmp_path):

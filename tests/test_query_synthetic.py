@@ -49,7 +49,7 @@ def synthetic_engine(synthetic) -> Iterator[DuckDBEngine]:
 def tables(synthetic) -> dict[str, pd.DataFrame]:
     store, _ = synthetic
     return {name: store.read(name).to_pandas() for name in
-            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes", "artwork")}
+            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes", "artwork", "regions")}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,8 @@ def sample_params(synthetic, tables) -> dict[str, dict[str, object]]:
         "shots_in_time_range": {"title": vid, "start_s": 10.0, "end_s": 40.0},
         "scenes_of_title": {"title": vid},
         "artwork_candidates": {"title": vid, "top_n": 4},
+        "regions_search": {"label": "face", "min_area": 0.1, "x_min": 0.0, "x_max": 0.5, "y_min": 0.0, "y_max": 1.0,
+                           "top_n": 200},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
     }
@@ -178,6 +180,15 @@ def test_artwork_candidates_best_first_per_title(synthetic_engine, tables):
     assert list(got["rank"]) == list(range(1, 5)) and list(got.shot_index) == list(mine.shot_index[:4])
     every = run(synthetic_engine, "artwork_candidates", title=None, top_n=None)
     assert len(every) == len(art) and list(every.video_id) == sorted(every.video_id)
+
+
+def test_regions_search_matches_the_boxes(synthetic_engine, tables):
+    reg = tables["regions"]
+    got = run(synthetic_engine, "regions_search", label="face", min_area=0.1, x_min=0.0, x_max=0.5, y_min=0.0,
+              y_max=1.0, top_n=None)
+    faces = reg[(reg.label == "face") & (reg.area >= 0.1) & ((reg.x0 + reg.x1) / 2 <= 0.5)]
+    assert len(got) == len(faces) > 0 and list(got.area) == sorted(got.area, reverse=True)
+    assert set(zip(got.video_id, got.shot_index)) == set(zip(faces.video_id, faces.shot_index))
 
 
 def test_near_duplicate_groups_match_the_dedup_table(synthetic_engine, tables):

@@ -6,7 +6,8 @@ Endpoints (all ``GET``; any other method is answered 405):
   ``/titles/{title}/scenes`` (scenes and chapters); ``/titles/{title}/artwork?k=`` (artwork candidates);
 - ``/similar/{title}/{shot_index}?k=&titles=&embedding=`` (faiss: visual by default, or any shot embedding);
 - ``/match-cuts?titles=&flavor=&k=&scope=&min_gap=`` and ``/match-cuts/sheet.png`` (the contact sheet);
-- ``/search/text?q=&k=&mode=&titles=`` (subtitle search).
+- ``/search/text?q=&k=&mode=&titles=`` (subtitle search);
+- ``/regions?label=&min_area=&max_area=&x_min=&x_max=&y_min=&y_max=&titles=&k=`` (shots by where a face is).
 
 Titles are video ids, unique id prefixes (6+ characters) or file names, as in the CLI. List answers
 are paginated with ``limit`` and ``offset`` and say ``total`` and ``next_offset`` (null on the last
@@ -117,6 +118,8 @@ EndS = Annotated[float | None, Query(allow_inf_nan=False, description="seconds, 
 Words = Annotated[str, Query(min_length=1, max_length=1000, description="the words")]
 Mode = Annotated[Literal["semantic", "literal"], Query(description="semantic: by meaning; literal: every word must appear")]
 ShotIndex = Annotated[int, PathParam(ge=0, description="the shot's number in its title, from 0")]
+Unit = Annotated[float, Query(ge=0.0, le=1.0, allow_inf_nan=False, description="a share of the frame (0-1): area, or "
+                                                                              "x from the left edge, y from the top")]
 
 
 def state_of(request: Request) -> ApiState:
@@ -322,6 +325,23 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(503, str(exc)) from None
         return m.Artwork(video_id=vid, candidates=[m.ArtworkCandidate(shot_index=c.shot_index, time_s=c.time_s,
                                                                       score=round(c.score, 6)) for c in found])
+
+    @app.get("/regions", response_model=m.Regions, tags=["search"], responses={**NOT_FOUND, **INVALID},
+             summary="Shots by region: where on the frame a face is and how much of it it fills (reelhouse regions)")
+    def regions(state: State, label: Annotated[str, Query(min_length=1, max_length=40, description="region label")] = "face",
+                min_area: Unit = 0.0, max_area: Unit = 1.0, x_min: Unit = 0.0, x_max: Unit = 1.0, y_min: Unit = 0.0,
+                y_max: Unit = 1.0, titles: Annotated[list[TitleRefs] | None, Query(description="titles to search among")] = None,
+                k: Annotated[int, Query(ge=1, le=MAX_K, description="most shots")] = 50) -> m.Regions:
+        from dataclasses import asdict
+
+        from reelhouse.search.regions import RegionQuery, find_regions
+
+        try:
+            query = RegionQuery(label, min_area, max_area, x_min, x_max, y_min, y_max)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        hits = find_regions(state.store, state.settings, query, _resolve_optional(state, titles), k)
+        return m.Regions(query=asdict(query), results=[m.RegionHit(**asdict(h)) for h in hits])
 
     # similar -------------------------------------------------------------------------------
     @app.get("/similar/{title}/{shot_index}", response_model=m.Similar, tags=["search"],

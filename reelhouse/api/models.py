@@ -116,6 +116,27 @@ class Artwork(BaseModel):
     candidates: list[ArtworkCandidate]
 
 
+class RegionHit(BaseModel):
+    video_id: str
+    shot_index: int
+    frame_index: int = Field(description="frame of the standardized encode the region was found on")
+    t_s: float = Field(description="the frame's time, seconds")
+    label: str
+    x0: float = Field(description="left edge, 0 (frame's left) to 1 (right)")
+    y0: float = Field(description="top edge, 0 (frame's top) to 1 (bottom)")
+    x1: float = Field(description="right edge (exclusive)")
+    y1: float = Field(description="bottom edge (exclusive)")
+    area: float = Field(description="the box's share of the frame, 0-1")
+    score: float = Field(description="the detector's probability")
+
+
+class Regions(BaseModel):
+    """Shots with a matching region, largest first (``reelhouse regions --json``)."""
+
+    query: dict
+    results: list[RegionHit]
+
+
 class Neighbour(BaseModel):
     video_id: str
     shot_index: int

@@ -15,7 +15,7 @@ from reelhouse.cli.clips import cmd_clip
 from reelhouse.cli.jobs import cmd_backfill, cmd_run, cmd_ui
 from reelhouse.cli.media import cmd_ingest, cmd_shots
 from reelhouse.cli.scenes import cmd_scenes
-from reelhouse.cli.search import cmd_match_cuts, cmd_search_text, cmd_serve, cmd_shots_between, cmd_similar
+from reelhouse.cli.search import cmd_match_cuts, cmd_regions, cmd_search_text, cmd_serve, cmd_shots_between, cmd_similar
 from reelhouse.cli.spark import cmd_spark_conf
 from reelhouse.cli.sql import cmd_compact, cmd_sql
 from reelhouse.config import get_settings
@@ -107,6 +107,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--sheet", metavar="PNG", help="also draw them")
     p.set_defaults(func=cmd_artwork)
+
+    p = sub.add_parser("regions", help="shots by region: where a face is on the frame and how much of it it fills",
+                       description="Boxes are in frame coordinates: x 0 (left edge) to 1 (right), y 0 (top) to 1 "
+                                   "(bottom); a box is in an area when its centre is. 'A face filling more than a fifth "
+                                   "of the frame, in its left third': --min-area 0.2 --x-max 0.3333.")
+    p.add_argument("--label", default="face", help="region label (default face)")
+    for name, default, what in (("--min-area", 0.0, "smallest share of the frame the box covers"),
+                                ("--max-area", 1.0, "largest share of the frame"),
+                                ("--x-min", 0.0, "box centre at least this far from the left edge"),
+                                ("--x-max", 1.0, "box centre at most this far from the left edge"),
+                                ("--y-min", 0.0, "box centre at least this far from the top"),
+                                ("--y-max", 1.0, "box centre at most this far from the top")):
+        p.add_argument(name, type=float, default=default, help=f"{what} (0-1, default {default:g})")
+    p.add_argument("--titles", help="comma-separated titles to search among")
+    p.add_argument("--k", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_regions)
 
     p = sub.add_parser("clip", help="write a shot, or a time span, of a title as a playable MP4 (frame-exact)",
                        description="reelhouse clip TITLE --shot N OUT.mp4, or reelhouse clip TITLE START_S END_S OUT.mp4: "

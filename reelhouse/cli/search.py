@@ -175,3 +175,31 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"reelhouse API on http://{args.host}:{args.port} (docs: /docs, schema: /openapi.json)", file=sys.stderr)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
     return 0
+
+
+def cmd_regions(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from reelhouse.search.regions import RegionQuery, find_regions
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
+
+    if not 1 <= args.k <= 1000:
+        return _fail("regions", "--k must be between 1 and 1000")
+    try:
+        query = RegionQuery(args.label, args.min_area, args.max_area, args.x_min, args.x_max, args.y_min, args.y_max)
+    except ValueError as exc:
+        return _fail("regions", str(exc))
+    store = _store(settings)
+    try:
+        titles = resolve_titles(store, args.titles.split(",")) if args.titles else None
+    except UnknownTitle as exc:
+        return _fail("regions", str(exc))
+    hits = find_regions(store, settings, query, titles, args.k)
+    doc = {"query": asdict(query), "results": [asdict(h) for h in hits]}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    for h in hits:
+        print(f"{h.video_id[:12]}  shot {h.shot_index:4d}  {h.t_s:9.3f}s  {h.label} {h.area:.2f} of the frame at "
+              f"x {h.x0:.2f}-{h.x1:.2f}, y {h.y0:.2f}-{h.y1:.2f}")
+    return 0

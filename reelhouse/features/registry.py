@@ -175,6 +175,11 @@ FEATURES: tuple[Feature, ...] = (
             "over its scenes.",
             step="reelhouse.pipeline.artwork:artwork_titles", checks=("artwork_frames_usable", "is_current"),
             picture="artwork_metadata"),
+    Feature("regions", specs.regions_spec, "applications", _k("spark", "pytorch", "iceberg"),
+            "Faces on the title's representative frames (MTCNN, the weights facenet-pytorch ships), as boxes in "
+            "normalized frame coordinates.",
+            step="reelhouse.pipeline.regions:region_titles", checks=("boxes_in_frame", "is_current"),
+            picture="regions_metadata"),
     Feature("contextual", specs.contextual_spec, "contextual", _k("spark", "pytorch", "iceberg"),
             "MediaFM-style contextual shot embeddings from the encoder trained on the catalog.",
             scope="catalog", search=Search(None, "zeros", trained=True)),

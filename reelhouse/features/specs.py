@@ -130,6 +130,14 @@ def artwork_spec(settings: Settings) -> FeatureSpec:
                        (shots_spec(settings), shot_frames_spec(settings), visual_spec(settings), scenes_spec(settings)))
 
 
+def regions_spec(settings: Settings) -> FeatureSpec:
+    """Faces on each stored representative frame (``models.regions``), as normalized boxes."""
+    from models.regions import FACE_DETECTOR, MIN_FACE_PROB, MIN_FACE_PX
+
+    params = {"detector": FACE_DETECTOR, "min_face_px": MIN_FACE_PX, "min_face_prob": MIN_FACE_PROB}
+    return FeatureSpec("regions", "regions", "1", params, (shot_frames_spec(settings),))
+
+
 #: The contextual feature's model tag while no encoder has been trained on the catalog.
 UNTRAINED = "untrained"
 

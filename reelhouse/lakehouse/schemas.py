@@ -268,8 +268,28 @@ ARTWORK = _table(
     ],
 )
 
+REGIONS = _table(
+    "regions",
+    "Regions found on each stored representative frame (faces), as boxes in normalized coordinates: x from the "
+    "left edge (0) to the right (1), y from the top (0) to the bottom (1). A frame where nothing was found has one "
+    "row with label 'none' and an empty box, so every frame searched is listed.",
+    [
+        ("shot_index", IntegerType(), True, "the frame's shot"),
+        ("rank", IntegerType(), True, "the frame's rank among its shot's representatives (shot_frames.rank)"),
+        ("frame_index", LongType(), True, "frame of the standardized encode"),
+        ("t_s", DoubleType(), True, "time of the frame, seconds"),
+        ("label", StringType(), True, "'face', or 'none' on a frame where nothing was found"),
+        ("x0", DoubleType(), True, "left edge of the box, 0-1 of the frame's width"),
+        ("y0", DoubleType(), True, "top edge, 0-1 of the frame's height"),
+        ("x1", DoubleType(), True, "right edge (exclusive), 0-1"),
+        ("y1", DoubleType(), True, "bottom edge (exclusive), 0-1"),
+        ("area", DoubleType(), True, "the box's share of the frame, 0-1 (0 on a 'none' row)"),
+        ("score", DoubleType(), True, "the detector's probability, 0-1 (0 on a 'none' row)"),
+    ],
+)
+
 ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_AUDIO,
-                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES, ARTWORK)}
+                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES, ARTWORK, REGIONS)}
 
 
 def table_def(name: str) -> TableDef:

@@ -438,6 +438,36 @@ def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) 
                     {"feature_version": spec.version, "candidates": len(rows)})
 
 
+def regions_in_frame(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
+    """Every stored representative frame of the title has regions rows, each either a box inside the frame
+    (``0 <= x0 < x1 <= 1``, ``0 <= y0 < y1 <= 1``, ``area`` its share of the frame, ``score`` in ``[0, 1]``)
+    or the one ``none`` row of a frame where nothing was found."""
+    from reelhouse.features.specs import regions_spec, shot_frames_spec
+
+    spec = regions_spec(settings)
+    rows = _slice(store, video_id, spec, ("shot_index", "frame_index", "label", "x0", "y0", "x1", "y1", "area", "score"))
+    frames = {(r["shot_index"], r["frame_index"]) for r in _slice(store, video_id, shot_frames_spec(settings),
+                                                                  ("shot_index", "frame_index"))}
+    problems: list[str] = []
+    seen = {(r["shot_index"], r["frame_index"]) for r in rows}
+    if seen != frames:
+        problems.append(f"{len(frames - seen)} frame(s) without regions rows, {len(seen - frames)} row(s) for frames "
+                        "that are not stored representatives")
+    for r in rows:
+        where = f"shot {r['shot_index']} frame {r['frame_index']}"
+        if r["label"] == "none":
+            if sum(1 for x in rows if (x["shot_index"], x["frame_index"]) == (r["shot_index"], r["frame_index"])) != 1:
+                problems.append(f"{where}: a 'none' row beside other regions")
+            continue
+        inside = 0 <= r["x0"] < r["x1"] <= 1 and 0 <= r["y0"] < r["y1"] <= 1
+        if not inside or abs(r["area"] - (r["x1"] - r["x0"]) * (r["y1"] - r["y0"])) > 1e-9 or not 0 <= r["score"] <= 1:
+            problems.append(f"{where}: {r['label']} box ({r['x0']:.3f}, {r['y0']:.3f}, {r['x1']:.3f}, {r['y1']:.3f}) "
+                            "is not a normalized box inside the frame with its area and a score in [0, 1]")
+    found = sum(r["label"] != "none" for r in rows)
+    return _verdict(problems, f"{len(frames)} frame(s) searched, {found} region(s), every box inside its frame",
+                    {"feature_version": spec.version, "frames": len(frames), "regions": found})
+
+
 # Helpers ---------------------------------------------------------------------------------------------
 def _slice_table(store: TitleReads, video_id: str, spec: FeatureSpec, fields: tuple[str, ...]) -> pa.Table:
     """``fields`` of the title's rows of ``spec`` at its current version."""

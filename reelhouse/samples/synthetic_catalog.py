@@ -17,7 +17,9 @@ What is generated, per title (a content-id-like 32-hex id; deterministic in ``se
 - ``scenes``: scenes of ``1 + Poisson(4)`` consecutive shots and chapters of consecutive scenes
   (``models.scenes.chapter_count`` of them), each level tiling the title's shots (drawn from a generator
   of its own, so the other tables are what they were before scenes existed);
-- ``artwork``: up to 6 candidates per title, one frame each of distinct shots (also its own generator).
+- ``artwork``: up to 6 candidates per title, one frame each of distinct shots (also its own generator);
+- ``regions``: one frame per shot; a face box on a third of them (uniform centre and size), ``none`` rows on
+  the rest (its own generator too).
 """
 
 from __future__ import annotations
@@ -150,6 +152,17 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
         "frame_index": frame.astype(np.int64), "time_s": frame / FPS, "score": np.sort(art.uniform(0.3, 1.0, len(picked)))[::-1],
         "scene_index": np.zeros(len(picked), np.int32), "brightness": art.uniform(60, 180, len(picked)),
         "sharpness": art.uniform(0.001, 0.05, len(picked)), "colourfulness": art.uniform(5, 90, len(picked)),
+    }))
+    reg = np.random.default_rng([spec.seed, n, 3])
+    face = reg.random(count) < 1 / 3
+    w, h = reg.uniform(0.05, 0.6, count), reg.uniform(0.08, 0.8, count)
+    cx, cy = reg.uniform(w / 2, 1 - w / 2), reg.uniform(h / 2, 1 - h / 2)
+    x0, y0, x1, y1 = (np.where(face, v, 0.0) for v in (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    middle = starts + frames // 2
+    out["regions"] = (FeatureSlice(vid, "regions", "1-regions000"), pa.table({
+        "shot_index": index, "rank": np.ones(count, np.int32), "frame_index": middle.astype(np.int64), "t_s": middle / FPS,
+        "label": np.where(face, "face", "none"), "x0": x0, "y0": y0, "x1": x1, "y1": y1, "area": (x1 - x0) * (y1 - y0),
+        "score": np.where(face, reg.uniform(0.9, 1.0, count), 0.0),
     }))
     return out
 
