@@ -172,6 +172,7 @@ def artwork_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dic
 
     rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
                              ("rank", "shot_index", "frame_index", "time_s", "score", "scene_index")).to_pylist()
+    rows = [r for r in rows if r["rank"] >= 1]
     if not rows:
         return {"candidates": 0}
     found = [Candidate(r["rank"], r["shot_index"], r["frame_index"], r["time_s"], r["score"], r["scene_index"])

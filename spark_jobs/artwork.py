@@ -23,8 +23,14 @@ from reelhouse.lakehouse.plan import SliceInput
 from spark_jobs.batch import TitleJob
 
 
+#: The one row of a title without any usable frame.
+NO_CANDIDATES = pa.Table.from_pylist([{"rank": 0, "shot_index": -1, "frame_index": -1, "time_s": 0.0, "score": 0.0,
+                                       "scene_index": -1, "brightness": 0.0, "sharpness": 0.0, "colourfulness": 0.0}])
+
+
 def title_artwork_rows(shots: pa.Table, frames: pa.Table, visual: pa.Table, scenes: pa.Table, policy) -> pa.Table:
-    """The ``artwork`` rows of one title (at most ``policy.candidates``, in pick order).
+    """The ``artwork`` rows of one title (at most ``policy.candidates``, in pick order); a title without
+    any usable frame gets one row of rank 0 (shot and frame -1) saying so, so it is not searched again.
 
     Args:
         shots: ``shot_index``, ``start_frame``, ``end_frame``, ``fps``, ``transition``.
@@ -46,7 +52,7 @@ def title_artwork_rows(shots: pa.Table, frames: pa.Table, visual: pa.Table, scen
                 for s in range(r["start_shot"], r["end_shot"])}
     rows = [r for r in frames.to_pylist() if r["shot_index"] in shot_rows]
     if not rows:
-        return pa.Table.from_pylist([])
+        return NO_CANDIDATES
     fps = float(shot_rows[order[0]]["fps"])
     shot = np.asarray([r["shot_index"] for r in rows])
     ok = eligible(np.asarray([r["frame_index"] for r in rows]), np.asarray([shot_rows[s]["start_frame"] for s in shot]),
@@ -66,6 +72,8 @@ def title_artwork_rows(shots: pa.Table, frames: pa.Table, visual: pa.Table, scen
                 vectors[r["shot_index"]] = v / norm
     scene = np.asarray([scene_of.get(int(s), -1) for s in shot])
     picked = pick_candidates(score, shot, scene, vectors, policy.candidates, policy.duplicate_cosine)
+    if not picked:
+        return NO_CANDIDATES
     return pa.Table.from_pylist([
         {"rank": n, "shot_index": int(shot[i]), "frame_index": int(rows[i]["frame_index"]), "time_s": float(rows[i]["t_s"]),
          "score": float(score[i]), "scene_index": int(scene[i]), "brightness": float(rows[i]["brightness"]),

@@ -3,7 +3,8 @@
 -- Purpose
 --   The stored artwork candidates (latest artwork slice per title), best first: sharp, well exposed
 --   frames clear of transitions, no two alike, spread over the title's scenes. The title is given by
---   content id, a content-id prefix, or its file name; NULL for every title.
+--   content id, a content-id prefix, or its file name; NULL for every title. A title without any
+--   usable frame has no rows here (its one stored row, rank 0, says so).
 --
 -- Parameters
 --   :title  varchar  content id, id prefix or file name of the title, or NULL for all
@@ -58,5 +59,5 @@ SELECT
 FROM iceberg.features.artwork AS a
 JOIN art_slices AS l ON a.video_id = l.video_id AND a.feature_version = l.feature_version AND l.rn = 1
 JOIN picked AS p ON a.video_id = p.video_id
-WHERE :top_n IS NULL OR a.rank <= :top_n
+WHERE a.rank >= 1 AND (:top_n IS NULL OR a.rank <= :top_n)
 ORDER BY a.video_id, a.rank

@@ -47,3 +47,17 @@ def test_picks_spread_over_scenes_one_per_shot_and_skip_near_duplicates():
     # shot 2; then, every shot having its pick, shot 0's other frame
     assert picked == [0, 3, 5, 2, 1]
     assert pick_candidates(score, shot, scene, vectors, k=2) == picked[:2]
+
+
+def test_a_title_without_a_usable_frame_stores_one_row_saying_so():
+    import pyarrow as pa
+
+    from spark_jobs.artwork import NO_CANDIDATES, title_artwork_rows
+
+    shots = pa.Table.from_pylist([{"shot_index": 0, "start_frame": 0, "end_frame": 48, "fps": 24.0, "transition": "cut"}])
+    frames = pa.Table.from_pylist([{"shot_index": 0, "frame_index": 24, "t_s": 1.0, "brightness": 3.0, "sharpness": 0.0,
+                                    "is_black": True, "is_blurred": True, "is_flash": False, "thumbnail": b""}])
+    scenes = pa.Table.from_pylist([{"level": "scene", "group_index": 0, "start_shot": 0, "end_shot": 1}])
+    visual = pa.Table.from_pylist([{"shot_index": 0, "embedding": [1.0, 0.0]}])
+    rows = title_artwork_rows(shots, frames, visual, scenes, ArtworkPolicy())
+    assert rows.equals(NO_CANDIDATES) and rows.column("rank").to_pylist() == [0]

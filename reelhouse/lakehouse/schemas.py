@@ -256,7 +256,8 @@ ARTWORK = _table(
     "artwork",
     "Each title's artwork candidates: sharp, well exposed frames clear of transitions, no two alike, spread over its scenes.",
     [
-        ("rank", IntegerType(), True, "1-based pick order (the first k are the k best picks)"),
+        ("rank", IntegerType(), True, "1-based pick order (the first k are the k best picks); 0 on the one row of a "
+                                      "title without any usable frame"),
         ("shot_index", IntegerType(), True, "the frame's shot"),
         ("frame_index", LongType(), True, "frame of the standardized encode"),
         ("time_s", DoubleType(), True, "time of the frame, seconds"),

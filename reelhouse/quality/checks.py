@@ -410,7 +410,11 @@ def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) 
     from reelhouse.features.specs import artwork_spec, shot_frames_spec
 
     spec, policy = artwork_spec(settings), ArtworkPolicy()
-    rows = _slice(store, video_id, spec, ("rank", "shot_index", "frame_index"))
+    held = _slice(store, video_id, spec, ("rank", "shot_index", "frame_index"))
+    rows = [r for r in held if r["rank"] != 0]
+    if held and not rows and len(held) == 1 and held[0]["shot_index"] == -1:
+        return CheckResult(True, "no usable frame for artwork (recorded as such)", {"feature_version": spec.version,
+                                                                                      "candidates": 0})
     frames = {(r["shot_index"], r["frame_index"]): r for r in _slice(
         store, video_id, shot_frames_spec(settings), ("shot_index", "frame_index", "is_black", "is_blurred", "is_flash"))}
     _, shots = _shots(store, settings, video_id, ("shot_index", "start_frame", "end_frame", "fps", "transition"))

@@ -39,7 +39,11 @@ def read_artwork(store: FeatureStore, settings: Settings, video_id: str, k: int 
     if not 1 <= k <= MAX_CANDIDATES:
         raise ValueError(f"k must be between 1 and {MAX_CANDIDATES}, got {k}")
     spec = specs.artwork_spec(settings)
-    rows = store.read_slice("artwork", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
+    held = store.read_slice("artwork", FeatureSlice(video_id, spec.name, spec.version)).to_pylist()
+    rows = [r for r in held if r["rank"] >= 1]
+    if held and not rows:
+        raise NoArtwork(f"title {video_id} has no usable frame for artwork (every representative frame is black, "
+                        "blurred, a flash or next to a transition)")
     if not rows:
         raise NoArtwork(f"title {video_id} has no artwork candidates at version {spec.version} (run `reelhouse run`, "
                         "or `reelhouse backfill --feature artwork`; a title with no usable frame has none)")
