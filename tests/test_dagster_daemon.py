@@ -297,6 +297,9 @@ def test_reelhouse_ui_stops_cleanly_on_a_signal_even_from_a_background_job(home:
     port = _free_port()
     env = {**os.environ, "REELHOUSE_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
+    # What a trained contextual encoder leaves in the home; the code location must still load (it once
+    # imported from the home folder, where this folder shadowed the `models` package).
+    (home / "models" / "contextual").mkdir(parents=True, exist_ok=True)
     log = tmp_path / "ui.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([_bin("reelhouse"), "ui", "--port", str(port)], cwd=REPO_ROOT, env=env,

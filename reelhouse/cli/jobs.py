@@ -101,11 +101,18 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from importlib.util import find_spec
+
     from dagster_project.instance import dagster_instance
 
     dagster_instance(settings)  # creates DAGSTER_HOME and sets the env var
     exe = Path(sys.executable).with_name("dagster")
-    cmd = [str(exe), "dev", "-m", "dagster_project.definitions", "-h", args.host, "-p", str(args.port)]
+    # The code server imports the definitions from where the packages are, not from the home folder: the home
+    # holds a models/ folder (the contextual encoder's artifacts) that would shadow the `models` package.
+    spec = find_spec("dagster_project.definitions")
+    assert spec is not None and spec.origin is not None
+    packages = Path(spec.origin).resolve().parent.parent
+    cmd = [str(exe), "dev", "-m", "dagster_project.definitions", "-d", str(packages), "-h", args.host, "-p", str(args.port)]
     os.chdir(settings.home)  # dagster dev's own files (if any) land there, never in the working directory
     # A shell's background job starts with SIGINT ignored, and exec keeps "ignored". `dagster dev` maps
     # SIGTERM to its SIGINT handler, so it would then ignore both and only SIGKILL (leaving the webserver
