@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.device import DevicePreference, select_device
+if TYPE_CHECKING:
+    from models.device import DevicePreference
 
 #: The detector and its weights' package version (part of the regions feature's version).
 FACE_DETECTOR = "facenet-pytorch-mtcnn@2.6.0"
@@ -61,6 +63,8 @@ def make_face_detector(device: DevicePreference = "auto") -> Callable[[np.ndarra
     """
     from facenet_pytorch import MTCNN
     from PIL import Image
+
+    from models.device import select_device  # torch: imported when a detector is made, not with the spec
 
     torch_device = select_device(device)
     model = MTCNN(keep_all=True, min_face_size=MIN_FACE_PX, device=torch_device, post_process=False)

@@ -161,8 +161,11 @@ start)
         sleep 1
     done
     # The coordinator says it has started before it has registered itself as the node that runs the
-    # work (a first query fails with "No nodes available"): it is ready when a query runs.
-    until timeout 30 "$python" - "$port" >/dev/null 2>&1 <<'PY'
+    # work, and before that node is known to serve the catalog: a first query fails with "No nodes
+    # available". It is ready when a query runs and a query on the catalog is scheduled (an error of the
+    # catalog's own, such as an unreachable metastore, is the user's to see, not a reason to wait).
+    catalog=$(basename "$(ls "$dir/etc/catalog/"*.properties | head -n 1)" .properties)
+    until timeout 30 "$python" - "$port" "$catalog" >/dev/null 2>&1 <<'PY'
 import sys
 
 import trino
@@ -170,6 +173,11 @@ import trino
 cursor = trino.dbapi.connect(host="127.0.0.1", port=int(sys.argv[1]), user="reelhouse").cursor()
 cursor.execute("SELECT 1")
 cursor.fetchall()
+try:
+    cursor.execute(f'SELECT count(*) FROM "{sys.argv[2]}".information_schema.schemata')
+    cursor.fetchall()
+except trino.exceptions.TrinoQueryError as exc:
+    sys.exit(1 if exc.error_name == "NO_NODES_AVAILABLE" else 0)
 PY
     do
         ((SECONDS < deadline)) || give_up "the server started but ran no query within ${TRINO_START_TIMEOUT:-240} s:"
