@@ -406,10 +406,10 @@ def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) 
     """The title's artwork candidates are ranked ``1..n``, each a stored representative frame of its shot
     that is not black, blurred or a flash and is clear of its shot's transitions (``models.artwork``'s
     guards), and no two are the same frame."""
-    from models.artwork import ArtworkPolicy
+    from models.artwork import eligible
     from reelhouse.features.specs import artwork_spec, shot_frames_spec
 
-    spec, policy = artwork_spec(settings), ArtworkPolicy()
+    spec = artwork_spec(settings)
     held = _slice(store, video_id, spec, ("rank", "shot_index", "frame_index"))
     rows = [r for r in held if r["rank"] != 0]
     if held and not rows and len(held) == 1 and held[0]["shot_index"] == -1:
@@ -433,10 +433,10 @@ def artwork_frames_usable(store: TitleReads, settings: Settings, video_id: str) 
         if frame["is_black"] or frame["is_blurred"] or frame["is_flash"]:
             problems.append(f"{where} is black, blurred or a flash")
         nxt = by_index.get(r["shot_index"] + 1)
-        gradual = math.ceil(policy.gradual_guard_s * shot["fps"])
-        head = gradual if shot["transition"] == "gradual" else policy.cut_guard_frames
-        tail = gradual if nxt is not None and nxt["transition"] == "gradual" else policy.cut_guard_frames
-        if r["frame_index"] - shot["start_frame"] < head or shot["end_frame"] - 1 - r["frame_index"] < tail:
+        clear = eligible(np.array([r["frame_index"]]), np.array([shot["start_frame"]]), np.array([shot["end_frame"]]),
+                         np.array([shot["transition"] == "gradual"]),
+                         np.array([nxt is not None and nxt["transition"] == "gradual"]), np.array([True]), shot["fps"])
+        if not clear[0]:
             problems.append(f"{where} is inside or next to a transition")
     return _verdict(problems, f"{len(rows)} artwork candidate(s), each a usable frame clear of transitions",
                     {"feature_version": spec.version, "candidates": len(rows)})
@@ -453,14 +453,15 @@ def regions_in_frame(store: TitleReads, settings: Settings, video_id: str) -> Ch
     frames = {(r["shot_index"], r["frame_index"]) for r in _slice(store, video_id, shot_frames_spec(settings),
                                                                   ("shot_index", "frame_index"))}
     problems: list[str] = []
-    seen = {(r["shot_index"], r["frame_index"]) for r in rows}
+    per_frame = Counter((r["shot_index"], r["frame_index"]) for r in rows)
+    seen = set(per_frame)
     if seen != frames:
         problems.append(f"{len(frames - seen)} frame(s) without regions rows, {len(seen - frames)} row(s) for frames "
                         "that are not stored representatives")
     for r in rows:
         where = f"shot {r['shot_index']} frame {r['frame_index']}"
         if r["label"] == "none":
-            if sum(1 for x in rows if (x["shot_index"], x["frame_index"]) == (r["shot_index"], r["frame_index"])) != 1:
+            if per_frame[(r["shot_index"], r["frame_index"])] != 1:
                 problems.append(f"{where}: a 'none' row beside other regions")
             continue
         inside = 0 <= r["x0"] < r["x1"] <= 1 and 0 <= r["y0"] < r["y1"] <= 1
