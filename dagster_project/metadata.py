@@ -145,6 +145,7 @@ def batch_metadata(store: FeatureStore, spec: FeatureSpec, outcomes: list[StageO
 def scenes_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
     """Scene and chapter counts, a scene-length histogram and the scene strip: the first representative frame
     of each scene, labelled with its chapter, scene, shots and start."""
+    from reelhouse.features.rows import first_frame_thumbnails
     from reelhouse.search.scenes import title_scenes
     from reelhouse.viz.scene_strip import scene_strip_png
 
@@ -153,10 +154,7 @@ def scenes_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict
     if rows.num_rows == 0:
         return {}
     found = title_scenes(video_id, spec.version, rows.to_pylist())
-    frames = next(s for s in spec.lineage() if s.name == "shot_frames")
-    thumbs = {r["shot_index"]: r["thumbnail"] for r in store.slice_table(
-        frames.table, FeatureSlice(video_id, frames.name, frames.version), ("shot_index", "rank", "thumbnail")).to_pylist()
-        if r["rank"] == 1}
+    thumbs = first_frame_thumbnails(store, next(s for s in spec.lineage() if s.name == "shot_frames"), video_id)
     lengths = [s.end_s - s.start_s for s in found.scenes]
     out: dict[str, Any] = {"scenes": len(found.scenes), "chapters": len(found.chapters),
                            "median_scene_s": round(sorted(lengths)[len(lengths) // 2], 3),
@@ -168,24 +166,21 @@ def scenes_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict
 
 def artwork_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
     """The artwork candidates as a sheet, best first, and their count."""
-    from reelhouse.search.artwork import Candidate, artwork_sheet_png
+    from reelhouse.features.rows import frame_thumbnails
+    from reelhouse.search.artwork import artwork_sheet_png, candidates_from_rows
 
-    rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
-                             ("rank", "shot_index", "frame_index", "time_s", "score", "scene_index")).to_pylist()
-    rows = [r for r in rows if r["rank"] >= 1]
-    if not rows:
+    found = candidates_from_rows(store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version), (
+        "rank", "shot_index", "frame_index", "time_s", "score", "scene_index")).to_pylist())
+    if not found:
         return {"candidates": 0}
-    found = [Candidate(r["rank"], r["shot_index"], r["frame_index"], r["time_s"], r["score"], r["scene_index"])
-             for r in sorted(rows, key=lambda r: r["rank"])]
-    frames = next(s for s in spec.upstream if s.name == "shot_frames")
-    thumbs = {(r["shot_index"], r["frame_index"]): r["thumbnail"] for r in store.slice_table(
-        frames.table, FeatureSlice(video_id, frames.name, frames.version), ("shot_index", "frame_index", "thumbnail")).to_pylist()}
+    thumbs = frame_thumbnails(store, next(s for s in spec.upstream if s.name == "shot_frames"), video_id)
     png = artwork_sheet_png(found, thumbs, f"{video_id[:12]}: {len(found)} artwork candidates")
     return {"candidates": len(found), "artwork_sheet": png_markdown(png, "artwork candidates")}
 
 
 def regions_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dict[str, Any]:
     """Region counts, and up to 12 frames with regions, their boxes drawn."""
+    from reelhouse.features.rows import frame_thumbnails
     from reelhouse.viz.regions import frames_with_boxes_png
 
     rows = store.slice_table(spec.table, FeatureSlice(video_id, spec.name, spec.version),
@@ -195,8 +190,6 @@ def regions_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dic
                            "frames_with_regions": len({(r["shot_index"], r["frame_index"]) for r in found})}
     if found:
         [frames] = spec.upstream
-        thumbs = {(r["shot_index"], r["frame_index"]): r["thumbnail"] for r in store.slice_table(
-            frames.table, FeatureSlice(video_id, frames.name, frames.version),
-            ("shot_index", "frame_index", "thumbnail")).to_pylist()}
-        out["regions_sheet"] = png_markdown(frames_with_boxes_png(found, thumbs), "regions found")
+        out["regions_sheet"] = png_markdown(frames_with_boxes_png(found, frame_thumbnails(store, frames, video_id)),
+                                            "regions found")
     return out

@@ -13,7 +13,8 @@ from reelhouse.config import Settings
 def cmd_artwork(args: argparse.Namespace, settings: Settings) -> int:
     from rich.table import Table
 
-    from reelhouse.features.rows import shot_frame_rows
+    from reelhouse.features.rows import frame_thumbnails
+    from reelhouse.features.specs import shot_frames_spec
     from reelhouse.search.artwork import NoArtwork, artwork_sheet_png, read_artwork
     from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
     from reelhouse.viz.contact_sheet import timecode
@@ -25,8 +26,7 @@ def cmd_artwork(args: argparse.Namespace, settings: Settings) -> int:
     except (UnknownTitle, NoArtwork, ValueError) as exc:
         return _fail("artwork", str(exc))
     if args.sheet:
-        thumbs = {(r["shot_index"], r["frame_index"]): r["thumbnail"]
-                  for r in shot_frame_rows(store, settings, vid, with_thumbnails=True)}
+        thumbs = frame_thumbnails(store, shot_frames_spec(settings), vid)
         Path(args.sheet).write_bytes(artwork_sheet_png(found, thumbs, f"{vid[:12]}: {len(found)} artwork candidates"))
     if args.json:
         print(json.dumps({"video_id": vid, "candidates": [

@@ -13,8 +13,10 @@ from reelhouse.config import Settings
 def cmd_scenes(args: argparse.Namespace, settings: Settings) -> int:
     from rich.table import Table
 
+    from reelhouse.features.rows import first_frame_thumbnails
+    from reelhouse.features.specs import shot_frames_spec
     from reelhouse.search.scenes import NoScenes, read_scenes
-    from reelhouse.search.shot_lookup import UnknownTitle, first_frames, resolve_titles
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
     from reelhouse.viz.contact_sheet import timecode
     from reelhouse.viz.scene_strip import scene_strip_png
 
@@ -25,7 +27,7 @@ def cmd_scenes(args: argparse.Namespace, settings: Settings) -> int:
     except (UnknownTitle, NoScenes) as exc:
         return _fail("scenes", str(exc))
     if args.sheet:
-        Path(args.sheet).write_bytes(scene_strip_png(found, first_frames(store, settings, vid)))
+        Path(args.sheet).write_bytes(scene_strip_png(found, first_frame_thumbnails(store, shot_frames_spec(settings), vid)))
     if args.json:
         print(json.dumps(found.as_json(), indent=2))
         return 0

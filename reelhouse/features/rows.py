@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from models.shot_detection import DEFAULT_DETECTOR
 from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec
 from reelhouse.features.outcome import TitleNotReady
 from reelhouse.features.specs import encode_spec, media_spec, shot_frames_spec, shots_spec, subtitles_spec
 from reelhouse.lakehouse import FeatureSlice, FeatureStore
@@ -88,6 +89,22 @@ def shot_frame_rows(store: FeatureStore, settings: Settings, video_id: str, with
     if not with_thumbnails:
         rows = rows.drop_columns(["thumbnail"])
     return sorted(rows.to_pylist(), key=lambda r: (r["shot_index"], r["rank"]))
+
+
+def frame_thumbnails(store: TitleReads, frames: FeatureSpec, video_id: str) -> dict[tuple[int, int], bytes]:
+    """``(shot_index, frame_index) -> JPEG`` of the title's representative frames at version ``frames``
+    (a ``shot_frames`` spec)."""
+    rows = store.slice_table(frames.table, FeatureSlice(video_id, frames.name, frames.version),
+                             ("shot_index", "frame_index", "thumbnail")).to_pylist()
+    return {(r["shot_index"], r["frame_index"]): r["thumbnail"] for r in rows}
+
+
+def first_frame_thumbnails(store: TitleReads, frames: FeatureSpec, video_id: str) -> dict[int, bytes]:
+    """``shot_index -> JPEG`` of each of the title's shots' first representative frame (``shot_frames``
+    rank 1) at version ``frames``."""
+    rows = store.slice_table(frames.table, FeatureSlice(video_id, frames.name, frames.version),
+                             ("shot_index", "rank", "thumbnail")).to_pylist()
+    return {r["shot_index"]: r["thumbnail"] for r in rows if r["rank"] == 1}
 
 
 def title_cues(store: TitleReads, video_id: str) -> list:

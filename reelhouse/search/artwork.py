@@ -47,9 +47,14 @@ def read_artwork(store: FeatureStore, settings: Settings, video_id: str, k: int 
     if not rows:
         raise NoArtwork(f"title {video_id} has no artwork candidates at version {spec.version} (run `reelhouse run`, "
                         "or `reelhouse backfill --feature artwork`; a title with no usable frame has none)")
-    rows.sort(key=lambda r: r["rank"])
+    return candidates_from_rows(rows)[:k]
+
+
+def candidates_from_rows(rows: list[dict]) -> list[Candidate]:
+    """The candidates of a title's ``artwork`` rows (any order; the rank-0 row of a title without a usable
+    frame left out), best first."""
     return [Candidate(r["rank"], r["shot_index"], r["frame_index"], r["time_s"], r["score"], r["scene_index"])
-            for r in rows[:k]]
+            for r in sorted(rows, key=lambda r: r["rank"]) if r["rank"] >= 1]
 
 
 def artwork_sheet_png(candidates: list[Candidate], thumbnails: dict[tuple[int, int], bytes], heading: str) -> bytes:

@@ -50,12 +50,6 @@ def resolve_titles(store: FeatureStore, refs: Iterable[str]) -> list[str]:
     return out
 
 
-def first_frames(store: FeatureStore, settings: Settings, video_id: str) -> dict[int, bytes]:
-    """``shot_index -> JPEG`` of each of the title's shots' first representative frame (``shot_frames`` rank 1)."""
-    return {r["shot_index"]: r["thumbnail"] for r in shot_frame_rows(store, settings, video_id, with_thumbnails=True)
-            if r["rank"] == 1}
-
-
 def shot_spans(store: FeatureStore, settings: Settings, video_ids: Sequence[str]) -> dict[tuple[str, int], dict]:
     """``(video_id, shot_index) -> shot row`` (``start_s``, ``end_s``, frames, transition) for the titles."""
     return {(v, r["shot_index"]): r for v in video_ids for r in shot_rows(store, settings, v)}
