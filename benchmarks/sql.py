@@ -97,9 +97,10 @@ from reelhouse.samples.synthetic_catalog import VISUAL_FEATURE, SyntheticCatalog
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 TABLES = ("media", "encodes", "shots", "shot_frames", "shot_embeddings", "shot_audio", "subtitle_cues", "shot_dedup", "match_cuts",
-          "scenes", "artwork", "regions")
+          "scenes", "artwork", "regions", "shot_tags")
 #: Bumped when the way the store is built changes, so a cached store of another layout is rebuilt.
-LAYOUT = "one-run-uncompacted-then-compacted/3"  # 2: the registry's feature names (visual, flavor visual); 3: scenes, artwork, regions
+LAYOUT = "one-run-uncompacted-then-compacted/4"  # 2: the registry's feature names (visual, flavor visual); 3: scenes,
+# artwork, regions; 4: shot_tags
 WARM_RUNS = 3
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SCRIPT = ROOT / "infra" / "scripts" / "postgres.sh"

@@ -27,7 +27,7 @@ from reelhouse.features.model_registry import NoContextualModel
 from reelhouse.features.rows import media_rows
 from reelhouse.lakehouse.title_reads import BatchReads, TitleReads, in_chunks
 from reelhouse.media import landing
-from reelhouse.pipeline import contextual, match_cuts, media
+from reelhouse.pipeline import contextual, match_cuts, media, tags
 from reelhouse.search import ann
 
 titles = dg.DynamicPartitionsDefinition(name="titles")
@@ -270,9 +270,56 @@ def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: Reelhouse
     return dg.MaterializeResult(metadata=meta)
 
 
+def _tags_code_version() -> str:
+    from models.tags import ALGORITHM_VERSION
+
+    return ALGORITHM_VERSION
+
+
+@dg.asset(deps=MODALITY_ASSETS, group_name=registry.feature("tags").group, kinds={"scikit-learn"},
+          code_version=_tags_code_version(), output_required=False)
+def tag_probes(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
+    """One probe per tag, trained on the team's label set (``reelhouse tags train LABELS.csv``) over the labelled
+    titles' visual, audio and text embeddings; memoized on the labels' digest and the embedding versions. Skipped
+    (not failed) while no label set is installed."""
+    t0 = time.perf_counter()
+    try:
+        out = tags.train_tag_probes(reelhouse.settings(), reelhouse.store(), progress=context.log.info)
+    except tags.NoLabels as exc:
+        context.log.warning(str(exc))
+        return
+    except tags.LabelError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    yield dg.MaterializeResult(metadata=metadata.tag_training_metadata(out, time.perf_counter() - t0))
+
+
+@dg.asset(name="tags", deps=[tag_probes, *MODALITY_ASSETS], group_name=registry.feature("tags").group,
+          kinds=set(registry.feature("tags").kinds), code_version=_tags_code_version(),
+          automation_condition=INDEX_AUTOMATION, output_required=False)
+def tag_scores(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
+    """Every eligible title's shots scored by the current tag probes (table ``shot_tags``: one row per shot and
+    tag); titles already holding the current probes' scores are skipped. Skipped while no probes are trained."""
+    t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
+    try:
+        outcomes = tags.score_titles(settings, store, context.run.run_id, progress=context.log.info)
+    except tags.NoTagProbes as exc:
+        context.log.warning(str(exc))
+        return
+    spec = specs.tags_spec(settings)
+    computed = [o for o in outcomes if not o.memoized]
+    yield dg.MaterializeResult(metadata={
+        "feature": spec.name, "feature_version": spec.version, "probes": spec.params["probes"],
+        "titles": len(outcomes), "titles_scored": len(computed), "memoized": not computed,
+        "rows_written": sum(o.rows for o in computed), "compute_s": round(time.perf_counter() - t0, 3),
+        "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id("shot_tags"))),
+        **metadata.tag_top_shots(store, settings),
+    })
+
+
 TITLE_ASSETS = [media_file, *STEP_ASSETS]
 CONTEXTUAL_ASSETS = [contextual_model, contextual_embeddings]
-CATALOG_ASSETS = [*CONTEXTUAL_ASSETS, visual_shot_index, flavor_shot_indexes, match_cut_candidates]
+TAG_ASSETS = [tag_probes, tag_scores]
+CATALOG_ASSETS = [*CONTEXTUAL_ASSETS, visual_shot_index, flavor_shot_indexes, match_cut_candidates, *TAG_ASSETS]
 
 
 def asset_keys_for(features) -> list[dg.AssetKey]:

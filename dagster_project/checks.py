@@ -164,7 +164,14 @@ def contextual_embeddings_complete(reelhouse: ReelhouseResource) -> dg.AssetChec
                    q.contextual_embeddings_complete(reelhouse.store(), reelhouse.settings()), ERROR)
 
 
+@dg.asset_check(asset="tags", name="every_shot_scored",
+                description="Every title with visual, audio and text embeddings holds the current tag probes' scores: "
+                            "one row per current shot and tag, each score in [0, 1]. Passes while no probes are trained.")
+def tags_complete(reelhouse: ReelhouseResource) -> dg.AssetCheckResult:
+    return _result("tags", "every_shot_scored", q.tags_complete(reelhouse.store(), reelhouse.settings()), ERROR)
+
+
 #: Checks of the catalog-wide assets; materialize them with those assets.
-CATALOG_CHECKS = [visual_shot_index_is_current, contextual_embeddings_complete]
+CATALOG_CHECKS = [visual_shot_index_is_current, contextual_embeddings_complete, tags_complete]
 
 ASSET_CHECKS = [*TITLE_CHECKS, *CATALOG_CHECKS]

@@ -18,6 +18,7 @@ import dagster as dg
 from dagster_project.assets import (
     CATALOG_ASSETS,
     FLAVOR_INDEX_FEATURES,
+    TAG_ASSETS,
     TITLE_ASSETS,
     asset_keys_for,
     contextual_model,
@@ -25,7 +26,7 @@ from dagster_project.assets import (
     titles,
 )
 from dagster_project.batches import title_batches
-from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS
+from dagster_project.checks import CATALOG_CHECKS, TITLE_CHECKS, tags_complete
 from dagster_project.resources import resources_for
 from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 from reelhouse.config import Settings
@@ -34,6 +35,7 @@ from reelhouse.features.rows import media_rows, registered_titles, title_statuse
 from reelhouse.lakehouse import probe_warehouse, storage_failure_in_text
 from reelhouse.media import landing
 from reelhouse.pipeline import contextual, match_cuts
+from reelhouse.pipeline.tags import tags_current
 from reelhouse.search import ann
 
 
@@ -156,13 +158,29 @@ def materialize_catalog(settings: Settings, store, instance: dg.DagsterInstance,
     index_root = resources["reelhouse"].index_root()
     current = (not train and not contextual.embedding_todo(store, settings)[1]
                and all(ann.has_current_index(store, index_root, s) for s in index_specs)
-               and match_cuts.match_cuts_current(settings, store))
+               and match_cuts.match_cuts_current(settings, store) and tags_current(settings, store))
     if current:
         return None
     keys = [k for a in CATALOG_ASSETS if train or a is not contextual_model for k in a.keys]
     res = dg.materialize([*CATALOG_ASSETS, *CATALOG_CHECKS], selection=keys, instance=instance, resources=resources,
                          run_config=QUIET, raise_on_error=False, tags=launcher_tags())
     return None if res.success else first_failure(res)
+
+
+def materialize_tags(settings: Settings, progress: Callable[[str], None] = print) -> str | None:
+    """Train the tag probes on the installed label set and score every title (the ``tag_probes`` and
+    ``tags`` assets and the ``tags`` check, in one run recorded in the Dagster instance).
+
+    Returns why the run failed (one line, see :func:`first_failure`), or None when it succeeded.
+    """
+    instance = instance_for_new_runs(settings, progress)
+    resources = resources_for(settings)
+    res = dg.materialize([*TAG_ASSETS, tags_complete], instance=instance, resources=resources, run_config=QUIET,
+                         raise_on_error=False, tags=launcher_tags())
+    if not res.success:
+        return first_failure(res)
+    failed = failed_check_messages(res)
+    return "; ".join(failed) if failed else None
 
 
 def first_failure(result: dg.ExecuteInProcessResult) -> str:

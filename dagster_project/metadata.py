@@ -193,3 +193,55 @@ def regions_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dic
         out["regions_sheet"] = png_markdown(frames_with_boxes_png(found, frame_thumbnails(store, frames, video_id)),
                                             "regions found")
     return out
+
+
+def tag_training_metadata(training, compute_s: float) -> dict[str, Any]:
+    """What training the tag probes did (a ``reelhouse.pipeline.tags.TagTraining``): per tag, its labelled
+    shots, the regularization chosen and its cross-validated average precision over titles."""
+    lines = ["| tag | positives | negatives | C | cross-validated AP |", "| --- | ---: | ---: | ---: | ---: |"]
+    for tag, t in training.per_tag.items():
+        cv = "n/a" if t["cv_ap"] is None else f"{t['cv_ap']:.3f}"
+        lines.append(f"| {tag} | {t['positives']} | {t['negatives']} | {t['c']} | {cv} |")
+    return {"content_version": training.content_version, "memoized": training.memoized, "titles": training.titles,
+            "shots": training.shots, "tags": len(training.per_tag), "labels_digest": training.labels_digest,
+            "per_tag": dg.MetadataValue.md("\n".join(lines)), "compute_s": round(compute_s, 3)}
+
+
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (128, 72), (24, 24, 24)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def tag_top_shots(store: FeatureStore, settings, per_tag: int = 6, tags: int = 8) -> dict[str, Any]:
+    """A sheet of the catalog's best-scoring shots for each tag (up to ``tags`` tags, ``per_tag`` shots
+    each, one row per tag), from their first representative frames."""
+    from reelhouse.features.rows import first_frame_thumbnails
+    from reelhouse.features.specs import shot_frames_spec
+    from reelhouse.search.tags import probe_set, search_tag
+
+    frames = shot_frames_spec(settings)
+    thumbs: dict[str, dict[int, bytes]] = {}
+    images, labels = [], []
+    for info in probe_set(settings).tags[:tags]:
+        row = 0
+        for hit in search_tag(store, settings, info.tag, per_tag):
+            if hit.video_id not in thumbs:
+                thumbs[hit.video_id] = first_frame_thumbnails(store, frames, hit.video_id)
+            jpeg = thumbs[hit.video_id].get(hit.shot_index)
+            if jpeg is not None:
+                images.append(jpeg)
+                labels.append(f"{info.tag[:14]} {hit.score:.2f}")
+                row += 1
+        while row and row < per_tag:  # keep one row per tag
+            images.append(_blank_png())
+            labels.append("")
+            row += 1
+    if not images:
+        return {}
+    png = thumbnail_grid_png(images, labels, columns=per_tag, title="best-scoring shots per tag (first frame)")
+    return {"top_shots_per_tag": png_markdown(png, "best-scoring shots per tag")}

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.slow
 
 PAGE_KEYS = {"total", "offset", "limit", "next_offset"}
 ENDPOINTS = {"/health", "/titles", "/titles/{title}", "/titles/{title}/shots", "/titles/{title}/scenes",
-             "/titles/{title}/artwork", "/regions", "/similar/{title}/{shot_index}",
+             "/titles/{title}/artwork", "/titles/{title}/tags", "/tags", "/tags/{tag}/shots", "/regions",
+             "/similar/{title}/{shot_index}",
              "/match-cuts", "/match-cuts/sheet.png", "/search/text"}
 
 

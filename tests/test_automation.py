@@ -112,7 +112,7 @@ def test_the_index_follows_new_embeddings_even_when_a_quarantined_title_never_ha
     assets = _defs([*TITLE_ASSETS, *CATALOG_ASSETS])
     index = dg.AssetSelection.assets(*CATALOG_ASSETS)
     _materialize(instance, ["media", *DERIVED], "good")  # "quarantined" failed its media step: nothing else exists
-    _materialize(instance, ["contextual", "visual_shot_index", "match_cut_candidates"], None)
+    _materialize(instance, ["contextual", "visual_shot_index", "match_cut_candidates", "tags"], None)
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index)
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index, cursor=tick.cursor)
     assert _requested(tick) == {}
@@ -120,6 +120,6 @@ def test_the_index_follows_new_embeddings_even_when_a_quarantined_title_never_ha
     _materialize(instance, ["visual"], "good")  # new embeddings for one title
     tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=index, cursor=tick.cursor)
     # The contextual embeddings follow too (the new title's, with the current encoder), and so the
-    # flavor indexes over them.
+    # flavor indexes over them; so does tag scoring (the title's shots, with the current probes).
     assert (sorted(r.key.to_user_string() for r in tick.results if r.true_subset.size)
-            == ["contextual", "flavor_shot_indexes", "match_cut_candidates", "visual_shot_index"])
+            == ["contextual", "flavor_shot_indexes", "match_cut_candidates", "tags", "visual_shot_index"])

@@ -49,7 +49,8 @@ def synthetic_engine(synthetic) -> Iterator[DuckDBEngine]:
 def tables(synthetic) -> dict[str, pd.DataFrame]:
     store, _ = synthetic
     return {name: store.read(name).to_pandas() for name in
-            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes", "artwork", "regions")}
+            ("media", "shots", "shot_embeddings", "subtitle_cues", "shot_dedup", "match_cuts", "scenes", "artwork", "regions",
+             "shot_tags")}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,7 @@ def sample_params(synthetic, tables) -> dict[str, dict[str, object]]:
         "artwork_candidates": {"title": vid, "top_n": 4},
         "regions_search": {"label": "face", "min_area": 0.1, "x_min": 0.0, "x_max": 0.5, "y_min": 0.0, "y_max": 1.0,
                            "top_n": 200},
+        "shots_by_tag": {"tag": "night", "min_score": 0.5, "top_n": 100},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
     }
@@ -189,6 +191,19 @@ def test_regions_search_matches_the_boxes(synthetic_engine, tables):
     faces = reg[(reg.label == "face") & (reg.area >= 0.1) & ((reg.x0 + reg.x1) / 2 <= 0.5)]
     assert len(got) == len(faces) > 0 and list(got.area) == sorted(got.area, reverse=True)
     assert set(zip(got.video_id, got.shot_index)) == set(zip(faces.video_id, faces.shot_index))
+
+
+def test_shots_by_tag_ranks_the_current_probes_scores(synthetic_engine, tables):
+    tags, shots = tables["shot_tags"], tables["shots"]
+    got = run(synthetic_engine, "shots_by_tag", tag="night", min_score=0.5, top_n=None)
+    want = tags[(tags.tag == "night") & (tags.score >= 0.5)]
+    assert len(got) == len(want) > 0 and list(got.score) == sorted(want.score, reverse=True)
+    assert set(zip(got.video_id, got.shot_index)) == set(zip(want.video_id, want.shot_index))
+    first = got.iloc[0]
+    shot = shots[(shots.video_id == first.video_id) & (shots.shot_index == first.shot_index)]
+    assert first.start_s in set(shot.start_s) and first.probes == "1-tags0000000"
+    assert len(run(synthetic_engine, "shots_by_tag", tag="night", min_score=0.0, top_n=7)) == 7
+    assert run(synthetic_engine, "shots_by_tag", tag="no-such-tag", min_score=0.0, top_n=None).empty
 
 
 def test_near_duplicate_groups_match_the_dedup_table(synthetic_engine, tables):

@@ -185,6 +185,7 @@ def params_for(store: FeatureStore) -> dict[str, dict[str, object]]:
         "artwork_candidates": {"title": vid, "top_n": 4},
         "regions_search": {"label": "face", "min_area": 0.1, "x_min": 0.0, "x_max": 0.5, "y_min": 0.0, "y_max": 1.0,
                            "top_n": 200},
+        "shots_by_tag": {"tag": "night", "min_score": 0.5, "top_n": 100},
         "subtitle_search": {"phrase": "RIVER"},
         "similar_shots": {"feature": VISUAL_FEATURE, "video_id": vid, "shot_index": 8},
         "top_match_cuts": {"top_n": 50},

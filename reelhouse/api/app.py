@@ -4,6 +4,7 @@ Endpoints (all ``GET``; any other method is answered 405):
 
 - ``/health``; ``/titles`` and ``/titles/{title}``; ``/titles/{title}/shots?start_s=&end_s=`` (shots-between);
   ``/titles/{title}/scenes`` (scenes and chapters); ``/titles/{title}/artwork?k=`` (artwork candidates);
+  ``/titles/{title}/tags`` (tag scores per shot); ``/tags`` (the trained tags) and ``/tags/{tag}/shots?k=&titles=``;
 - ``/similar/{title}/{shot_index}?k=&titles=&embedding=`` (faiss: visual by default, or any shot embedding);
 - ``/match-cuts?titles=&flavor=&k=&scope=&min_gap=`` and ``/match-cuts/sheet.png`` (the contact sheet);
 - ``/search/text?q=&k=&mode=&titles=`` (subtitle search);
@@ -311,6 +312,46 @@ def create_app(settings: Settings) -> FastAPI:
             return m.Scenes(**read_scenes(state.store, state.settings, vid).as_json())
         except NoScenes as exc:
             raise HTTPException(503, str(exc)) from None
+
+    @app.get("/titles/{title}/tags", response_model=m.TitleTags, tags=["titles"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
+             summary="A title's shots with their score per tag (reelhouse tags TITLE)")
+    def title_tags(state: State, title: TitleRef) -> m.TitleTags:
+        from reelhouse.search.tags import NoTags, title_tags
+
+        vid = _title_of(state, title)
+        try:
+            return m.TitleTags(**title_tags(state.store, state.settings, vid).as_json())
+        except NoTags as exc:
+            raise HTTPException(503, str(exc)) from None
+
+    @app.get("/tags", response_model=m.TagSet, tags=["search"], responses={**NOT_READY},
+             summary="The trained tags, with their cross-validated average precision")
+    def tag_set(state: State) -> m.TagSet:
+        from dataclasses import asdict
+
+        from reelhouse.search.tags import NoTags, probe_set
+
+        try:
+            probes = probe_set(state.settings)
+        except NoTags as exc:
+            raise HTTPException(503, str(exc)) from None
+        return m.TagSet(content_version=probes.content_version, feature_version=probes.feature_version,
+                        tags=[m.TagInfo(**asdict(t)) for t in probes.tags])
+
+    @app.get("/tags/{tag}/shots", response_model=m.TagSearch, tags=["search"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
+             summary="The shots scoring highest for a tag, best first (reelhouse search-tag)")
+    def tag_shots(state: State, tag: Annotated[str, PathParam(min_length=1, max_length=64)],
+                  k: Annotated[int, Query(ge=1, le=MAX_K, description="most shots")] = 10,
+                  titles: Annotated[list[TitleRefs] | None, Query(description="titles to search among")] = None) -> m.TagSearch:
+        from reelhouse.search.tags import NoTags, UnknownTag, search_tag
+
+        try:
+            hits = search_tag(state.store, state.settings, tag, k, _resolve_optional(state, titles))
+        except UnknownTag as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NoTags as exc:
+            raise HTTPException(503, str(exc)) from None
+        return m.TagSearch(tag=tag, results=[m.TaggedShot(**h.as_json()) for h in hits])
 
     @app.get("/titles/{title}/artwork", response_model=m.Artwork, tags=["titles"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
              summary="A title's best frames for artwork (reelhouse artwork)")

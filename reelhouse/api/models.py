@@ -103,6 +103,53 @@ class Scenes(BaseModel):
     chapters: list[Chapter]
 
 
+class ShotTagScores(BaseModel):
+    shot_index: int
+    start_s: float = Field(description="seconds")
+    end_s: float = Field(description="seconds (exclusive)")
+    scores: dict[str, float] = Field(description="tag -> the probe's probability in [0, 1] (0.5: its threshold)")
+
+
+class TitleTags(BaseModel):
+    """A title's shots with their score per tag (``reelhouse tags TITLE --json``)."""
+
+    video_id: str
+    feature_version: str
+    tags: list[str]
+    shots: list[ShotTagScores]
+
+
+class TaggedShot(BaseModel):
+    video_id: str
+    shot_index: int
+    start_s: float = Field(description="seconds")
+    end_s: float = Field(description="seconds (exclusive)")
+    score: float = Field(description="the probe's probability in [0, 1] that the shot carries the tag")
+
+
+class TagSearch(BaseModel):
+    """The shots scoring highest for a tag, best first (``reelhouse search-tag TAG --json``)."""
+
+    tag: str
+    results: list[TaggedShot]
+
+
+class TagInfo(BaseModel):
+    tag: str
+    positives: int = Field(description="labelled shots carrying the tag it was trained on")
+    negatives: int = Field(description="labelled shots not carrying it")
+    cv_ap: float | None = Field(description="average precision of its cross-validated scores over whole titles "
+                                            "(null when the labels allow no cross-validation)")
+
+
+class TagSet(BaseModel):
+    """The current tag probes (trained by ``reelhouse tags train LABELS.csv``)."""
+
+    content_version: str
+    feature_version: str
+    tags: list[TagInfo]
+
+
 class ArtworkCandidate(BaseModel):
     shot_index: int
     time_s: float = Field(description="the frame's time, seconds of the standardized encode")

@@ -1,4 +1,4 @@
-"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, artwork, clip, run and ui.
+"""The ``reelhouse`` command line: ingest, shots, sql, similar, match-cuts, scenes, tags, artwork, clip, run and ui.
 
 JSON output (``--json``) is a stable contract for tools; human output is drawn with rich.
 """
@@ -18,6 +18,7 @@ from reelhouse.cli.scenes import cmd_scenes
 from reelhouse.cli.search import cmd_match_cuts, cmd_regions, cmd_search_text, cmd_serve, cmd_shots_between, cmd_similar
 from reelhouse.cli.spark import cmd_spark_conf
 from reelhouse.cli.sql import cmd_compact, cmd_sql
+from reelhouse.cli.tags import cmd_search_tag, cmd_tags
 from reelhouse.config import get_settings
 
 
@@ -99,6 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--sheet", metavar="PNG", help="also draw the first frame of each scene")
     p.set_defaults(func=cmd_scenes)
+
+    p = sub.add_parser("tags", help="train tags from your labels (tags train LABELS.csv), or a title's tag scores (tags TITLE)",
+                       description="reelhouse tags train LABELS.csv: rows title,start_s,end_s,tag (seconds, [start_s, "
+                                   "end_s)); a title the file names is labelled in full (its shots outside a tag's spans "
+                                   "are that tag's negatives). Trains one probe per tag on the visual, audio and text "
+                                   "embeddings and scores every title. reelhouse tags TITLE: each shot's score per tag.")
+    p.add_argument("target", metavar="TITLE|train", help="a title (video id, id prefix or file name), or 'train'")
+    p.add_argument("labels", nargs="?", metavar="LABELS.csv", help="with 'train': the label file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tags)
+
+    p = sub.add_parser("search-tag", help="the shots scoring highest for a tag, across titles")
+    p.add_argument("tag")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--titles", help="comma-separated titles to search among")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search_tag)
 
     p = sub.add_parser("artwork", help="a title's best frames for artwork: sharp, well exposed, clear of transitions, "
                                        "no two alike, spread over its scenes")

@@ -82,9 +82,14 @@ def set_current(settings: Settings, current: CurrentModel) -> None:
     """
     if not (artifact_dir(settings, current.content_version) / "meta.json").is_file():
         raise FileNotFoundError(f"no artifact {current.content_version} in {contextual_root(settings) / 'artifacts'}")
-    path = contextual_root(settings) / "current.json"
-    tmp = path.with_name(f".current.json.tmp-{os.getpid()}")
-    tmp.write_text(current.model_dump_json(indent=2) + "\n")
+    replace_atomically(contextual_root(settings) / "current.json", current.model_dump_json(indent=2) + "\n")
+
+
+def replace_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: readers see the old or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 

@@ -183,6 +183,10 @@ FEATURES: tuple[Feature, ...] = (
     Feature("contextual", specs.contextual_spec, "contextual", _k("spark", "pytorch", "iceberg"),
             "MediaFM-style contextual shot embeddings from the encoder trained on the catalog.",
             scope="catalog", search=Search(None, "zeros", trained=True)),
+    Feature("tags", specs.tags_spec, "applications", _k("scikit-learn", "iceberg"),
+            "Per-shot tag scores from one probe per tag, trained on the team's labels (reelhouse tags train) over the "
+            "visual, audio and text embeddings.",
+            scope="catalog", heavy=False),
 )
 
 _BY_NAME = {f.name: f for f in FEATURES}

@@ -164,6 +164,27 @@ def contextual_spec(settings: Settings, content_version: str | None = None) -> F
                        tuple(spec_of(settings) for spec_of in modalities().values()))
 
 
+def tags_spec(settings: Settings, content_version: str | None = None) -> FeatureSpec:
+    """Per-shot tag scores from the probes trained on the team's labels (``models.tags``).
+
+    The version hashes the probe set's content version (labels, the embedding versions trained on,
+    weights), so retraining on new labels makes every title's scores stale at once.
+
+    Args:
+        content_version: the probe set's; default the current one (``reelhouse.features.tag_models``),
+            or ``UNTRAINED`` when none is trained.
+    """
+    from models.tags import ALGORITHM_VERSION
+    from reelhouse.features.registry import modalities
+    from reelhouse.features.tag_models import current_tags
+
+    if content_version is None:
+        current = current_tags(settings)
+        content_version = current.content_version if current else UNTRAINED
+    return FeatureSpec("tags", "shot_tags", ALGORITHM_VERSION, {"probes": content_version},
+                       tuple(spec_of(settings) for spec_of in modalities().values()))
+
+
 #: How stored match-cut candidates are chosen (see ``reelhouse.search.match_cuts.match_cut_candidates``):
 #: each shot's ``candidates_per_shot`` best, ranked by ``rank_by`` (CSLS: hub-aware).
 MATCH_CUT_PARAMS = {"candidates_per_shot": 10, "min_gap": 1, "scope": "all", "rank_by": "csls"}

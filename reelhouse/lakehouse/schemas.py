@@ -289,8 +289,22 @@ REGIONS = _table(
     ],
 )
 
+SHOT_TAGS = _table(
+    "shot_tags",
+    "Each shot's score for every tag of the probe set trained on the team's labels (reelhouse tags train): one row "
+    "per shot and tag. The feature_version names the probe set, so one title's rows of one version are all from one "
+    "training.",
+    [
+        ("shot_index", IntegerType(), True, "the shot"),
+        ("tag", StringType(), True, "the tag, as the label file names it"),
+        ("score", DoubleType(), True, "the probe's probability in [0, 1] that the shot carries the tag (0.5: its "
+                                      "decision threshold)"),
+    ],
+)
+
 ALL_TABLES: dict[str, TableDef] = {t.name: t for t in (MEDIA, ENCODES, SHOTS, SHOT_FRAMES, SHOT_EMBEDDINGS, SHOT_AUDIO,
-                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES, ARTWORK, REGIONS)}
+                                                       SUBTITLE_CUES, SHOT_DEDUP, MATCH_CUTS, SCENES, ARTWORK, REGIONS,
+                                                       SHOT_TAGS)}
 
 
 def table_def(name: str) -> TableDef:

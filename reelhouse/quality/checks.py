@@ -357,6 +357,48 @@ def contextual_embeddings_complete(store: FeatureStore, settings: Settings, tole
                               f"from encoder {current.content_version}", metadata)
 
 
+def tags_complete(store: FeatureStore, settings: Settings) -> CheckResult:
+    """Every eligible title holds the current tag probes' scores: exactly one row per current shot and
+    tag, each score finite and in ``[0, 1]`` (catalog-wide; one scan of each table). Passes, saying so,
+    while no probes are trained."""
+    from reelhouse.features.coverage import eligible_titles
+    from reelhouse.features.specs import tags_spec
+    from reelhouse.features.tag_models import current_tags
+
+    current = current_tags(settings)
+    if current is None:
+        return _verdict([], "no tag probes are trained (no label set): nothing to check", {})
+    spec = tags_spec(settings, current.content_version)
+    titles = set(eligible_titles(store, settings))
+    shots = shots_spec(settings)
+    wanted = {(r["video_id"], r["shot_index"], t) for r in store.read(
+        "shots", And(EqualTo("feature", shots.name), EqualTo("feature_version", shots.version)),
+        selected_fields=("video_id", "shot_index")).to_pylist() if r["video_id"] in titles for t in current.tags}
+    rows = store.read("shot_tags", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)),
+                      selected_fields=("video_id", "shot_index", "tag", "score"))
+    counts = Counter(zip(rows.column("video_id").to_pylist(), rows.column("shot_index").to_pylist(),
+                         rows.column("tag").to_pylist()))
+    problems: list[str] = []
+    doubled = sorted(k for k, c in counts.items() if c > 1)
+    if doubled:
+        problems.append(f"{len(doubled)} (shot, tag) pair(s) with more than one row, e.g. title {doubled[0][0]} shot "
+                        f"{doubled[0][1]} tag {doubled[0][2]!r}")
+    missing = Counter(v for v, _, _ in wanted - set(counts))
+    problems += [f"title {v} lacks {n} (shot, tag) score(s) of {spec.name} {spec.version}" for v, n in sorted(missing.items())]
+    extra = sorted(set(counts) - wanted)
+    if extra:
+        problems.append(f"{len(extra)} row(s) for shots or tags that are not current, e.g. title {extra[0][0]} shot "
+                        f"{extra[0][1]} tag {extra[0][2]!r}")
+    scores = rows.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
+    bad = int(np.sum(~np.isfinite(scores) | (scores < 0) | (scores > 1)))
+    if bad:
+        problems.append(f"{bad} score(s) outside [0, 1] or not finite")
+    metadata: Metadata = {"feature": spec.name, "feature_version": spec.version, "probes": current.content_version,
+                          "titles": len(titles), "tags": len(current.tags), "rows": rows.num_rows}
+    return _verdict(problems, f"{len(titles)} title(s), {len(current.tags)} tag(s): one score in [0, 1] per shot and tag",
+                    metadata)
+
+
 def scenes_tile_title(store: TitleReads, settings: Settings, video_id: str) -> CheckResult:
     """The title's current scenes, and its chapters, each tile its current shots ``[0, n)`` in order with
     no gap or overlap, numbered ``0..k-1``; their times are their first and last shots' times; and every

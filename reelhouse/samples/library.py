@@ -137,3 +137,17 @@ def build_sample_library(
             truth_path.write_text(expected.to_json())
         titles.append(SampleTitle(name, path, srt, truth_path, expected))
     return titles
+
+
+def sample_library_labels(seconds_per_title: float = 20.0, n_titles: int = 3, seed: int = 0) -> str:
+    """Tag labels of the sample library (``reelhouse tags train`` CSV: ``title,start_s,end_s,tag``), from
+    how it is built, never from a model: one row per shot, its span ``[start, end)`` of the ground truth
+    (seconds) and its look's layout (``blobs``, ``stripes``, ``blocks`` or ``horizon``) as the tag.
+    ``reelhouse/samples/sample_library_tags.csv`` is this text for the defaults."""
+    lines = ["title,start_s,end_s,tag"]
+    for i in range(n_titles):
+        spec = title_spec(i, seconds_per_title, seed)
+        truth = ground_truth(spec)
+        for shot, (start, end) in zip(spec.shots, truth.shots):
+            lines.append(f"title_{i:02d}.mp4,{start / spec.fps:.4f},{end / spec.fps:.4f},{shot.look.layout}")
+    return "\n".join(lines) + "\n"

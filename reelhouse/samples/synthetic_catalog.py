@@ -19,7 +19,8 @@ What is generated, per title (a content-id-like 32-hex id; deterministic in ``se
   of its own, so the other tables are what they were before scenes existed);
 - ``artwork``: up to 6 candidates per title, one frame each of distinct shots (also its own generator);
 - ``regions``: one frame per shot; a face box on a third of them (uniform centre and size), ``none`` rows on
-  the rest (its own generator too).
+  the rest (its own generator too);
+- ``shot_tags``: a score per shot for each of ``SYNTHETIC_TAGS``, uniform in ``[0, 1]`` (its own generator).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CURRENT_VERSION = "2-current0"
 OLD_VERSION = "1-previous"
 VISUAL_FEATURE = "visual"
 MATCH_CUT_FEATURE = "match_cuts_visual"
+SYNTHETIC_TAGS = ("action", "calm", "night")
+TAGS_VERSION = "1-tags0000000"
 FPS = 24.0
 DUP_EVERY = 10
 VOCABULARY = ("night", "door", "train", "river", "kitchen", "letter", "storm", "garden", "mirror", "bridge",
@@ -163,6 +166,11 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
         "shot_index": index, "rank": np.ones(count, np.int32), "frame_index": middle.astype(np.int64), "t_s": middle / FPS,
         "label": np.where(face, "face", "none"), "x0": x0, "y0": y0, "x1": x1, "y1": y1, "area": (x1 - x0) * (y1 - y0),
         "score": np.where(face, reg.uniform(0.9, 1.0, count), 0.0),
+    }))
+    tag_rng = np.random.default_rng([spec.seed, n, 4])
+    out["shot_tags"] = (FeatureSlice(vid, "tags", TAGS_VERSION), pa.table({
+        "shot_index": np.repeat(index, len(SYNTHETIC_TAGS)).astype(np.int32),
+        "tag": np.tile(np.array(SYNTHETIC_TAGS), count), "score": tag_rng.uniform(0.0, 1.0, count * len(SYNTHETIC_TAGS)),
     }))
     return out
 
