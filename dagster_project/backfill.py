@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from dagster_project.assets import CONTEXTUAL_ASSETS, TITLE_ASSETS, asset_keys_for, titles
+from dagster_project.assets import CONTEXTUAL_ASSETS, TAG_ASSETS, TITLE_ASSETS, asset_keys_for, titles
 from dagster_project.batches import title_batches
 from dagster_project.checks import TITLE_CHECKS
 from dagster_project.library_run import QUIET, first_failure
@@ -28,7 +28,9 @@ from dagster_project.run_liveness import instance_for_new_runs, launcher_tags
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, coverage, registry, specs
 from reelhouse.features.model_registry import NoContextualModel, current_model_config
+from reelhouse.features.tag_models import current_tags
 from reelhouse.pipeline import contextual
+from reelhouse.pipeline.tags import tag_todo
 
 
 class BackfillError(ValueError):
@@ -68,6 +70,8 @@ def backfill_feature(settings: Settings, name: str, version: str | None = None, 
     """Compute feature ``name`` (and its missing upstream features) for every ``ok`` title, or ``video_ids``."""
     if name == specs.contextual_spec(settings).name:
         return backfill_contextual(settings, version, video_ids, dry_run, progress)
+    if name == specs.tags_spec(settings).name:
+        return backfill_tags(settings, version, video_ids, dry_run, progress)
     spec = resolve_feature(settings, name, version)
     instance = instance_for_new_runs(settings, progress)
     resources = resources_for(settings)
@@ -144,6 +148,41 @@ def backfill_contextual(settings: Settings, version: str | None = None, video_id
                          resources=resources, run_config=QUIET, raise_on_error=False,
                          tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
     _done, missing = contextual.embedding_todo(store, settings)
+    why = "run failed" if res.success else first_failure(res)
+    report.failed = {v: why for v in missing}
+    return report
+
+
+def backfill_tags(settings: Settings, version: str | None = None, video_ids: Sequence[str] | None = None,
+                  dry_run: bool = False, progress: Callable[[str], None] = print) -> BackfillReport:
+    """Score every eligible title lacking the current tag probes' scores, in one run of the ``tags`` asset.
+
+    Raises:
+        BackfillError: no probes are trained yet (``reelhouse tags train``), ``version`` is not the current
+            probes', or titles were named (tags are backfilled for the whole catalog).
+    """
+    if video_ids is not None:
+        raise BackfillError("tags are backfilled for the whole catalog; leave --titles out")
+    current = current_tags(settings)
+    if current is None:
+        raise BackfillError("no tag probes are trained yet: run `reelhouse tags train LABELS.csv`")
+    spec = specs.tags_spec(settings, current.content_version)
+    if version is not None and version != spec.version:
+        raise BackfillError(f"{spec.name} is at version {spec.version} (the current probes); version {version} "
+                            "belongs to other probes (train them again, or leave --version out)")
+    instance = instance_for_new_runs(settings, progress)
+    resources = resources_for(settings)
+    store = resources["reelhouse"].store()
+    done, todo = tag_todo(store, settings)
+    report = BackfillReport(spec.name, spec.version, computed={v: [spec.name] for v in todo}, memoized=done)
+    progress(f"{spec.name}@{spec.version}: {len(done) + len(todo)} eligible title(s), {len(done)} already current, "
+             f"{len(todo)} to score in chunks of {settings.backfill_chunk_titles}")
+    if dry_run or not todo:
+        return report
+    res = dg.materialize(TAG_ASSETS, selection=[dg.AssetKey(spec.name)], instance=instance,
+                         resources=resources, run_config=QUIET, raise_on_error=False,
+                         tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
+    _done, missing = tag_todo(store, settings)
     why = "run failed" if res.success else first_failure(res)
     report.failed = {v: why for v in missing}
     return report

@@ -22,8 +22,12 @@ Probe (:func:`train_probe`)
     the labels alone: folds are whole titles (``StratifiedGroupKFold``, at most :data:`FOLDS`), the
     out-of-fold scores pooled and scored by average precision; that figure is kept as the probe's
     ``cv_ap``, an honest estimate of how well the tag will rank unseen titles. The final probe is fit
-    on every labelled shot. A score is the probe's probability in ``[0, 1]``; 0.5 is its decision
-    threshold (with balanced weights, not a calibrated base rate).
+    on every labelled shot, then calibrated (Platt scaling): a logistic fit of the labels on the
+    out-of-fold decision values maps the probe's output to a probability that the shot carries the
+    tag, so 0.5 means "more likely than not" on titles it has not seen, and a tag the labels cannot
+    teach scores near its base rate everywhere. The calibration is monotone (it never reorders shots;
+    its slope is kept above 0) and folds into the probe's weights, so a probe stays one dot product.
+    Without cross-validation (one labelled title) the probe is not calibrated.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Bump when labelling, features or training change: every tag score is recomputed.
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"  # 2: Platt-calibrated scores
 #: A shot carries a tag when the tag's spans cover at least this share of it.
 COVER = 0.5
 #: Regularization strengths tried (scikit-learn's ``C``: larger fits the labels more closely).
@@ -166,12 +170,12 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float):
 
 def out_of_fold_scores(x: np.ndarray, labels: np.ndarray, groups: Sequence[str] | np.ndarray, c: float,
                        folds: int = FOLDS) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, scores)``: each title's shots scored by a probe fit without that title."""
+    """``(rows, decision values)``: each title's shots scored by a probe fit without that title."""
     rows, scores = [], []
     for train, test in cv_folds(labels, groups, folds):
         model = _fit(x[train], labels[train], c)
         rows.append(test)
-        scores.append(model.predict_proba(x[test])[:, 1])
+        scores.append(model.decision_function(x[test]))
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(rows), np.concatenate(scores)
@@ -195,12 +199,41 @@ def train_probe(tag: str, features: np.ndarray, labels: np.ndarray, groups: Sequ
     if pos < MIN_SHOTS or neg < MIN_SHOTS:
         raise ValueError(f"tag {tag!r} has {pos} positive and {neg} negative labelled shots; "
                          f"a probe needs at least {MIN_SHOTS} of each")
-    best_c, best_ap = 1.0, None
+    best_c, best_ap, best_oof = 1.0, None, None
     for c in c_grid:
         rows, scores = out_of_fold_scores(x, y, groups, c, folds)
         if len(rows) and y[rows].any():
             ap = average_precision(scores, y[rows])
             if best_ap is None or ap > best_ap + 1e-12:
-                best_c, best_ap = float(c), ap
+                best_c, best_ap, best_oof = float(c), ap, (rows, scores)
     model = _fit(x, y, best_c)
-    return Probe(tag, model.coef_[0].astype(np.float64), float(model.intercept_[0]), best_c, best_ap, pos, neg)
+    weights, bias = model.coef_[0].astype(np.float64), float(model.intercept_[0])
+    if best_oof is not None:
+        slope, offset = platt(best_oof[1], y[best_oof[0]])
+        weights, bias = slope * weights, slope * bias + offset
+    return Probe(tag, weights, bias, best_c, best_ap, pos, neg)
+
+
+#: The smallest calibration slope kept (a probe that cross-validation finds useless keeps its order).
+MIN_SLOPE = 1e-3
+
+
+def platt(decision: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """``(slope, offset)`` of Platt scaling (Platt 1999, with his smoothed targets):
+    ``P(tag | z) = logistic(slope * z + offset)`` fit on out-of-fold decision values ``z`` (slope at
+    least :data:`MIN_SLOPE`)."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = np.asarray(decision, dtype=np.float64).reshape(-1, 1)
+    y = np.asarray(labels, dtype=bool)
+    # Platt's targets: (N+ + 1) / (N+ + 2) for a positive, 1 / (N- + 2) for a negative, so separable
+    # scores get a finite slope; a soft target t is a row labelled 1 with weight t plus 0 with 1 - t.
+    target = np.where(y, (y.sum() + 1) / (y.sum() + 2), 1 / ((~y).sum() + 2))
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(
+        np.concatenate([z, z]), np.r_[np.ones(len(z), bool), np.zeros(len(z), bool)],
+        sample_weight=np.r_[target, 1 - target])
+    slope = float(fit.coef_[0, 0])
+    if slope > MIN_SLOPE:
+        return slope, float(fit.intercept_[0])
+    rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))  # no usable order: the base rate, order kept
+    return MIN_SLOPE, float(np.log(rate / (1 - rate)))

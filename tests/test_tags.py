@@ -53,6 +53,18 @@ def test_a_probe_ranks_held_out_titles_and_reports_its_cross_validated_ap():
     scores = probe.scores(x[120:])
     assert ((scores >= 0) & (scores <= 1)).all()
     assert average_precision(scores, y[120:]) > 0.9 > average_precision(-scores, y[120:])
+    # Calibrated: 0.5 separates the classes on titles it never saw.
+    assert (scores[y[120:]] > 0.5).mean() > 0.8 and (scores[~y[120:]] < 0.5).mean() > 0.8
+
+
+def test_a_tag_the_labels_cannot_teach_scores_near_its_base_rate():
+    from models.tags import train_probe
+
+    x, _, groups = _separable(seed=1)
+    noise = np.random.default_rng(2).random(len(x)) < 0.3  # labels unrelated to the shots
+    probe = train_probe("noise", x[:120], noise[:120], groups[:120])
+    scores = probe.scores(x[120:])
+    assert abs(scores.mean() - noise[:120].mean()) < 0.15 and scores.max() < 0.8
 
 
 def test_a_probe_needs_positives_and_negatives_and_one_title_allows_no_cross_validation():
@@ -215,6 +227,26 @@ def test_retraining_the_same_labels_is_memoized_and_new_labels_rescore(trained, 
     assert set(rows.column("video_id").to_pylist()) == set(ids)
     assert main(["tags", "train", str(labels), "--json"]) == 0  # back: the first artifact is current again
     assert current_tags(settings).content_version == before.content_version
+
+
+def test_backfill_scores_a_title_that_lost_its_scores(trained, capsys, monkeypatch):
+    from reelhouse.cli import main
+    from reelhouse.features.specs import tags_spec
+    from reelhouse.lakehouse import FeatureSlice
+
+    settings, store, titles, ids, _ = trained
+    _point_cli_at(settings, monkeypatch)
+    spec = tags_spec(settings)
+    slice_ = FeatureSlice(ids[9], spec.name, spec.version)
+    kept = store.read_slice("shot_tags", slice_).sort_by([("shot_index", "ascending"), ("tag", "ascending")])
+    store.replace_slice("shot_tags", slice_, kept.slice(0, 0), new_run_id())
+    capsys.readouterr()
+    assert main(["backfill", "--feature", "tags", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["computed"]) == [ids[9]] and len(report["memoized"]) == len(ids) - 1
+    again = store.read_slice("shot_tags", slice_).sort_by([("shot_index", "ascending"), ("tag", "ascending")])
+    assert again.select(["shot_index", "tag", "score"]).equals(kept.select(["shot_index", "tag", "score"]))
+    assert main(["backfill", "--feature", "tags", "--titles", ids[0]]) == 2
 
 
 def test_a_bad_label_file_changes_nothing(trained, capsys, tmp_path, monkeypatch):
