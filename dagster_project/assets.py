@@ -24,6 +24,7 @@ from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.features.outcome import StageOutcome, TitleFailures
 from reelhouse.features.model_registry import NoContextualModel
+from reelhouse.features.tag_models import NoTagProbes
 from reelhouse.features.rows import media_rows
 from reelhouse.lakehouse.title_reads import BatchReads, TitleReads, in_chunks
 from reelhouse.media import landing
@@ -215,13 +216,8 @@ def contextual_embeddings(context: dg.AssetExecutionContext, reelhouse: Reelhous
         context.log.warning(str(exc))
         return
     spec = specs.contextual_spec(settings)
-    computed = [o for o in outcomes if not o.memoized]
-    yield dg.MaterializeResult(metadata={
-        "feature": spec.name, "feature_version": spec.version, "model": spec.params["model"],
-        "titles": len(outcomes), "titles_embedded": len(computed), "memoized": not computed,
-        "rows_written": sum(o.rows for o in computed), "compute_s": round(time.perf_counter() - t0, 3),
-        "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id("shot_embeddings"))),
-    })
+    yield dg.MaterializeResult(metadata={"model": spec.params["model"], **metadata.catalog_feature_metadata(
+        store, spec, outcomes, time.perf_counter() - t0, "titles_embedded")})
 
 
 #: Features with a catalog-wide faiss index besides the visual one (registry ``searchable``).
@@ -302,18 +298,12 @@ def tag_scores(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
     t0, settings, store = time.perf_counter(), reelhouse.settings(), reelhouse.store()
     try:
         outcomes = tags.score_titles(settings, store, context.run.run_id, progress=context.log.info)
-    except tags.NoTagProbes as exc:
+    except NoTagProbes as exc:
         context.log.warning(str(exc))
         return
     spec = specs.tags_spec(settings)
-    computed = [o for o in outcomes if not o.memoized]
-    yield dg.MaterializeResult(metadata={
-        "feature": spec.name, "feature_version": spec.version, "probes": spec.params["probes"],
-        "titles": len(outcomes), "titles_scored": len(computed), "memoized": not computed,
-        "rows_written": sum(o.rows for o in computed), "compute_s": round(time.perf_counter() - t0, 3),
-        "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id("shot_tags"))),
-        **metadata.tag_top_shots(store, settings),
-    })
+    yield dg.MaterializeResult(metadata={"probes": spec.params["probes"], **metadata.catalog_feature_metadata(
+        store, spec, outcomes, time.perf_counter() - t0, "titles_scored"), **metadata.tag_top_shots(store, settings)})
 
 
 TITLE_ASSETS = [media_file, *STEP_ASSETS]

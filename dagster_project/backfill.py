@@ -135,22 +135,7 @@ def backfill_contextual(settings: Settings, version: str | None = None, video_id
     if version is not None and version != spec.version:
         raise BackfillError(f"{spec.name} is at version {spec.version} (the current encoder); version {version} "
                             "belongs to another encoder (make it current first, or leave --version out)")
-    instance = instance_for_new_runs(settings, progress)
-    resources = resources_for(settings)
-    store = resources["reelhouse"].store()
-    done, todo = contextual.embedding_todo(store, settings)
-    report = BackfillReport(spec.name, spec.version, computed={v: [spec.name] for v in todo}, memoized=done)
-    progress(f"{spec.name}@{spec.version}: {len(done) + len(todo)} eligible title(s), {len(done)} already current, "
-             f"{len(todo)} to compute in chunks of {settings.backfill_chunk_titles}")
-    if dry_run or not todo:
-        return report
-    res = dg.materialize(CONTEXTUAL_ASSETS, selection=[dg.AssetKey(spec.name)], instance=instance,
-                         resources=resources, run_config=QUIET, raise_on_error=False,
-                         tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
-    _done, missing = contextual.embedding_todo(store, settings)
-    why = "run failed" if res.success else first_failure(res)
-    report.failed = {v: why for v in missing}
-    return report
+    return _backfill_catalog_feature(settings, spec, CONTEXTUAL_ASSETS, contextual.embedding_todo, dry_run, progress)
 
 
 def backfill_tags(settings: Settings, version: str | None = None, video_ids: Sequence[str] | None = None,
@@ -170,19 +155,26 @@ def backfill_tags(settings: Settings, version: str | None = None, video_ids: Seq
     if version is not None and version != spec.version:
         raise BackfillError(f"{spec.name} is at version {spec.version} (the current probes); version {version} "
                             "belongs to other probes (train them again, or leave --version out)")
+    return _backfill_catalog_feature(settings, spec, TAG_ASSETS, tag_todo, dry_run, progress)
+
+
+def _backfill_catalog_feature(settings: Settings, spec: FeatureSpec, assets: Sequence, todo_of: Callable,
+                              dry_run: bool, progress: Callable[[str], None]) -> BackfillReport:
+    """Compute a catalog-wide feature (its asset, among ``assets``, named ``spec.name``) for every eligible title
+    lacking ``spec``'s version, in one run; ``todo_of(store, settings)`` is ``(done, todo)`` titles."""
     instance = instance_for_new_runs(settings, progress)
     resources = resources_for(settings)
     store = resources["reelhouse"].store()
-    done, todo = tag_todo(store, settings)
+    done, todo = todo_of(store, settings)
     report = BackfillReport(spec.name, spec.version, computed={v: [spec.name] for v in todo}, memoized=done)
     progress(f"{spec.name}@{spec.version}: {len(done) + len(todo)} eligible title(s), {len(done)} already current, "
-             f"{len(todo)} to score in chunks of {settings.backfill_chunk_titles}")
+             f"{len(todo)} to compute in chunks of {settings.backfill_chunk_titles}")
     if dry_run or not todo:
         return report
-    res = dg.materialize(TAG_ASSETS, selection=[dg.AssetKey(spec.name)], instance=instance,
+    res = dg.materialize(assets, selection=[dg.AssetKey(spec.name)], instance=instance,
                          resources=resources, run_config=QUIET, raise_on_error=False,
                          tags={"reelhouse/backfill": f"{spec.name}@{spec.version}", **launcher_tags()})
-    _done, missing = tag_todo(store, settings)
+    _done, missing = todo_of(store, settings)
     why = "run failed" if res.success else first_failure(res)
     report.failed = {v: why for v in missing}
     return report

@@ -195,6 +195,16 @@ def regions_metadata(store: TitleReads, spec: FeatureSpec, video_id: str) -> dic
     return out
 
 
+def catalog_feature_metadata(store: FeatureStore, spec: FeatureSpec, outcomes: list[StageOutcome], compute_s: float,
+                             computed_key: str = "titles_computed") -> dict[str, Any]:
+    """What a catalog-wide feature's run did (contextual embeddings, tags): titles, how many were computed
+    (under ``computed_key``) rather than memoized, rows written, and the table's snapshot after it."""
+    computed = [o for o in outcomes if not o.memoized]
+    return {"feature": spec.name, "feature_version": spec.version, "titles": len(outcomes), computed_key: len(computed),
+            "memoized": not computed, "rows_written": sum(o.rows for o in computed), "compute_s": round(compute_s, 3),
+            "iceberg_snapshot_id": dg.MetadataValue.text(str(store.snapshot_id(spec.table)))}
+
+
 def tag_training_metadata(training, compute_s: float) -> dict[str, Any]:
     """What training the tag probes did (a ``reelhouse.pipeline.tags.TagTraining``): per tag, its labelled
     shots, the regularization chosen and its cross-validated average precision over titles."""

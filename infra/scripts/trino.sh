@@ -96,9 +96,8 @@ node.bind-ip=127.0.0.1
 node.internal-address=127.0.0.1
 EOF
     # One node, coordinator and worker: the heartbeat failure detector (which pings every node and drops
-    # one whose recent pings failed from the nodes that run work) has no other node to fall back on; a
-    # slow start, whose first pings fail, left the only node "failed" for a while after the server said
-    # it had started, and queries failed with "No nodes available". It is off.
+    # one whose recent pings failed from the nodes that run work) has no other node to fall back on, so
+    # on a loaded 2-core machine it could only turn slow pings into "No nodes available". It is off.
     cat >"$etc/config.properties" <<EOF
 coordinator=true
 failure-detector.enabled=false
@@ -167,12 +166,13 @@ start)
     done
     # The coordinator says it has started before it has registered itself as the node that runs the
     # work, and before that node is known to serve the catalog: a first query fails with "No nodes
-    # available". Queries on the catalog's information_schema run on the coordinator and can succeed
-    # while a table scan still fails, so it is ready when a query runs and a scan of one of the catalog's
-    # tables (if it has any) is scheduled. An error of the catalog's own, such as an unreachable
-    # metastore, is the user's to see, not a reason to wait.
+    # available". A query that needs no worker proves nothing (information_schema runs on the
+    # coordinator, and a scan of a table without data files plans no split), so it is ready when a
+    # scan of one of the catalog's tables returns a row (or, if none holds any, when every scan ran).
+    # An error of the catalog's own, such as an unreachable metastore, is the user's to see, not a
+    # reason to wait.
     catalog=$(basename "$(ls "$dir/etc/catalog/"*.properties | head -n 1)" .properties)
-    until timeout 30 "$python" - "$port" "$catalog" >/dev/null 2>&1 <<'PY'
+    until timeout 60 "$python" - "$port" "$catalog" >/dev/null 2>&1 <<'PY'
 import sys
 
 import trino
@@ -183,12 +183,11 @@ cursor.execute("SELECT 1")
 cursor.fetchall()
 try:
     cursor.execute(f"""SELECT table_schema, table_name FROM "{catalog}".information_schema.tables
-                       WHERE table_schema <> 'information_schema' AND table_type = 'BASE TABLE' LIMIT 1""")
-    tables = cursor.fetchall()
-    if tables:
-        schema, table = tables[0]
-        cursor.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{catalog}"."{schema}"."{table}" LIMIT 1)')
-        cursor.fetchall()
+                       WHERE table_schema <> 'information_schema' AND table_type = 'BASE TABLE'""")
+    for schema, table in cursor.fetchall():
+        cursor.execute(f'SELECT 1 FROM "{catalog}"."{schema}"."{table}" LIMIT 1')
+        if cursor.fetchall():
+            break
 except trino.exceptions.TrinoQueryError as exc:
     sys.exit(1 if exc.error_name == "NO_NODES_AVAILABLE" else 0)
 PY

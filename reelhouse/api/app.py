@@ -316,12 +316,13 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/titles/{title}/tags", response_model=m.TitleTags, tags=["titles"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
              summary="A title's shots with their score per tag (reelhouse tags TITLE)")
     def title_tags(state: State, title: TitleRef) -> m.TitleTags:
-        from reelhouse.search.tags import NoTags, title_tags
+        from reelhouse.features.tag_models import NoTagProbes
+        from reelhouse.search.tags import title_tags
 
         vid = _title_of(state, title)
         try:
             return m.TitleTags(**title_tags(state.store, state.settings, vid).as_json())
-        except NoTags as exc:
+        except NoTagProbes as exc:
             raise HTTPException(503, str(exc)) from None
 
     @app.get("/tags", response_model=m.TagSet, tags=["search"], responses={**NOT_READY},
@@ -329,11 +330,12 @@ def create_app(settings: Settings) -> FastAPI:
     def tag_set(state: State) -> m.TagSet:
         from dataclasses import asdict
 
-        from reelhouse.search.tags import NoTags, probe_set
+        from reelhouse.features.tag_models import NoTagProbes
+        from reelhouse.search.tags import probe_set
 
         try:
             probes = probe_set(state.settings)
-        except NoTags as exc:
+        except NoTagProbes as exc:
             raise HTTPException(503, str(exc)) from None
         return m.TagSet(content_version=probes.content_version, feature_version=probes.feature_version,
                         tags=[m.TagInfo(**asdict(t)) for t in probes.tags])
@@ -343,13 +345,14 @@ def create_app(settings: Settings) -> FastAPI:
     def tag_shots(state: State, tag: Annotated[str, PathParam(min_length=1, max_length=64)],
                   k: Annotated[int, Query(ge=1, le=MAX_K, description="most shots")] = 10,
                   titles: Annotated[list[TitleRefs] | None, Query(description="titles to search among")] = None) -> m.TagSearch:
-        from reelhouse.search.tags import NoTags, UnknownTag, search_tag
+        from reelhouse.features.tag_models import NoTagProbes
+        from reelhouse.search.tags import UnknownTag, search_tag
 
         try:
             hits = search_tag(state.store, state.settings, tag, k, _resolve_optional(state, titles))
         except UnknownTag as exc:
             raise HTTPException(404, str(exc)) from None
-        except NoTags as exc:
+        except NoTagProbes as exc:
             raise HTTPException(503, str(exc)) from None
         return m.TagSearch(tag=tag, results=[m.TaggedShot(**h.as_json()) for h in hits])
 

@@ -56,14 +56,15 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
     from rich.table import Table
 
     from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
-    from reelhouse.search.tags import NoTags, title_tags
+    from reelhouse.features.tag_models import NoTagProbes
+    from reelhouse.search.tags import title_tags
     from reelhouse.viz.contact_sheet import timecode
 
     store = _store(settings)
     try:
         [vid] = resolve_titles(store, [args.target])
         found = title_tags(store, settings, vid)
-    except (UnknownTitle, NoTags) as exc:
+    except (UnknownTitle, NoTagProbes) as exc:
         return _fail("tags", str(exc))
     if args.json:
         print(json.dumps(found.as_json(), indent=2))
@@ -82,7 +83,8 @@ def cmd_search_tag(args: argparse.Namespace, settings: Settings) -> int:
     from rich.table import Table
 
     from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
-    from reelhouse.search.tags import NoTags, UnknownTag, search_tag
+    from reelhouse.features.tag_models import NoTagProbes
+    from reelhouse.search.tags import UnknownTag, search_tag
     from reelhouse.viz.contact_sheet import timecode
 
     if args.k < 1:
@@ -91,7 +93,7 @@ def cmd_search_tag(args: argparse.Namespace, settings: Settings) -> int:
     try:
         titles = resolve_titles(store, args.titles.split(",")) if args.titles else None
         hits = search_tag(store, settings, args.tag, args.k, titles)
-    except (UnknownTitle, NoTags, UnknownTag) as exc:
+    except (UnknownTitle, NoTagProbes, UnknownTag) as exc:
         return _fail("search-tag", str(exc))
     if args.json:
         print(json.dumps({"tag": args.tag, "results": [h.as_json() for h in hits]}, indent=2))

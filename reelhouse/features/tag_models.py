@@ -16,6 +16,7 @@ atomically. Light: Dagster, the CLI and the feature specs read it without scikit
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -71,6 +72,28 @@ def current_tags(settings: Settings) -> CurrentTags | None:
     if not (artifact_dir(settings, current.content_version) / META_FILE).is_file():
         return None
     return current
+
+
+class NoTagProbes(LookupError):
+    """No tag probes are trained yet (``reelhouse tags train LABELS.csv``)."""
+
+
+def require_current_tags(settings: Settings) -> CurrentTags:
+    """The current probe set.
+
+    Raises:
+        NoTagProbes: none is trained.
+    """
+    current = current_tags(settings)
+    if current is None:
+        raise NoTagProbes("no tag probes are trained yet: run `reelhouse tags train LABELS.csv`")
+    return current
+
+
+def read_meta(settings: Settings, content_version: str) -> dict:
+    """A probe set's ``meta.json``: what it was trained on and, per tag, ``positives``, ``negatives``, ``c``
+    and ``cv_ap``."""
+    return json.loads((artifact_dir(settings, content_version) / META_FILE).read_text())
 
 
 def set_current_tags(settings: Settings, current: CurrentTags) -> None:

@@ -60,10 +60,6 @@ class NoLabels(RuntimeError):
     """No label set is installed (``reelhouse tags train LABELS.csv``)."""
 
 
-class NoTagProbes(RuntimeError):
-    """No tag probes are trained yet."""
-
-
 @dataclass(frozen=True)
 class Label:
     """One labelled span: ``[start_s, end_s)`` seconds of title ``video_id`` carry ``tag``.
@@ -276,11 +272,6 @@ def _fingerprint(settings: Settings, video_ids: Sequence[str]) -> str:
     return hashlib.sha256(f"{ALGORITHM_VERSION}:{data_fingerprint(settings, video_ids)}".encode()).hexdigest()
 
 
-def read_meta(settings: Settings, content_version: str) -> dict:
-    """An artifact's ``meta.json``."""
-    return json.loads((tag_models.artifact_dir(settings, content_version) / tag_models.META_FILE).read_text())
-
-
 def train_tag_probes(settings: Settings, store: FeatureStore,
                      progress: Callable[[str], None] | None = None) -> TagTraining:
     """Train one probe per tag of the current label set and make them current (memoized).
@@ -297,7 +288,7 @@ def train_tag_probes(settings: Settings, store: FeatureStore,
     fingerprint = _fingerprint(settings, titles)
     current = tag_models.current_tags(settings)
     if current is not None and current.labels_digest == digest and current.data_fingerprint == fingerprint:
-        meta = read_meta(settings, current.content_version)
+        meta = tag_models.read_meta(settings, current.content_version)
         return TagTraining(current.content_version, True, len(meta["titles"]), meta["shots"], meta["per_tag"], digest)
     data = training_data(store, settings, labels)
     probes = []
@@ -352,9 +343,7 @@ def current_probes(settings: Settings) -> TagProbes:
     Raises:
         NoTagProbes: none is trained.
     """
-    current = tag_models.current_tags(settings)
-    if current is None:
-        raise NoTagProbes("no tag probes are trained yet: run `reelhouse tags train LABELS.csv`")
+    current = tag_models.require_current_tags(settings)
     with np.load(tag_models.artifact_dir(settings, current.content_version) / tag_models.PROBES_FILE) as z:
         return TagProbes(current.content_version, [str(t) for t in z["tags"]], z["weights"], z["bias"])
 

@@ -17,11 +17,13 @@ from pyiceberg.expressions import And, EqualTo
 
 from reelhouse.config import Settings
 from reelhouse.features import specs, tag_models
+from reelhouse.features.tag_models import NoTagProbes
 from reelhouse.lakehouse import FeatureStore
 
 
-class NoTags(LookupError):
-    """No probes are trained, or the title holds no scores from the current ones yet."""
+class NoTags(NoTagProbes):
+    """The title holds no scores from the current probes yet (a :class:`NoTagProbes`, so one ``except``
+    answers both "not ready" cases)."""
 
 
 class UnknownTag(LookupError):
@@ -52,15 +54,10 @@ def probe_set(settings: Settings) -> ProbeSet:
     """The current probe set.
 
     Raises:
-        NoTags: none is trained.
+        NoTagProbes: none is trained.
     """
-    import json
-
-    current = tag_models.current_tags(settings)
-    if current is None:
-        raise NoTags("no tag probes are trained yet: run `reelhouse tags train LABELS.csv`")
-    meta = json.loads((tag_models.artifact_dir(settings, current.content_version) / tag_models.META_FILE).read_text())
-    per_tag = meta["per_tag"]
+    current = tag_models.require_current_tags(settings)
+    per_tag = tag_models.read_meta(settings, current.content_version)["per_tag"]
     return ProbeSet(current.content_version, specs.tags_spec(settings, current.content_version).version,
                     [TagInfo(t, per_tag[t]["positives"], per_tag[t]["negatives"], per_tag[t]["cv_ap"]) for t in current.tags])
 
@@ -86,7 +83,7 @@ def title_tags(store: FeatureStore, settings: Settings, video_id: str) -> TitleT
     """The title's tag scores from the current probes.
 
     Raises:
-        NoTags: no probes are trained, or the title holds no scores from them yet.
+        NoTagProbes: no probes are trained (``NoTags``: the title holds no scores from them yet).
     """
     from reelhouse.search.shot_lookup import shot_spans
 
@@ -130,7 +127,7 @@ def search_tag(store: FeatureStore, settings: Settings, tag: str, k: int,
     (ties: by title, then shot).
 
     Raises:
-        NoTags: no probes are trained.
+        NoTagProbes: no probes are trained.
         UnknownTag: the current probes have no such tag.
         ValueError: ``k < 1``.
     """
