@@ -210,12 +210,15 @@ def training_data(store: FeatureStore, settings: Settings, labels: Sequence[Labe
             for v in titles if v not in ready], "cannot train tags")
     tags = sorted({lb.tag for lb in labels})
     data = read_catalog_shots(store, settings, DEFAULT_MODALITY_DIMS, titles)
+    by_title: dict[str, list[Label]] = {}
+    for lb in labels:
+        by_title.setdefault(lb.video_id, []).append(lb)
     feats, truth, groups, problems = [], [], [], []
     for vid, shot_index, emb, present in zip(data.video_ids, data.shot_indices, data.embeddings, data.present):
         spans = {r["shot_index"]: (r["start_s"], r["end_s"]) for r in shot_rows(store, settings, vid)}
         starts = np.array([spans[int(i)][0] for i in shot_index])
         ends = np.array([spans[int(i)][1] for i in shot_index])
-        mine = [lb for lb in labels if lb.video_id == vid]
+        mine = by_title[vid]
         carried = shot_tag_matrix(starts, ends, [(lb.start_s, lb.end_s, lb.tag) for lb in mine], tags)
         for lb in mine:
             if not shot_tag_matrix(starts, ends, [(lb.start_s, lb.end_s, lb.tag)], [lb.tag]).any():
@@ -229,8 +232,8 @@ def training_data(store: FeatureStore, settings: Settings, labels: Sequence[Labe
     for j, tag in enumerate(tags):
         pos, neg = int(y[:, j].sum()), int((~y[:, j]).sum())
         if pos < MIN_SHOTS or neg < MIN_SHOTS:
-            problems.append(f"tag {tag!r} labels {pos} shot(s) and leaves {neg} unlabelled in the labelled titles; "
-                            f"a probe needs at least {MIN_SHOTS} of each")
+            problems.append(f"tag {tag!r} labels {pos} shot(s) of the labelled titles and leaves out {neg}; a probe "
+                            f"needs at least {MIN_SHOTS} of each")
     _raise(problems, "cannot train tags")
     return TrainingData(np.concatenate(feats), y, np.asarray(groups), tags, titles)
 
