@@ -20,6 +20,7 @@ from dagster_project import metadata
 from dagster_project.instance import SPARK_POOL
 from dagster_project.metadata import match_cut_preview, outcome_metadata, training_metadata
 from dagster_project.resources import ReelhouseResource
+from models.tags import ALGORITHM_VERSION as TAGS_ALGORITHM_VERSION
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec, registry, specs
 from reelhouse.features.outcome import StageOutcome, TitleFailures
@@ -266,14 +267,8 @@ def match_cut_candidates(context: dg.AssetExecutionContext, reelhouse: Reelhouse
     return dg.MaterializeResult(metadata=meta)
 
 
-def _tags_code_version() -> str:
-    from models.tags import ALGORITHM_VERSION
-
-    return ALGORITHM_VERSION
-
-
 @dg.asset(deps=MODALITY_ASSETS, group_name=registry.feature("tags").group, kinds={"scikit-learn"},
-          code_version=_tags_code_version(), output_required=False)
+          code_version=TAGS_ALGORITHM_VERSION, output_required=False)
 def tag_probes(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
     """One probe per tag, trained on the team's label set (``reelhouse tags train LABELS.csv``) over the labelled
     titles' visual, audio and text embeddings; memoized on the labels' digest and the embedding versions. Skipped
@@ -290,7 +285,7 @@ def tag_probes(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
 
 
 @dg.asset(name="tags", deps=[tag_probes, *MODALITY_ASSETS], group_name=registry.feature("tags").group,
-          kinds=set(registry.feature("tags").kinds), code_version=_tags_code_version(),
+          kinds=set(registry.feature("tags").kinds), code_version=TAGS_ALGORITHM_VERSION,
           automation_condition=INDEX_AUTOMATION, output_required=False)
 def tag_scores(context: dg.AssetExecutionContext, reelhouse: ReelhouseResource):
     """Every eligible title's shots scored by the current tag probes (table ``shot_tags``: one row per shot and

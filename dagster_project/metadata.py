@@ -6,6 +6,7 @@ Reads only (through the feature store); the pictures come from ``reelhouse.viz.p
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 import dagster as dg
@@ -217,6 +218,7 @@ def tag_training_metadata(training, compute_s: float) -> dict[str, Any]:
             "per_tag": dg.MetadataValue.md("\n".join(lines)), "compute_s": round(compute_s, 3)}
 
 
+@functools.cache
 def _blank_png() -> bytes:
     import io
 

@@ -128,8 +128,15 @@ class Probe:
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """float64 ``(n,)`` probabilities in ``[0, 1]`` that each row carries the tag."""
-        z = np.asarray(features, dtype=np.float64) @ self.weights + self.bias
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow
+        return probe_scores(features, self.weights, self.bias)
+
+
+def probe_scores(features: np.ndarray, weights: np.ndarray, bias: float | np.ndarray) -> np.ndarray:
+    """Probabilities ``logistic(features @ weights + bias)`` in ``[0, 1]``, float64: ``(n,)`` for one probe's
+    ``(d,)`` weights, ``(n, t)`` for ``t`` probes' ``(d, t)`` weights and ``(t,)`` biases."""
+    from scipy.special import expit
+
+    return expit(np.asarray(features, dtype=np.float64) @ weights + bias)
 
 
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -33,7 +33,7 @@ import math
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -130,15 +130,16 @@ def resolve_labels(store: FeatureStore, path: str | Path) -> list[Label]:
     Raises:
         LabelError: as :func:`parse_label_file`, or a title that matches no ingested ``ok`` title.
     """
-    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
+    from reelhouse.search.shot_lookup import UnknownTitle, title_resolver
 
     rows = parse_label_file(path)
+    resolve = title_resolver(store)
     ids: dict[str, str] = {}
     problems = []
     for row, title, *_ in rows:
         if title not in ids:
             try:
-                [ids[title]] = resolve_titles(store, [title])
+                ids[title] = resolve(title)
             except UnknownTitle as exc:
                 ids[title] = ""
                 problems.append(f"row {row}: {exc}")
@@ -189,7 +190,6 @@ class TrainingData:
     truth: np.ndarray
     groups: np.ndarray
     tags: list[str]
-    video_ids: list[str] = field(default_factory=list)
 
 
 def training_data(store: FeatureStore, settings: Settings, labels: Sequence[Label]) -> TrainingData:
@@ -235,7 +235,7 @@ def training_data(store: FeatureStore, settings: Settings, labels: Sequence[Labe
             problems.append(f"tag {tag!r} labels {pos} shot(s) of the labelled titles and leaves out {neg}; a probe "
                             f"needs at least {MIN_SHOTS} of each")
     _raise(problems, "cannot train tags")
-    return TrainingData(np.concatenate(feats), y, np.asarray(groups), tags, titles)
+    return TrainingData(np.concatenate(feats), y, np.asarray(groups), tags)
 
 
 def install_labels(settings: Settings, store: FeatureStore, path: str | Path) -> list[Label]:
@@ -275,6 +275,15 @@ def _fingerprint(settings: Settings, video_ids: Sequence[str]) -> str:
     return hashlib.sha256(f"{ALGORITHM_VERSION}:{data_fingerprint(settings, video_ids)}".encode()).hexdigest()
 
 
+def _trained_on(settings: Settings, digest: str, fingerprint: str) -> tag_models.CurrentTags | None:
+    """The current probes if they were trained on the label set ``digest`` over the embeddings
+    ``fingerprint`` names (the memoization key), else None."""
+    current = tag_models.current_tags(settings)
+    if current is not None and current.labels_digest == digest and current.data_fingerprint == fingerprint:
+        return current
+    return None
+
+
 def train_tag_probes(settings: Settings, store: FeatureStore,
                      progress: Callable[[str], None] | None = None) -> TagTraining:
     """Train one probe per tag of the current label set and make them current (memoized).
@@ -289,8 +298,8 @@ def train_tag_probes(settings: Settings, store: FeatureStore,
     digest = labels_digest(labels)
     titles = sorted({lb.video_id for lb in labels})
     fingerprint = _fingerprint(settings, titles)
-    current = tag_models.current_tags(settings)
-    if current is not None and current.labels_digest == digest and current.data_fingerprint == fingerprint:
+    current = _trained_on(settings, digest, fingerprint)
+    if current is not None:
         meta = tag_models.read_meta(settings, current.content_version)
         return TagTraining(current.content_version, True, len(meta["titles"]), meta["shots"], meta["per_tag"], digest)
     data = training_data(store, settings, labels)
@@ -336,8 +345,9 @@ class TagProbes:
     bias: np.ndarray
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        z = np.asarray(features, dtype=np.float64) @ self.weights.T + self.bias
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, as models.tags.Probe.scores
+        from models.tags import probe_scores
+
+        return probe_scores(features, self.weights.T, self.bias)
 
 
 def current_probes(settings: Settings) -> TagProbes:
@@ -366,10 +376,8 @@ def tags_current(settings: Settings, store: FeatureStore) -> bool:
         labels = installed_labels(settings)
     except NoLabels:
         return True
-    current = tag_models.current_tags(settings)
-    return (current is not None and current.labels_digest == labels_digest(labels)
-            and current.data_fingerprint == _fingerprint(settings, sorted({lb.video_id for lb in labels}))
-            and not tag_todo(store, settings)[1])
+    fingerprint = _fingerprint(settings, sorted({lb.video_id for lb in labels}))
+    return _trained_on(settings, labels_digest(labels), fingerprint) is not None and not tag_todo(store, settings)[1]
 
 
 def score_titles(settings: Settings, store: FeatureStore, run_id: str, video_ids: Sequence[str] | None = None,

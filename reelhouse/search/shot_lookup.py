@@ -5,7 +5,7 @@ Shots are ``(video_id, shot_index)``; times are seconds of the standardized enco
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -26,27 +26,43 @@ def title_names(store: FeatureStore) -> dict[str, str]:
     return {r["video_id"]: PurePosixPath(unquote(urlparse(r["source_uri"]).path)).name for r in rows}
 
 
-def resolve_titles(store: FeatureStore, refs: Iterable[str]) -> list[str]:
-    """Video ids of ``refs``: each a video id, a unique id prefix (6+ characters) or a source file name.
+def title_resolver(store: FeatureStore) -> Callable[[str], str]:
+    """A function from one reference (a video id, a unique id prefix of 6+ characters, or a source file
+    name) to its video id, over the ``ok`` titles as they are now (the store is read once, here).
 
-    Only ``ok`` titles resolve. Raises:
+    The function raises:
         UnknownTitle: a reference matching no ok title, or several (the message lists them).
     """
     ok = sorted(v for v, r in title_statuses(store).items() if r["status"] == "ok")
     names = title_names(store)
-    out: list[str] = []
-    for ref in refs:
-        ref = ref.strip()
-        if not ref:
-            continue
+
+    def resolve(ref: str) -> str:
         hits = [v for v in ok if v == ref] or [v for v in ok if names.get(v) == ref]
         if not hits and len(ref) >= 6:
             hits = [v for v in ok if v.startswith(ref)]
         if len(hits) != 1:
             what = "matches no ingested ok title" if not hits else f"is ambiguous: {', '.join(h[:12] for h in hits)}"
             raise UnknownTitle(f"title {ref!r} {what}")
-        if hits[0] not in out:
-            out.append(hits[0])
+        return hits[0]
+
+    return resolve
+
+
+def resolve_titles(store: FeatureStore, refs: Iterable[str]) -> list[str]:
+    """Video ids of ``refs`` (see :func:`title_resolver`; blank references skipped, repeats once).
+
+    Only ``ok`` titles resolve. Raises:
+        UnknownTitle: a reference matching no ok title, or several (the message lists them).
+    """
+    resolve = title_resolver(store)
+    out: list[str] = []
+    for ref in refs:
+        ref = ref.strip()
+        if not ref:
+            continue
+        vid = resolve(ref)
+        if vid not in out:
+            out.append(vid)
     return out
 
 
