@@ -66,6 +66,23 @@ class TrinoConfig(StrictModel):
     http_scheme: Literal["http", "https"] = "http"
 
 
+class ServeConfig(StrictModel):
+    """The HTTP API (``reelhouse serve``).
+
+    Attributes:
+        refresh_s: seconds between the refresher's looks at the catalog; when a table has a newer
+            snapshot, the next served state is built beside the current one and swapped in.
+        workers: API processes; they map one index file each (shared pages), so memory does not grow
+            with them.
+        threads: requests one process computes at once (the rest wait in line); faiss and numpy
+            release the GIL, so up to the cores available this adds throughput.
+    """
+
+    refresh_s: float = Field(2.0, ge=0.05, le=3600)
+    workers: int = Field(1, ge=1, le=64)
+    threads: int = Field(16, ge=1, le=256)
+
+
 class ContextualTraining(StrictModel):
     """How the platform trains its contextual shot encoder (``models.contextual``) on the catalog.
 
@@ -100,6 +117,7 @@ class Settings(BaseSettings):
         spark_master: Spark master URL (``local[*]``, ``spark://host:7077``, ...).
         spark_conf: extra Spark configuration passed verbatim.
         sql_engine: ``duckdb`` (embedded) or ``trino``.
+        serve: the HTTP API's refresh interval and processes (``ServeConfig``).
         device: ``auto`` picks CUDA when present, else CPU.
         contextual: training of the contextual shot encoder (``ContextualTraining``).
         backfill_chunk_titles: titles per chunk when a catalog-wide feature (the contextual
@@ -128,6 +146,7 @@ class Settings(BaseSettings):
     spark_conf: dict[str, str] = Field(default_factory=dict)
     sql_engine: Literal["duckdb", "trino"] = "duckdb"
     trino: TrinoConfig = TrinoConfig()
+    serve: ServeConfig = ServeConfig()
     encode: EncodeRecipe = EncodeRecipe()
     device: Literal["auto", "cpu", "cuda"] = "auto"
     contextual: ContextualTraining = ContextualTraining()

@@ -344,16 +344,32 @@ def test_similar_rejects_bad_ids_and_k_with_clear_messages(client, library, stor
     assert body["errors"] == [{"loc": ["query", "k"], "msg": "Input should be greater than or equal to 1", "type": "greater_than_equal"}]
 
 
-def test_the_index_is_reloaded_when_the_snapshot_moves_on(client, library, store):
+def test_a_commit_is_served_after_the_refresh_and_every_answer_names_its_state(client, library, store):
+    from reelhouse.features.specs import visual_spec
+    from reelhouse.lakehouse import FeatureSlice, new_run_id
+    from reelhouse.lakehouse.schemas import AUDIT_COLUMNS
+
     settings, report = library
-    state = client.app.state.api
-    index = state.visual_index()
-    assert state.visual_index() is index  # current: kept, not reloaded
-    index.snapshot_id = -1  # as if shot_embeddings had committed a newer snapshot since
+    served = client.app.state.served
+    before = served.current
+    assert served.refresh() is False and served.current is before  # nothing moved: the state is kept
     vid = report.ok[0]
-    _ok(client, f"/similar/{vid}/0", k=2)
-    assert state.visual_index() is not index
-    assert _ok(client, "/health")["visual_index_snapshot_id"] == store.snapshot_id("shot_embeddings")
+    r = client.get(f"/similar/{vid}/0", params={"k": 2})
+    assert r.status_code == 200 and r.headers["x-reelhouse-snapshot"] == before.token
+    assert client.get("/titles/nope.mp4").headers["x-reelhouse-snapshot"] == before.token  # errors too
+    spec = visual_spec(settings)
+    slice_ = FeatureSlice(vid, spec.name, spec.version)
+    rows = store.read_slice("shot_embeddings", slice_)
+    store.replace_slice("shot_embeddings", slice_, rows.drop_columns(list(AUDIT_COLUMNS)), new_run_id())  # same rows, a new snapshot
+    assert client.get("/titles").headers["x-reelhouse-snapshot"] == before.token  # not yet refreshed: the old state answers
+    assert served.refresh() is True
+    after = served.current
+    assert after.token != before.token and after.snapshot_ids["shot_embeddings"] == store.snapshot_id("shot_embeddings")
+    r = client.get(f"/similar/{vid}/0", params={"k": 2})
+    assert r.headers["x-reelhouse-snapshot"] == after.token and r.json()["snapshot_id"] == store.snapshot_id("shot_embeddings")
+    health = _ok(client, "/health")
+    assert health["snapshot"] == after.token and health["visual_index_snapshot_id"] == store.snapshot_id("shot_embeddings")
+    assert [s["token"] for s in health["recent"]][-2:] == [before.token, after.token]
 
 
 # match cuts ----------------------------------------------------------------------------------

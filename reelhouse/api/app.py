@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import asdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
@@ -33,8 +34,10 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import StringConstraints
+from starlette.concurrency import run_in_threadpool
 
 from reelhouse.api import models as m
+from reelhouse.api.served import SNAPSHOT_HEADER, Served, ServedState
 from reelhouse.config import Settings
 from reelhouse.features.registry import searchable
 from reelhouse.search.match_cuts import FLAVORS
@@ -43,48 +46,6 @@ from reelhouse.search.match_cuts import FLAVORS
 MAX_K = 1000
 #: Largest number of pairs drawn on one match-cut sheet.
 MAX_SHEET_PAIRS = 200
-
-
-class ApiState:
-    """What one app holds open: settings, the feature store and the ANN indexes (visual warmed at start)."""
-
-    def __init__(self, settings: Settings) -> None:
-        from reelhouse.lakehouse import FeatureStore
-
-        self.settings = settings
-        self.store = FeatureStore.from_settings(settings)
-        self.store.ensure_tables()
-        self._indexes: dict = {}  # feature name -> ShotIndex
-        self._index_lock = threading.Lock()
-        self.text_lock = threading.Lock()  # semantic search may build and save the text index
-
-    def index(self, embedding: str = "visual"):
-        """The ANN index of ``embedding`` (a name of ``registry.searchable``) for the current
-        ``shot_embeddings`` snapshot, reloaded when the snapshot moved on.
-
-        Raises:
-            LookupError: no such embeddings are stored yet.
-        """
-        from reelhouse.search import ann
-
-        spec = searchable()[embedding](self.settings)  # the registry's current version
-        with self._index_lock:
-            index = self._indexes.get(spec.name)
-            if index is None or ann.is_stale(index, self.store, spec):
-                index, _ = ann.load_or_build(self.store, self.settings.index_root, spec)
-                self._indexes[spec.name] = index
-            return index
-
-    def visual_index(self):
-        """The visual index (see :meth:`index`)."""
-        return self.index("visual")
-
-    @property
-    def visual_snapshot_id(self) -> int | None:
-        from reelhouse.features.specs import visual_spec
-
-        index = self._indexes.get(visual_spec(self.settings).name)
-        return index.snapshot_id if index is not None else None
 
 
 # Parameters --------------------------------------------------------------------------------
@@ -123,18 +84,60 @@ Unit = Annotated[float, Query(ge=0.0, le=1.0, allow_inf_nan=False, description="
                                                                               "x from the left edge, y from the top")]
 
 
-def state_of(request: Request) -> ApiState:
-    """The app's open state (made here if the app is served without its lifespan)."""
-    app = request.app
-    state = getattr(app.state, "api", None)
-    if state is None:
+def served_of(app: FastAPI) -> Served:
+    """The app's :class:`Served` (made, and its refresher started, here if the app runs without its lifespan)."""
+    served = app.state.served
+    if served is None:
         with app.state.lock:
-            state = getattr(app.state, "api", None) or ApiState(app.state.settings)
-            app.state.api = state
+            served = app.state.served
+            if served is None:
+                served = Served(app.state.settings)
+                served.start()
+                app.state.served = served
+    return served
+
+
+async def state_of(request: Request) -> ServedState:
+    """The state this request is answered from: the current one, taken once (its token goes in the
+    response's ``X-Reelhouse-Snapshot`` header)."""
+    served = request.app.state.served
+    if served is None:
+        served = await run_in_threadpool(served_of, request.app)
+    state = served.current
+    request.scope[_SCOPE_KEY] = state.token
     return state
 
 
-State = Annotated[ApiState, Depends(state_of)]
+State = Annotated[ServedState, Depends(state_of)]
+#: Where a request's scope keeps the token of the state that answers it.
+_SCOPE_KEY = "reelhouse.snapshot"
+
+
+class ServingHeaders:
+    """ASGI middleware: refuses every method but GET (405, ``Allow: GET``), and stamps each response with
+    the token of the state that answered it (``X-Reelhouse-Snapshot``; absent when no state was taken)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001  # any ASGI app
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "GET":
+            response = JSONResponse({"detail": f"the reelhouse API is read-only: {scope['method']} is not allowed, "
+                                               "only GET"}, status_code=405, headers={"Allow": "GET"})
+            await response(scope, receive, send)
+            return
+
+        async def stamped(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start" and _SCOPE_KEY in scope:
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (SNAPSHOT_HEADER.lower().encode(), scope[_SCOPE_KEY].encode())]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
 
 NOT_FOUND = {404: {"model": m.Error, "description": "unknown or ambiguous title, or unknown shot"}}
 INVALID = {422: {"model": m.ValidationError, "description": "a parameter is out of range or malformed"}}
@@ -159,21 +162,26 @@ def _not_found(exc: Exception) -> HTTPException:
     return HTTPException(404, str(exc.args[0]) if exc.args else str(exc))
 
 
-def _resolve(state: ApiState, refs: Sequence[str]) -> list[str]:
-    from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles
+def _resolve(state: ServedState, refs: Sequence[str]) -> list[str]:
+    """Video ids of ``refs`` in the state (blank references skipped, repeats once); 404 for an unknown one."""
+    from reelhouse.search.shot_lookup import UnknownTitle
 
+    out: list[str] = []
     try:
-        return resolve_titles(state.store, refs)
+        for ref in refs:
+            if ref.strip() and (vid := state.resolve(ref.strip())) not in out:
+                out.append(vid)
     except UnknownTitle as exc:
         raise _not_found(exc) from None
+    return out
 
 
-def _resolve_optional(state: ApiState, titles: Sequence[str] | None) -> list[str] | None:
+def _resolve_optional(state: ServedState, titles: Sequence[str] | None) -> list[str] | None:
     refs = _refs(titles)  # never empty: each value names a title (``TitleRefs``)
     return None if refs is None else _resolve(state, refs)
 
 
-def _title_of(state: ApiState, ref: str) -> str:
+def _title_of(state: ServedState, ref: str) -> str:
     [vid] = _resolve(state, [ref])
     return vid
 
@@ -221,14 +229,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ApiState(settings)
-        try:
-            state.visual_index()  # warm: load (or build once) the current index
-        except LookupError:
-            pass  # no embeddings yet: /similar answers 503 until there are
-        app.state.api = state
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.serve.threads
+        served = await run_in_threadpool(Served, settings)  # the first state, visual index warm
+        served.start()
+        app.state.served = served
         yield
-        app.state.api = None
+        app.state.served = None
+        await run_in_threadpool(served.stop)
 
     app = FastAPI(
         title="reelhouse",
@@ -239,47 +248,31 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.lock = threading.Lock()
-    app.state.api = None
+    app.state.served = None
     app.add_exception_handler(RequestValidationError, _invalid_request)
-
-    @app.middleware("http")
-    async def read_only(request: Request, call_next):
-        if request.method != "GET":
-            return JSONResponse({"detail": f"the reelhouse API is read-only: {request.method} is not allowed, only GET"},
-                                status_code=405, headers={"Allow": "GET"})
-        return await call_next(request)
+    app.add_middleware(ServingHeaders)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    @app.get("/health", response_model=m.Health, tags=["meta"], summary="Liveness and what is loaded")
-    def health(state: State) -> m.Health:
-        from reelhouse.features.coverage import ok_titles
-
-        return m.Health(titles=len(ok_titles(state.store)),
-                        shot_embeddings_snapshot_id=state.store.snapshot_id("shot_embeddings"),
+    @app.get("/health", response_model=m.Health, tags=["meta"], summary="Liveness and the snapshots served")
+    def health(request: Request, state: State) -> m.Health:
+        served = served_of(request.app)
+        return m.Health(titles=len(state.titles), snapshot=state.token, snapshot_ids=state.snapshot_ids,
+                        served_since=state.loaded_at, refresh_error=served.refresh_error,
+                        recent=[m.ServedSnapshot(**d) for d in served.recent.values()],
+                        shot_embeddings_snapshot_id=state.snapshot_ids.get("shot_embeddings"),
                         visual_index_snapshot_id=state.visual_snapshot_id)
 
     # titles and shots ----------------------------------------------------------------------
-    def _titles(state: ApiState, ids: Sequence[str]) -> list[m.Title]:
-        from reelhouse.features.rows import shot_rows
-        from reelhouse.features.specs import media_spec
-        from reelhouse.search.shot_lookup import title_names
-
-        names = title_names(state.store)
-        media = state.store.read("media", f"feature_version == '{media_spec().version}'",
-                                 selected_fields=("video_id", "duration_s")).to_pylist()
-        duration = {r["video_id"]: r["duration_s"] for r in media}
-        return [m.Title(video_id=v, file_name=names.get(v, ""), duration_s=duration.get(v),
-                        shot_count=len(shot_rows(state.store, state.settings, v))) for v in ids]
+    def _titles(state: ServedState, ids: Sequence[str]) -> list[m.Title]:
+        return [m.Title(**asdict(state.title(v))) for v in ids]
 
     @app.get("/titles", response_model=m.TitlePage, tags=["titles"], summary="The library's ok titles, by video id", responses=INVALID)
     def titles(state: State, limit: Limit = 100, offset: Offset = 0) -> m.TitlePage:
-        from reelhouse.features.coverage import ok_titles
-
-        chunk, page = _page(ok_titles(state.store), offset, limit)
-        return m.TitlePage(titles=_titles(state, chunk), **page)
+        chunk, page = _page(state.titles, offset, limit)
+        return m.TitlePage(titles=[m.Title(**asdict(t)) for t in chunk], **page)
 
     @app.get("/titles/{title}", response_model=m.Title, tags=["titles"], summary="One title", responses={**NOT_FOUND, **INVALID})
     def title(state: State, title: TitleRef) -> m.Title:
@@ -294,7 +287,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         vid = _title_of(state, title)
         try:
-            found = shots_between(state.store, state.settings, vid, 0.0 if start_s is None else start_s,
+            found = shots_between(state.shot_rows(vid), 0.0 if start_s is None else start_s,
                                   math.inf if end_s is None else end_s)
         except ValueError as exc:
             raise HTTPException(422, f"bad time range: {exc}") from None
@@ -410,7 +403,7 @@ def create_app(settings: Settings) -> FastAPI:
                                   for h in chunk], **page)
 
     # match cuts ----------------------------------------------------------------------------
-    def _match_cuts(state: ApiState, titles: list[str], flavor: str, k: int, scope: str, min_gap: int,
+    def _match_cuts(state: ServedState, titles: list[str], flavor: str, k: int, scope: str, min_gap: int,
                     per_shot: int, rank_by: str):
         from reelhouse.search.match_cuts import UnknownFlavor, find_match_cuts, flavor_spec
 
@@ -420,7 +413,8 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         ids = _resolve(state, _refs(titles) or [])  # PickedTitles: at least one value, each naming a title
         found = find_match_cuts(state.store, state.settings, ids, flavor, n_pairs=k, candidates_per_shot=max(k, 10),
-                                scope=scope, min_gap=min_gap, rank_by=rank_by, max_per_shot=per_shot or None)
+                                scope=scope, min_gap=min_gap, rank_by=rank_by, max_per_shot=per_shot or None,
+                                vectors=state.shot_vectors)
         return ids, found
 
     @app.get("/match-cuts", response_model=m.MatchCuts, tags=["search"], responses={**NOT_FOUND, **INVALID},
@@ -428,11 +422,9 @@ def create_app(settings: Settings) -> FastAPI:
     def match_cuts(state: State, titles: PickedTitles, flavor: Flavor = "visual", k: K = 20, scope: Scope = "all",
                    min_gap: MinGap = 1, per_shot: PerShot = 1, rank_by: RankBy = "csls", limit: Limit = 100,
                    offset: Offset = 0) -> m.MatchCuts:
-        from reelhouse.search.shot_lookup import shot_spans
-
         ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by)
         chunk, page = _page(found.pairs, offset, limit)
-        spans = shot_spans(state.store, state.settings, ids)
+        spans = state.shot_spans(ids)
 
         def shot(vid: str, idx: int) -> m.ShotRef:
             span = spans.get((vid, idx), {})
@@ -483,3 +475,11 @@ def create_app(settings: Settings) -> FastAPI:
         return m.TextSearch(query=q, mode=mode, results=[m.TextHit(**h.__dict__) for h in chunk], **page)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app over the library the environment names (``REELHOUSE_*``, the config file): the factory
+    ``reelhouse serve`` hands uvicorn, so each worker process builds its own."""
+    from reelhouse.config import get_settings
+
+    return create_app(get_settings())

@@ -39,10 +39,21 @@ class Page(BaseModel):
     next_offset: int | None = Field(description="offset of the next page; null on the last page")
 
 
+class ServedSnapshot(BaseModel):
+    token: str = Field(description="the state's name, as the X-Reelhouse-Snapshot header of its answers gives it")
+    snapshot_ids: dict[str, int | None] = Field(description="table -> Iceberg snapshot id the state reads (null: empty table)")
+    loaded_at: float = Field(description="when the state was built, seconds since the Unix epoch")
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
-    titles: int = Field(description="ok titles in the library")
-    shot_embeddings_snapshot_id: int | None = Field(description="current Iceberg snapshot of shot_embeddings")
+    titles: int = Field(description="ok titles in the served state")
+    snapshot: str = Field(description="token of the served state (every answer names its state in the X-Reelhouse-Snapshot header)")
+    snapshot_ids: dict[str, int | None] = Field(description="table -> Iceberg snapshot id the served state reads")
+    served_since: float = Field(description="when the served state was built, seconds since the Unix epoch")
+    refresh_error: str | None = Field(description="why the last look for a newer snapshot failed (null: it did not)")
+    recent: list[ServedSnapshot] = Field(description="the states served lately, oldest first, the current one last")
+    shot_embeddings_snapshot_id: int | None = Field(description="the served snapshot of shot_embeddings")
     visual_index_snapshot_id: int | None = Field(description="snapshot the loaded visual index was built from (null: none yet)")
 
 

@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the read-only HTTP API (similar, match cuts, shots, subtitle search)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, help="API processes (default: serve.workers, 1); they share one mapped index")
+    p.add_argument("--refresh-s", type=float, help="seconds between looks for newer snapshots (default: serve.refresh_s, 2)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("run", help="materialize every feature for the landing folder (the main job)")

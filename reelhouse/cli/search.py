@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from reelhouse.config import Settings
+from reelhouse.config import Settings, get_settings
 from reelhouse.cli._common import _console, _fail, _store
 
 
@@ -131,12 +132,13 @@ def cmd_match_cuts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_shots_between(args: argparse.Namespace, settings: Settings) -> int:
+    from reelhouse.features.rows import shot_rows
     from reelhouse.search.shot_lookup import UnknownTitle, resolve_titles, shots_between
 
     store = _store(settings)
     try:
         [vid] = resolve_titles(store, [args.video_id])
-        shots = shots_between(store, settings, vid, args.start_s, args.end_s)
+        shots = shots_between(shot_rows(store, settings, vid), args.start_s, args.end_s)
     except (UnknownTitle, ValueError) as exc:
         return _fail("shots-between", str(exc))
     keys = ("shot_index", "start_frame", "end_frame", "start_s", "end_s", "transition")
@@ -167,13 +169,27 @@ def cmd_search_text(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """The read-only HTTP API (FastAPI under uvicorn); OpenAPI at /openapi.json, docs at /docs."""
+    """The read-only HTTP API (FastAPI under uvicorn); OpenAPI at /openapi.json, docs at /docs.
+
+    ``--workers`` and ``--refresh-s`` override ``serve.workers`` and ``serve.refresh_s``; several workers
+    are separate processes (uvicorn's), each building its app from the environment, so the overrides
+    travel as ``REELHOUSE_SERVE__*`` variables.
+    """
     import uvicorn
 
-    from reelhouse.api import create_app
-
-    print(f"reelhouse API on http://{args.host}:{args.port} (docs: /docs, schema: /openapi.json)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
+    if args.workers is not None:
+        os.environ["REELHOUSE_SERVE__WORKERS"] = str(args.workers)
+    if args.refresh_s is not None:
+        os.environ["REELHOUSE_SERVE__REFRESH_S"] = str(args.refresh_s)
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        return _fail("serve", str(exc))
+    workers = settings.serve.workers
+    print(f"reelhouse API on http://{args.host}:{args.port} ({workers} worker{'s' * (workers > 1)}; docs: /docs, "
+          "schema: /openapi.json)", file=sys.stderr)
+    uvicorn.run("reelhouse.api.app:app_from_environment", factory=True, workers=workers, host=args.host,
+                port=args.port, log_level="info" if args.verbose else "warning", access_log=bool(args.verbose))
     return 0
 
 

@@ -348,6 +348,52 @@ class FeatureStore:
         return snap.snapshot_id if snap else None
 
 
+class ReadOnlyStore(TypeError):
+    """A write was attempted through a :class:`PinnedStore` (a read view)."""
+
+
+class PinnedStore(FeatureStore):
+    """A read-only view of a store as it was at one moment: every table is loaded once, here, and every
+    read through the view (``read``, ``read_slice``, ``snapshot_id``, ...) sees the snapshot that table had
+    then, whatever is committed later. Answers composed of several reads, of several tables, come from
+    one set of snapshots (:meth:`snapshot_ids`). Iceberg commits one table at a time, so the set is what
+    the catalog held at one moment between commits, not a cross-table transaction.
+
+    Args:
+        store: the store to pin (its catalog is shared, not copied).
+        names: the tables to pin (default: all of reelhouse's); reading another raises ``KeyError``.
+    """
+
+    def __init__(self, store: FeatureStore, names: Iterable[str] | None = None) -> None:
+        super().__init__(store.catalog, store.namespace)
+        # Downstream tables first: the pipeline commits a title's media before its shots and its shots
+        # before their embeddings, so whatever a later-loaded upstream table holds covers what the
+        # downstream ones loaded before it hold, even with commits landing meanwhile.
+        wanted = list(names or ALL_TABLES)
+        self._pinned = {name: store.table(name) for name in reversed(wanted)}
+
+    def table(self, name: str) -> Table:
+        try:
+            return self._pinned[name]
+        except KeyError:
+            raise KeyError(f"table {name!r} is not pinned in this view") from None
+
+    def snapshot_ids(self) -> dict[str, int | None]:
+        """``table -> snapshot id`` the view reads (see :meth:`FeatureStore.snapshot_id`)."""
+        return {name: self.snapshot_id(name) for name in self._pinned}
+
+    def _read_only(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        raise ReadOnlyStore("a pinned store is a read view; write through the FeatureStore it pins")
+
+    ensure_tables = file_writer = replace_slices = replace_slice = commit_files = compact_all = compact = _read_only
+
+
+def snapshot_ids(store: FeatureStore, names: Iterable[str] | None = None) -> dict[str, int | None]:
+    """``table -> current snapshot id`` (compactions passed over, see :meth:`FeatureStore.snapshot_id`),
+    each table loaded afresh from the catalog."""
+    return {name: store.snapshot_id(name) for name in (names or ALL_TABLES)}
+
+
 @dataclass(frozen=True)
 class CompactionResult:
     """What :meth:`FeatureStore.compact` did to one table.

@@ -60,6 +60,9 @@ class SyntheticCatalogSpec(BaseModel):
     stale_share: float = Field(0.1, ge=0, le=1, description="ok titles whose shots are an older version")
     quarantined_share: float = Field(0.01, ge=0, le=1)
     seed: int = 0
+    versions: dict[str, str] = Field(default_factory=dict, description="feature -> version written instead of this "
+                                     "module's (media, shots, visual): a catalog the registry's current versions "
+                                     "read, e.g. for the API")
 
 
 def video_id(n: int, seed: int = 0) -> str:
@@ -91,7 +94,7 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
     starts = ends - frames
     duration = float(ends[-1] / FPS)
     out: dict[str, tuple[FeatureSlice, pa.Table]] = {}
-    out["media"] = (FeatureSlice(vid, "media", "1-media0000"), pa.table({
+    out["media"] = (FeatureSlice(vid, "media", spec.versions.get("media", "1-media0000")), pa.table({
         "source_uri": [f"file:///library/{title_name(n)}"], "size_bytes": [int(duration * 250_000)],
         "status": ["quarantined" if quarantined else "ok"],
         "error_code": ["truncated" if quarantined else None],
@@ -104,7 +107,7 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
     if quarantined:
         return out
     index = np.arange(count, dtype=np.int32)
-    version = OLD_VERSION if rng.random() < spec.stale_share else CURRENT_VERSION
+    version = OLD_VERSION if rng.random() < spec.stale_share else spec.versions.get("shots", CURRENT_VERSION)
     out["shots"] = (FeatureSlice(vid, "shots", version), pa.table({
         "shot_index": index, "start_frame": starts, "end_frame": ends, "start_s": starts / FPS, "end_s": ends / FPS,
         "fps": np.full(count, FPS), "transition": np.where(rng.random(count) < 0.05, "gradual", "cut"),
@@ -114,7 +117,7 @@ def title_tables(spec: SyntheticCatalogSpec, n: int) -> dict[str, tuple[FeatureS
     dup = index % DUP_EVERY == DUP_EVERY - 1
     vectors[dup] = vectors[np.flatnonzero(dup) - 1] + 0.01 * vectors[dup]
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    out["shot_embeddings"] = (FeatureSlice(vid, VISUAL_FEATURE, "1-visual000"), pa.table({
+    out["shot_embeddings"] = (FeatureSlice(vid, VISUAL_FEATURE, spec.versions.get(VISUAL_FEATURE, "1-visual000")), pa.table({
         "shot_index": index, "model": np.full(count, "synthetic@1"), "dim": np.full(count, spec.dim, np.int32),
         "has_embedding": np.ones(count, bool),
         "embedding": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), spec.dim).cast(pa.list_(pa.float32())),
@@ -205,23 +208,36 @@ def write_synthetic_catalog(
     *,
     titles_per_commit: int = 1000,
     progress: Callable[[str], None] | None = None,
+    titles: range | None = None,
+    tables: tuple[str, ...] | None = None,
+    compact: bool = True,
 ) -> SyntheticCatalog:
-    """Write ``spec``'s catalog into ``store`` (one commit per table per chunk of titles), then compact.
+    """Write ``spec``'s catalog into ``store`` (one commit per table per chunk of titles, tables in the
+    pipeline's order: media first), compacting after each chunk unless ``compact`` is False.
+
+    Args:
+        titles: the title numbers to write (default ``range(spec.titles)``); numbers past
+            ``spec.titles`` add titles to a catalog written before.
+        tables: write only these tables (default: all).
 
     Returns:
         The ids written (title order) and rows per table.
     """
     store.ensure_tables()
     rows: dict[str, int] = {}
-    for chunk in _chunks(spec.titles, titles_per_commit):
+    numbers = range(spec.titles) if titles is None else titles
+    for part in _chunks(len(numbers), titles_per_commit):
+        chunk = numbers[part.start:part.stop]
         by_table: dict[str, dict[FeatureSlice, pa.Table]] = {}
         for n in chunk:
             for table, (slice_, data) in title_tables(spec, n).items():
-                by_table.setdefault(table, {})[slice_] = data
+                if tables is None or table in tables:
+                    by_table.setdefault(table, {})[slice_] = data
         run_id = new_run_id()
         for table, slices in by_table.items():
             rows[table] = rows.get(table, 0) + store.replace_slices(table, slices, run_id).rows
-        store.compact_all()
+        if compact:
+            store.compact_all()
         if progress:
             progress(f"wrote titles {chunk.start}..{chunk.stop - 1} ({sum(rows.values()):,} rows so far)")
-    return SyntheticCatalog(spec, [video_id(n, spec.seed) for n in range(spec.titles)], rows)
+    return SyntheticCatalog(spec, [video_id(n, spec.seed) for n in numbers], rows)

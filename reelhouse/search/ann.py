@@ -47,6 +47,7 @@ gathered vectors; a larger one through the index with a faiss ID selector (a bit
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 from collections import OrderedDict
@@ -239,6 +240,14 @@ class ShotIndex:
             return np.zeros(0, np.int64)
         return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
 
+    def title_vectors(self, titles: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(video_ids, shot_indices, vectors)`` of the shots of ``titles`` held by the index, ordered by
+        ``(video_id, shot_index)``; float32 vectors read back from the index (the stored float32 for a
+        flat index, bit for bit; float16 copies, to about 1e-3, for IVF-SQ8)."""
+        rows = self.rows_of_titles(titles)
+        vectors = self.index.reconstruct_batch(rows) if rows.size else np.zeros((0, self.index.d), np.float32)
+        return self.video_ids[rows], self.shot_indices[rows], np.ascontiguousarray(vectors, dtype=np.float32)
+
     def similar(self, video_id: str, shot_index: int, k: int = 5, titles: Sequence[str] | None = None) -> list[Neighbour]:
         """The ``k`` shots most similar to a stored shot, excluding the shot itself."""
         hits = self.search(self.vector(video_id, shot_index)[None, :], k + 1, titles)[0]
@@ -315,10 +324,19 @@ class ShotIndex:
         tmp.rmdir()
 
     @classmethod
-    def load(cls, folder: Path) -> ShotIndex:
+    def load(cls, folder: Path, *, mmap: bool = False) -> ShotIndex:
+        """The index persisted in ``folder`` (by :meth:`save`).
+
+        Args:
+            mmap: map the index file read-only instead of reading it into memory (faiss
+                ``IO_FLAG_MMAP_IFC``: the stored vectors, codes and inverted lists stay in the page cache,
+                shared by every process that maps the same file, e.g. the API's workers). The index
+                can then be searched but not changed.
+        """
         meta = json.loads((folder / "meta.json").read_text())
         ids = pq.read_table(folder / "ids.parquet")
-        index = faiss.read_index(str(folder / "index.faiss"))
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        index = faiss.read_index(str(folder / "index.faiss"), flags)
         ivf = ivf_of(index)
         if ivf is not None:
             ivf.max_codes = int(meta.get("max_codes", ivf_max_codes(ivf.ntotal, ivf.nlist, ivf.nprobe)))
@@ -440,9 +458,14 @@ def has_current_index(store: FeatureStore, index_root: Path, spec: FeatureSpec) 
     return (index_folder(index_root, spec, store.snapshot_id("shot_embeddings")) / "meta.json").exists()
 
 
-def load_or_build(store: FeatureStore, index_root: Path, spec: FeatureSpec) -> tuple[ShotIndex, bool]:
+def load_or_build(store: FeatureStore, index_root: Path, spec: FeatureSpec, *, mmap: bool = False) -> tuple[ShotIndex, bool]:
     """The index of ``spec`` (at its version) for the current snapshot: loaded if persisted, else
-    built and saved.
+    built and saved. Processes building the same index take turns (a file lock): the first builds, the
+    others load what it saved.
+
+    Args:
+        mmap: load the persisted index memory-mapped (see :meth:`ShotIndex.load`); a freshly built
+            index is saved, then mapped, so every process serving it shares one copy.
 
     Returns:
         ``(index, built)``: ``built`` is False when an up-to-date index was reloaded.
@@ -450,10 +473,15 @@ def load_or_build(store: FeatureStore, index_root: Path, spec: FeatureSpec) -> t
     snap = store.snapshot_id("shot_embeddings")
     folder = index_folder(index_root, spec, snap)
     if has_current_index(store, index_root, spec):
-        return ShotIndex.load(folder), False
-    index = index_from_snapshot(store, spec, snap)
-    index.save(folder)
-    return index, True
+        return ShotIndex.load(folder, mmap=mmap), False
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{snap}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if has_current_index(store, index_root, spec):
+            return ShotIndex.load(folder, mmap=mmap), False
+        index = index_from_snapshot(store, spec, snap)
+        index.save(folder)
+    return (ShotIndex.load(folder, mmap=True), True) if mmap else (index, True)
 
 
 def is_stale(index: ShotIndex, store: FeatureStore, spec: FeatureSpec | None = None) -> bool:

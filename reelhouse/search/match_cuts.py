@@ -99,6 +99,10 @@ def load_shot_vectors(store: FeatureStore, spec: FeatureSpec, video_ids: Sequenc
                        rows.column("shot_index").to_numpy().astype(np.int64), np.ascontiguousarray(vectors))
 
 
+#: Where :func:`find_match_cuts` gets vectors: ``(spec, video_ids) -> ShotVectors`` (as :func:`load_shot_vectors`).
+VectorSource = Callable[[FeatureSpec, Sequence[str]], ShotVectors]
+
+
 @dataclass(frozen=True)
 class MatchCut:
     """A candidate: shot ``(video_id, shot_index)`` cuts to ``(other_video_id, other_shot_index)``."""
@@ -328,7 +332,8 @@ DEFAULT_MAX_PER_SHOT = 1
 def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence[str], flavor: str = "visual",
                     n_pairs: int = 20, candidates_per_shot: int = 10, scope: Scope = "all", min_gap: int = 1,
                     dup_threshold: float | None = None, rank_by: Rerank = DEFAULT_RANK_BY,
-                    max_per_shot: int | None = DEFAULT_MAX_PER_SHOT) -> MatchCutSearch:
+                    max_per_shot: int | None = DEFAULT_MAX_PER_SHOT,
+                    vectors: VectorSource | None = None) -> MatchCutSearch:
     """The ``n_pairs`` best distinct match-cut pairs among ``video_ids`` (query time, nothing precomputed).
 
     Each shot's ``candidates_per_shot`` best candidates are ranked by ``rank_by`` (CSLS by default: a
@@ -337,15 +342,18 @@ def find_match_cuts(store: FeatureStore, settings: Settings, video_ids: Sequence
     CSLS and its percentile among the pairs of the compared shots that could be candidates
     (``with_percentiles``: in ``scope``, outside ``min_gap``). Near-duplicates are judged on the
     visual embeddings (``models.dedup.DEFAULT_THRESHOLD`` unless ``dup_threshold`` is given).
+    ``vectors`` gives the shots' vectors (default: read from ``store``, :func:`load_shot_vectors`); the
+    API passes vectors it holds in memory for the snapshot it serves.
     """
     from models.dedup import DEFAULT_THRESHOLD
 
     if max_per_shot is not None and max_per_shot < 1:
         raise ValueError("max_per_shot must be >= 1 (or None for no limit)")
     spec = flavor_spec(settings, flavor)
-    shots = load_shot_vectors(store, spec, video_ids)
+    load = vectors or (lambda spec_, ids: load_shot_vectors(store, spec_, ids))
+    shots = load(spec, video_ids)
     visual = specs.visual_spec(settings)
-    guard = shots if spec.name == visual.name else load_shot_vectors(store, visual, video_ids)
+    guard = shots if spec.name == visual.name else load(visual, video_ids)
     cands = candidate_arrays(shots, candidates_per_shot, guard,
                              DEFAULT_THRESHOLD if dup_threshold is None else dup_threshold, min_gap, scope, rerank=rank_by)
     pairs = with_percentiles(shots, best_pairs(shots, cands, n_pairs, max_per_shot), scope, min_gap)

@@ -5,6 +5,8 @@ Shots are ``(video_id, shot_index)``; times are seconds of the standardized enco
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -20,10 +22,15 @@ class UnknownTitle(LookupError):
     """A title reference that matches no ingested title, or more than one."""
 
 
+def file_name_of(source_uri: str) -> str:
+    """The file name a title is known by: the last part of its source URI's path, unquoted."""
+    return PurePosixPath(unquote(urlparse(source_uri).path)).name
+
+
 def title_names(store: FeatureStore) -> dict[str, str]:
     """``video_id -> source file name`` of every ingested title."""
     rows = store.read("media", selected_fields=("video_id", "source_uri")).to_pylist()
-    return {r["video_id"]: PurePosixPath(unquote(urlparse(r["source_uri"]).path)).name for r in rows}
+    return {r["video_id"]: file_name_of(r["source_uri"]) for r in rows}
 
 
 def title_resolver(store: FeatureStore) -> Callable[[str], str]:
@@ -34,12 +41,17 @@ def title_resolver(store: FeatureStore) -> Callable[[str], str]:
         UnknownTitle: a reference matching no ok title, or several (the message lists them).
     """
     ok = sorted(v for v, r in title_statuses(store).items() if r["status"] == "ok")
-    names = title_names(store)
+    ok_set = set(ok)
+    by_name: dict[str, list[str]] = {}
+    for v, name in title_names(store).items():
+        if v in ok_set:
+            by_name.setdefault(name, []).append(v)
 
     def resolve(ref: str) -> str:
-        hits = [v for v in ok if v == ref] or [v for v in ok if names.get(v) == ref]
-        if not hits and len(ref) >= 6:
-            hits = [v for v in ok if v.startswith(ref)]
+        hits = [ref] if ref in ok_set else sorted(by_name.get(ref, []))
+        if not hits and len(ref) >= 6:  # the ids starting with ref are one run of the sorted list
+            start = bisect.bisect_left(ok, ref)
+            hits = list(itertools.takewhile(lambda v: v.startswith(ref), ok[start:start + 1000]))
         if len(hits) != 1:
             what = "matches no ingested ok title" if not hits else f"is ambiguous: {', '.join(h[:12] for h in hits)}"
             raise UnknownTitle(f"title {ref!r} {what}")
@@ -71,15 +83,16 @@ def shot_spans(store: FeatureStore, settings: Settings, video_ids: Sequence[str]
     return {(v, r["shot_index"]): r for v in video_ids for r in shot_rows(store, settings, v)}
 
 
-def shots_between(store: FeatureStore, settings: Settings, video_id: str, start_s: float, end_s: float) -> list[dict]:
-    """The title's shots overlapping ``[start_s, end_s)`` seconds, in order.
+def shots_between(shots: Iterable[dict], start_s: float, end_s: float) -> list[dict]:
+    """The shots (a title's shot rows, as ``features.rows.shot_rows`` gives them) overlapping
+    ``[start_s, end_s)`` seconds, in their order.
 
     Raises:
         ValueError: ``end_s <= start_s`` or a negative start.
     """
     if start_s < 0 or end_s <= start_s:
         raise ValueError(f"need 0 <= start_s < end_s, got [{start_s}, {end_s})")
-    return [r for r in shot_rows(store, settings, video_id) if r["start_s"] < end_s and r["end_s"] > start_s]
+    return [r for r in shots if r["start_s"] < end_s and r["end_s"] > start_s]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,238 @@
+"""What the HTTP API serves: one immutable state per set of table snapshots, swapped whole by a refresher.
+
+A :class:`ServedState` pins every table of the store (:class:`reelhouse.lakehouse.PinnedStore`) and
+holds in memory what the hot endpoints need: the ok titles and how references resolve to them, each
+title's file name, duration and shots, and the visual ANN index (memory-mapped, so the API's worker
+processes share one copy). Other indexes, and the picked titles' vectors of a match-cut search, come
+from the indexes of the same state, built or loaded on first use. Everything else an endpoint reads
+goes through the pinned store, so it sees the same snapshots.
+
+:class:`Served` keeps the current state and a refresher thread: every ``refresh_s`` seconds it compares
+the catalog's snapshot ids with the state's and, when a table moved on, builds the next state beside the
+current one (requests keep being answered from the current one meanwhile) and swaps it in with one
+reference assignment. A request takes the current state once, at its start, and answers from it alone:
+no request waits on a reload, and none mixes two snapshots. Each state has a ``token`` (a digest of its
+snapshot ids) that every response carries in the ``X-Reelhouse-Snapshot`` header; ``/health`` maps the
+recent tokens to their snapshot ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pyiceberg.expressions import And, EqualTo
+
+from reelhouse.config import Settings
+from reelhouse.features import FeatureSpec
+from reelhouse.lakehouse import FeatureStore, PinnedStore, snapshot_ids
+
+log = logging.getLogger(__name__)
+
+#: The response header naming the served state an answer came from.
+SNAPSHOT_HEADER = "X-Reelhouse-Snapshot"
+#: Tries at pinning the tables while no commit lands (then the last pin is served: see ``PinnedStore``).
+PIN_ATTEMPTS = 3
+#: Recent states remembered for ``/health`` (token -> snapshot ids).
+RECENT_STATES = 32
+
+
+def state_token(ids: dict[str, int | None]) -> str:
+    """A short, stable name of a set of table snapshots: 16 hex digits of the SHA-256 of the sorted ids."""
+    return hashlib.sha256(json.dumps(sorted(ids.items())).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TitleInfo:
+    """One ok title as ``/titles`` lists it."""
+
+    video_id: str
+    file_name: str
+    duration_s: float | None
+    shot_count: int
+
+
+class ServedState:
+    """One set of table snapshots and the lookups built from it (immutable once built).
+
+    Args:
+        settings: the library's settings.
+        store: the store to pin (read at the moment this is called).
+        warm: embeddings whose index is loaded (or built once and saved) now rather than on first use.
+    """
+
+    def __init__(self, settings: Settings, store: FeatureStore, warm: Sequence[str] = ("visual",)) -> None:
+        from reelhouse.features.specs import media_spec, shots_spec
+        from reelhouse.search.shot_lookup import file_name_of, title_resolver
+
+        self.settings = settings
+        for _ in range(PIN_ATTEMPTS):  # pinned while no commit landed: one moment of the catalog
+            self.store = PinnedStore(store)
+            self.snapshot_ids = self.store.snapshot_ids()
+            if snapshot_ids(store) == self.snapshot_ids:
+                break
+        self.token = state_token(self.snapshot_ids)
+        self.resolve = title_resolver(self.store)
+
+        media = self.store.read("media", f"feature_version == '{media_spec().version}'",
+                                selected_fields=("video_id", "source_uri", "status", "duration_s"))
+        spec = shots_spec(settings)
+        shots = self.store.read("shots", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)))
+        self._shots = shots.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
+        vids = self._shots.column("video_id").to_numpy(zero_copy_only=False)
+        bounds = np.flatnonzero(np.r_[True, vids[1:] != vids[:-1], True]) if len(vids) else np.zeros(1, np.int64)
+        self._shot_runs = {str(vids[a]): (int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])}
+
+        ok = sorted({r["video_id"]: r for r in media.to_pylist() if r["status"] == "ok"}.items())
+        self.titles = [TitleInfo(v, file_name_of(r["source_uri"]), r["duration_s"], self.shot_count(v)) for v, r in ok]
+        self._index_by_id = {t.video_id: t for t in self.titles}
+        self._indexes: dict[str, object] = {}
+        self._index_lock = threading.Lock()
+        self.text_lock = threading.Lock()  # semantic search may build and save the text index
+        self.loaded_at = time.time()
+        for name in warm:
+            try:
+                self.index(name)
+            except LookupError:
+                pass  # no such embeddings yet: their endpoints answer 503 from this state
+
+    # titles and shots ----------------------------------------------------------------------
+    def title(self, video_id: str) -> TitleInfo:
+        return self._index_by_id[video_id]
+
+    def shot_count(self, video_id: str) -> int:
+        a, b = self._shot_runs.get(video_id, (0, 0))
+        return b - a
+
+    def shot_rows(self, video_id: str) -> list[dict]:
+        """The title's shots (current shots version), ordered by shot index, as ``features.rows.shot_rows``."""
+        a, b = self._shot_runs.get(video_id, (0, 0))
+        return self._shots.slice(a, b - a).to_pylist()
+
+    def shot_spans(self, video_ids: Sequence[str]) -> dict[tuple[str, int], dict]:
+        """``(video_id, shot_index) -> shot row`` of the titles (as ``shot_lookup.shot_spans``)."""
+        return {(v, r["shot_index"]): r for v in video_ids for r in self.shot_rows(v)}
+
+    # indexes and vectors -------------------------------------------------------------------
+    def index(self, embedding: str = "visual"):
+        """The ANN index of ``embedding`` (a name of ``registry.searchable``) at this state's
+        ``shot_embeddings`` snapshot: loaded memory-mapped, or built once and saved by the first process
+        that needs it.
+
+        Raises:
+            LookupError: no such embeddings are stored in this state.
+        """
+        from reelhouse.features.registry import searchable
+        from reelhouse.search import ann
+
+        spec = searchable()[embedding](self.settings)
+        found = self._indexes.get(spec.name)
+        if found is None:
+            with self._index_lock:
+                found = self._indexes.get(spec.name)
+                if found is None:
+                    found, _ = ann.load_or_build(self.store, self.settings.index_root, spec, mmap=True)
+                    self._indexes[spec.name] = found
+        return found
+
+    def shot_vectors(self, spec: FeatureSpec, video_ids: Sequence[str]):
+        """The titles' vectors of ``spec`` (``match_cuts.ShotVectors``) from this state's index of that
+        embedding when it holds ``spec``'s version, else read from the pinned store."""
+        from reelhouse.features.registry import searchable
+        from reelhouse.search.match_cuts import ShotVectors, load_shot_vectors
+
+        names = {make(self.settings).name: name for name, make in searchable().items()}
+        if spec.name in names:
+            try:
+                index = self.index(names[spec.name])
+            except LookupError:
+                index = None
+            if index is not None and index.feature_version == spec.version:
+                vids, shots, vectors = index.title_vectors(sorted(set(video_ids)))
+                return ShotVectors(vids, shots, vectors)
+        return load_shot_vectors(self.store, spec, video_ids)
+
+    @property
+    def visual_snapshot_id(self) -> int | None:
+        from reelhouse.features.specs import visual_spec
+
+        index = self._indexes.get(visual_spec(self.settings).name)
+        return getattr(index, "snapshot_id", None)
+
+    def describe(self) -> dict:
+        return {"token": self.token, "snapshot_ids": self.snapshot_ids, "loaded_at": self.loaded_at}
+
+
+class Served:
+    """The API's current :class:`ServedState` and the refresher that replaces it.
+
+    Args:
+        settings: the library's settings (``settings.serve.refresh_s``: seconds between looks).
+        on_swap: called with each new state once it is current (tests and logs).
+    """
+
+    def __init__(self, settings: Settings, on_swap: Callable[[ServedState], None] | None = None) -> None:
+        self.settings = settings
+        self._store = FeatureStore.from_settings(settings)
+        self._store.ensure_tables()
+        self._on_swap = on_swap
+        self.recent: OrderedDict[str, dict] = OrderedDict()
+        self.refresh_error: str | None = None
+        self._refresh_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.current = self._swap(ServedState(settings, self._store))
+
+    def _swap(self, state: ServedState) -> ServedState:
+        self.recent[state.token] = state.describe()
+        self.recent.move_to_end(state.token)
+        while len(self.recent) > RECENT_STATES:
+            self.recent.popitem(last=False)
+        self.current = state  # one reference assignment: a request sees the old state or the new, whole
+        if self._on_swap:
+            self._on_swap(state)
+        return state
+
+    def refresh(self) -> bool:
+        """Build and swap in a new state if any table moved on since the current one. Returns True
+        when it swapped. A failure (catalog unreachable, an index that cannot be built) is kept in
+        ``refresh_error`` and logged; the current state goes on being served."""
+        with self._refresh_lock:
+            try:
+                if snapshot_ids(self._store) == self.current.snapshot_ids:
+                    self.refresh_error = None
+                    return False
+                state = ServedState(self.settings, self._store)
+            except Exception as exc:  # noqa: BLE001  # the API keeps serving what it has
+                self.refresh_error = f"{type(exc).__name__}: {exc}"
+                log.warning("refresh failed, still serving %s: %s", self.current.token, self.refresh_error)
+                return False
+            self.refresh_error = None
+            if state.snapshot_ids == self.current.snapshot_ids:
+                return False
+            self._swap(state)
+            log.info("serving %s (%s)", state.token, state.snapshot_ids)
+            return True
+
+    def start(self) -> None:
+        """Start the refresher thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="reelhouse-refresher", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.serve.refresh_s):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
