@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +38,7 @@ from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from reelhouse.api import models as m
-from reelhouse.api.served import SNAPSHOT_HEADER, Served, ServedState
+from reelhouse.api.served import SNAPSHOT_HEADER, Served, ServedState, request_thread
 from reelhouse.config import Settings
 from reelhouse.features.registry import searchable
 from reelhouse.search.match_cuts import FLAVORS
@@ -158,6 +159,16 @@ def _page(items: Sequence, offset: int, limit: int) -> tuple[list, dict]:
                                      "next_offset": end if end < total else None}
 
 
+def _json(doc: dict) -> Response:
+    """``doc`` as a JSON answer (orjson; the route's ``response_model`` documents its shape)."""
+    return Response(orjson.dumps(doc), media_type="application/json")
+
+
+def _joined(items: Sequence[bytes]) -> orjson.Fragment:
+    """JSON objects already serialized, as one JSON array inside an answer."""
+    return orjson.Fragment(b"[" + b",".join(items) + b"]")
+
+
 def _not_found(exc: Exception) -> HTTPException:
     return HTTPException(404, str(exc.args[0]) if exc.args else str(exc))
 
@@ -266,34 +277,33 @@ def create_app(settings: Settings) -> FastAPI:
                         visual_index_snapshot_id=state.visual_snapshot_id)
 
     # titles and shots ----------------------------------------------------------------------
-    def _titles(state: ServedState, ids: Sequence[str]) -> list[m.Title]:
-        return [m.Title(**asdict(state.title(v))) for v in ids]
-
     @app.get("/titles", response_model=m.TitlePage, tags=["titles"], summary="The library's ok titles, by video id", responses=INVALID)
-    def titles(state: State, limit: Limit = 100, offset: Offset = 0) -> m.TitlePage:
-        chunk, page = _page(state.titles, offset, limit)
-        return m.TitlePage(titles=[m.Title(**asdict(t)) for t in chunk], **page)
+    async def titles(state: State, limit: Limit = 100, offset: Offset = 0) -> Response:
+        chunk, page = _page(state.title_json, offset, limit)
+        return _json({"titles": _joined(chunk), **page})
 
     @app.get("/titles/{title}", response_model=m.Title, tags=["titles"], summary="One title", responses={**NOT_FOUND, **INVALID})
-    def title(state: State, title: TitleRef) -> m.Title:
-        return _titles(state, [_title_of(state, title)])[0]
+    async def title(state: State, title: TitleRef) -> Response:
+        return Response(state.title_json_of(_title_of(state, title)), media_type="application/json")
 
     @app.get("/titles/{title}/shots", response_model=m.ShotsBetween, tags=["titles"], responses={**NOT_FOUND, **INVALID},
              summary="A title's shots overlapping [start_s, end_s) (shots-between)")
-    def shots(state: State, title: TitleRef,
-              start_s: StartS = None, end_s: EndS = None,
-              limit: Limit = 100, offset: Offset = 0) -> m.ShotsBetween:
+    async def shots(state: State, title: TitleRef,
+                    start_s: StartS = None, end_s: EndS = None,
+                    limit: Limit = 100, offset: Offset = 0) -> Response:
         from reelhouse.search.shot_lookup import shots_between
 
         vid = _title_of(state, title)
-        try:
-            found = shots_between(state.shot_rows(vid), 0.0 if start_s is None else start_s,
-                                  math.inf if end_s is None else end_s)
-        except ValueError as exc:
-            raise HTTPException(422, f"bad time range: {exc}") from None
-        chunk, page = _page(found, offset, limit)
-        return m.ShotsBetween(video_id=vid, start_s=start_s, end_s=end_s,
-                              shots=[m.Shot(**{k: s[k] for k in m.Shot.model_fields}) for s in chunk], **page)
+        rows, frags = state.shot_rows(vid), state.shots_json(vid)
+        if start_s is not None or end_s is not None:
+            try:
+                found = {id(r) for r in shots_between(rows, 0.0 if start_s is None else start_s,
+                                                      math.inf if end_s is None else end_s)}
+            except ValueError as exc:
+                raise HTTPException(422, f"bad time range: {exc}") from None
+            frags = [f for r, f in zip(rows, frags) if id(r) in found]
+        chunk, page = _page(frags, offset, limit)
+        return _json({"video_id": vid, "start_s": start_s, "end_s": end_s, "shots": _joined(chunk), **page})
 
     @app.get("/titles/{title}/scenes", response_model=m.Scenes, tags=["titles"], responses={**NOT_FOUND, **INVALID, **NOT_READY},
              summary="A title's scenes and chapters (reelhouse scenes)")
@@ -321,7 +331,6 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/tags", response_model=m.TagSet, tags=["search"], responses={**NOT_READY},
              summary="The trained tags, with their cross-validated average precision")
     def tag_set(state: State) -> m.TagSet:
-        from dataclasses import asdict
 
         from reelhouse.features.tag_models import NoTagProbes
         from reelhouse.search.tags import probe_set
@@ -369,7 +378,6 @@ def create_app(settings: Settings) -> FastAPI:
                 min_area: Unit = 0.0, max_area: Unit = 1.0, x_min: Unit = 0.0, x_max: Unit = 1.0, y_min: Unit = 0.0,
                 y_max: Unit = 1.0, titles: Annotated[list[TitleRefs] | None, Query(description="titles to search among")] = None,
                 k: Annotated[int, Query(ge=1, le=MAX_K, description="most shots")] = 50) -> m.Regions:
-        from dataclasses import asdict
 
         from reelhouse.search.regions import RegionQuery, find_regions
 
@@ -385,7 +393,8 @@ def create_app(settings: Settings) -> FastAPI:
              responses={**NOT_FOUND, **INVALID, **NOT_READY}, summary="Shots most like one shot (faiss over the chosen shot embedding)")
     def similar(state: State, title: TitleRef, shot_index: ShotIndex, k: K = 10,
                 titles: TitlesParam = None, embedding: Embedding = "visual", limit: Limit = 100,
-                offset: Offset = 0) -> m.Similar:
+                offset: Offset = 0) -> Response:
+        request_thread()
         vid = _title_of(state, title)
         among = _resolve_optional(state, titles)
         try:
@@ -397,16 +406,17 @@ def create_app(settings: Settings) -> FastAPI:
         except KeyError as exc:
             raise _not_found(exc) from None
         chunk, page = _page(hits, offset, limit)
-        return m.Similar(video_id=vid, shot_index=shot_index, embedding=embedding, feature=index.feature,
-                         feature_version=index.feature_version, snapshot_id=index.snapshot_id,
-                         results=[m.Neighbour(video_id=h.video_id, shot_index=h.shot_index, score=round(h.score, 6))
-                                  for h in chunk], **page)
+        return _json({"video_id": vid, "shot_index": shot_index, "embedding": embedding, "feature": index.feature,
+                      "feature_version": index.feature_version, "snapshot_id": index.snapshot_id,
+                      "results": [{"video_id": h.video_id, "shot_index": h.shot_index, "score": round(h.score, 6)}
+                                  for h in chunk], **page})
 
     # match cuts ----------------------------------------------------------------------------
     def _match_cuts(state: ServedState, titles: list[str], flavor: str, k: int, scope: str, min_gap: int,
                     per_shot: int, rank_by: str):
         from reelhouse.search.match_cuts import UnknownFlavor, find_match_cuts, flavor_spec
 
+        request_thread()
         try:
             flavor_spec(state.settings, flavor)
         except UnknownFlavor as exc:
@@ -460,6 +470,7 @@ def create_app(settings: Settings) -> FastAPI:
                     titles: TitlesParam = None, limit: Limit = 100, offset: Offset = 0) -> m.TextSearch:
         from reelhouse.search.text_search import search_text as search
 
+        request_thread()
         among = _resolve_optional(state, titles)
         try:
             if mode == "semantic":

@@ -18,6 +18,7 @@ recent tokens to their snapshot ids.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -25,11 +26,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
+import orjson
 from pyiceberg.expressions import And, EqualTo
 
+from reelhouse.api.models import Shot
 from reelhouse.config import Settings
 from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureStore, PinnedStore, snapshot_ids
@@ -40,8 +43,22 @@ log = logging.getLogger(__name__)
 SNAPSHOT_HEADER = "X-Reelhouse-Snapshot"
 #: Tries at pinning the tables while no commit lands (then the last pin is served: see ``PinnedStore``).
 PIN_ATTEMPTS = 3
+#: Titles whose shots' JSON a state keeps (most recently asked).
+SHOTS_JSON_CACHE = 4096
+#: The fields of a shot an answer gives.
+SHOT_FIELDS = tuple(Shot.model_fields)
 #: Recent states remembered for ``/health`` (token -> snapshot ids).
 RECENT_STATES = 32
+
+
+def request_thread() -> None:
+    """Make the calling thread's faiss searches single-threaded: a request searches for one shot, where
+    OpenMP's team start costs more than it saves (3x at 15k vectors), and the API's concurrency comes
+    from its threads and processes. OpenMP's thread count is per calling thread: other threads (an
+    index build in the refresher) keep theirs."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
 
 
 def state_token(ids: dict[str, int | None]) -> str:
@@ -93,6 +110,15 @@ class ServedState:
         ok = sorted({r["video_id"]: r for r in media.to_pylist() if r["status"] == "ok"}.items())
         self.titles = [TitleInfo(v, file_name_of(r["source_uri"]), r["duration_s"], self.shot_count(v)) for v, r in ok]
         self._index_by_id = {t.video_id: t for t in self.titles}
+        #: Each title as the JSON object ``/titles`` lists, in ``titles`` order (pages are joined slices).
+        self.title_json = [orjson.dumps(asdict(t)) for t in self.titles]
+        self._title_json_by_id = dict(zip(self._index_by_id, self.title_json))
+        self.shot_rows = functools.lru_cache(maxsize=SHOTS_JSON_CACHE)(self._shot_rows)
+        self.shots_json = functools.lru_cache(maxsize=SHOTS_JSON_CACHE)(self._shots_json)
+        from reelhouse.features.registry import searchable
+
+        #: The searchable embeddings' specs at their current versions (computed once: not per request).
+        self.specs: dict[str, FeatureSpec] = {name: make(settings) for name, make in searchable().items()}
         self._indexes: dict[str, object] = {}
         self._index_lock = threading.Lock()
         self.text_lock = threading.Lock()  # semantic search may build and save the text index
@@ -111,10 +137,18 @@ class ServedState:
         a, b = self._shot_runs.get(video_id, (0, 0))
         return b - a
 
-    def shot_rows(self, video_id: str) -> list[dict]:
-        """The title's shots (current shots version), ordered by shot index, as ``features.rows.shot_rows``."""
+    def _shot_rows(self, video_id: str) -> list[dict]:
+        """The title's shots (current shots version), ordered by shot index, as ``features.rows.shot_rows``
+        (``shot_rows``: the same, kept for the titles asked most recently; do not change the rows)."""
         a, b = self._shot_runs.get(video_id, (0, 0))
         return self._shots.slice(a, b - a).to_pylist()
+
+    def title_json_of(self, video_id: str) -> bytes:
+        return self._title_json_by_id[video_id]
+
+    def _shots_json(self, video_id: str) -> list[bytes]:
+        """The title's shots, each as the JSON object ``/titles/{t}/shots`` lists (fields of ``SHOT_FIELDS``)."""
+        return [orjson.dumps({k: r[k] for k in SHOT_FIELDS}) for r in self.shot_rows(video_id)]
 
     def shot_spans(self, video_ids: Sequence[str]) -> dict[tuple[str, int], dict]:
         """``(video_id, shot_index) -> shot row`` of the titles (as ``shot_lookup.shot_spans``)."""
@@ -129,10 +163,9 @@ class ServedState:
         Raises:
             LookupError: no such embeddings are stored in this state.
         """
-        from reelhouse.features.registry import searchable
         from reelhouse.search import ann
 
-        spec = searchable()[embedding](self.settings)
+        spec = self.specs[embedding]
         found = self._indexes.get(spec.name)
         if found is None:
             with self._index_lock:
@@ -145,10 +178,9 @@ class ServedState:
     def shot_vectors(self, spec: FeatureSpec, video_ids: Sequence[str]):
         """The titles' vectors of ``spec`` (``match_cuts.ShotVectors``) from this state's index of that
         embedding when it holds ``spec``'s version, else read from the pinned store."""
-        from reelhouse.features.registry import searchable
         from reelhouse.search.match_cuts import ShotVectors, load_shot_vectors
 
-        names = {make(self.settings).name: name for name, make in searchable().items()}
+        names = {s.name: name for name, s in self.specs.items()}
         if spec.name in names:
             try:
                 index = self.index(names[spec.name])
