@@ -50,6 +50,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -250,12 +251,14 @@ def run_load(port: int, paths: list[str], clients: int, duration_s: float, keep_
 
 
 def summary(records: list[tuple], duration_s: float) -> dict:
-    ms = np.array([r[1] for r in records if r[2] == 200])
-    errors = sum(1 for r in records if r[2] != 200)
+    """Latency percentiles of the answered requests (200 and 404), answers per second, and counts."""
+    ms = np.array([r[1] for r in records if r[2] in (200, 404)])
+    counts = {"requests": len(records), "not_found": sum(1 for r in records if r[2] == 404),
+              "failed": sum(1 for r in records if r[2] not in (200, 404))}
     if not len(ms):
-        return {"p50_ms": None, "p99_ms": None, "rps": 0.0, "requests": len(records), "errors": errors}
+        return {"p50_ms": None, "p99_ms": None, "rps": 0.0, **counts}
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "rps": round(len(ms) / duration_s, 1), "requests": len(records), "errors": errors}
+            "rps": round(len(ms) / duration_s, 1), **counts}
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -338,8 +341,8 @@ def mixed_answers(records: list[tuple], states: dict[str, dict], store, settings
         elif path.startswith("/titles/"):
             vid = path.split("/")[2]
             known = vid in ok_at[token]
-            if known != (status == 200) or (known and len(doc.get("shots", ())) != shots_at[token].get(vid)):
-                bad.append(f"{path}: {status} with {len(doc.get('shots', ()))} shots; state {token}: "
+            if known != (status == 200) or (known and doc.get("total") != shots_at[token].get(vid)):
+                bad.append(f"{path}: {status} with {doc.get('total')} shots; state {token}: "
                            f"{'holds' if known else 'lacks'} it, {shots_at[token].get(vid)} shots")
     return len(bad), bad[:10]
 
@@ -356,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reload-titles", type=int, default=20)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--only", nargs="*", help="measure only these endpoints (similar, titles, titles_shots, "
+                    "match_cuts_10_titles), without the baseline and the reload: for tuning, no last line")
     args = ap.parse_args(argv)
 
     from reelhouse.config import Settings
@@ -398,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                                      for _ in range(2_000)],
         }
         for name, todo in paths.items():
+            if args.only and name not in args.only:
+                continue
             for clients in (1, 16):
                 run_load(args.port, todo, clients, args.duration)  # warm-up, not measured
                 records = run_load(args.port, todo, clients, args.duration, keep_bodies=(name == "similar" and clients == 1))
@@ -406,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "similar" and clients == 1:
                     api_answers = [(p, json.loads(b)) for p, _, s, _, b in records[:COMPARED] if s == 200]
         figures["server_memory_mib"] = worker_memory(server.pid)
+        if args.only:
+            return 0
 
         # baseline: the same queries on the same saved index, no HTTP, 16 threads
         from reelhouse.features.specs import visual_spec
@@ -454,19 +463,30 @@ def main(argv: list[str] | None = None) -> int:
         before_ids = snapshot_ids(store)
         committer = mp.get_context("spawn").Process(target=add_titles, args=(str(home), spec.model_dump_json(), first_new,
                                                                              args.reload_titles))
+        records: list[tuple] = []
+        done = threading.Event()
+
+        def clients() -> None:  # 16 clients, in slices, until told to stop
+            while not done.is_set():
+                records.extend(run_load(args.port, reload_paths, 16, 2.0, keep_bodies=True))
+
+        loader = threading.Thread(target=clients)
+        loader.start()
+        while not records:  # the clients are asking before the commit starts
+            time.sleep(0.2)
         t_commit = time.monotonic()
         committer.start()
         log(f"committing {args.reload_titles} titles while 16 clients query")
-        records: list[tuple] = []
         served_at = None
         deadline = time.monotonic() + 3600
-        while served_at is None and time.monotonic() < deadline:  # load in slices until the new titles are served
-            records += run_load(args.port, reload_paths, 16, min(args.duration, 5.0), keep_bodies=True)
-            health = wait_ready(server, args.port, 60)
-            if not committer.is_alive() and health["titles"] == n_titles + args.reload_titles:
+        while served_at is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if not committer.is_alive() and wait_ready(server, args.port, 60)["titles"] == n_titles + args.reload_titles:
                 served_at = time.monotonic()
         committer.join()
-        records += run_load(args.port, reload_paths, 16, args.duration, keep_bodies=True)  # and after
+        time.sleep(args.duration)  # and on, after the swap
+        done.set()
+        loader.join()
         figures["reload_s"] = round(served_at - t_commit, 1) if served_at else None
         health = wait_ready(server, args.port, 60)
         states = catalog_states(store, before_ids, {r[3] for r in records})
@@ -474,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         mixed, examples = mixed_answers(records, states, store, settings, new_titles)
         figures["reload"] = {"requests": len(records), "states_seen": len({r[3] for r in records}), "state_before": before,
                              "state_after": health["snapshot"], "mixed_examples": examples,
-                             **summary(records, 1.0)}
+                             **{k: v for k, v in summary(records, 1.0).items() if k != "rps"}}
         log(f"reload: {figures['reload']}, {errors} errors, {mixed} mixed, served {figures['reload_s']} s after the commit began")
     finally:
         stop_server(server)

@@ -81,7 +81,10 @@ def test_commits_while_clients_query_give_no_error_and_no_mixed_answer(served_st
     worker = threading.Thread(target=clients)
     worker.start()
     try:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while not records:  # the clients are asking before the first commit
+            assert time.monotonic() < deadline and worker.is_alive()
+            time.sleep(0.1)
         per = NEW // BATCHES
         for b in range(BATCHES):  # each batch: one commit per table, media first
             write_synthetic_catalog(store, spec, titles=range(TITLES + b * per, TITLES + (b + 1) * per),
@@ -99,7 +102,9 @@ def test_commits_while_clients_query_give_no_error_and_no_mixed_answer(served_st
     errors = [r[:3] for r in records if r[2] not in (200, 404) or (r[2] == 404 and not r[0].startswith("/titles/"))]
     assert errors == []
     tokens = {r[3] for r in records}
-    assert len(tokens) >= 2  # the commits were served while the clients asked
+    assert len(tokens) >= 2  # the commits were served while the clients asked ...
+    new_asked = [r[2] for r in records if r[0].startswith("/titles/")]
+    assert 404 in new_asked and 200 in new_asked  # ... from before the first new title to after
     states = bench.catalog_states(store, before, tokens)
     mixed, examples = bench.mixed_answers(records, states, store, settings, new)
     assert mixed == 0, examples
@@ -109,3 +114,21 @@ def test_commits_while_clients_query_give_no_error_and_no_mixed_answer(served_st
         assert status == 200 and doc["total"] > 0
         status, _, doc = _get(port, f"/similar/{vid}/0?k=3")
         assert status == 200 and doc["snapshot_id"] == store.snapshot_id("shot_embeddings")
+
+
+def test_a_pinned_store_reads_the_snapshots_it_pinned_and_refuses_writes(tmp_path):
+    from reelhouse.lakehouse import PinnedStore, ReadOnlyStore, new_run_id
+
+    settings = Settings(home=tmp_path / "home")
+    spec = bench.catalog_spec(settings, 5, 4, 8)
+    store = FeatureStore.from_settings(settings)
+    write_synthetic_catalog(store, spec, tables=bench.SERVED_TABLES, compact=False)
+    pinned = PinnedStore(store)
+    before = pinned.snapshot_ids()
+    assert before == snapshot_ids(store)
+    write_synthetic_catalog(store, spec, titles=range(5, 7), tables=bench.SERVED_TABLES, compact=False)
+    assert snapshot_ids(store)["media"] != before["media"]
+    assert pinned.snapshot_ids() == before  # later commits are not seen through the view
+    assert pinned.read("media").num_rows == 5 and store.read("media").num_rows == 7
+    with pytest.raises(ReadOnlyStore):
+        pinned.replace_slices("media", {}, new_run_id())

@@ -294,14 +294,15 @@ def create_app(settings: Settings) -> FastAPI:
         from reelhouse.search.shot_lookup import shots_between
 
         vid = _title_of(state, title)
-        rows, frags = state.shot_rows(vid), state.shots_json(vid)
+        frags = state.shots_json(vid)
         if start_s is not None or end_s is not None:
+            rows = state.shot_rows(vid)  # in order, as frags
             try:
-                found = {id(r) for r in shots_between(rows, 0.0 if start_s is None else start_s,
-                                                      math.inf if end_s is None else end_s)}
+                found = {r["shot_index"] for r in shots_between(rows, 0.0 if start_s is None else start_s,
+                                                                math.inf if end_s is None else end_s)}
             except ValueError as exc:
                 raise HTTPException(422, f"bad time range: {exc}") from None
-            frags = [f for r, f in zip(rows, frags) if id(r) in found]
+            frags = [f for r, f in zip(rows, frags) if r["shot_index"] in found]
         chunk, page = _page(frags, offset, limit)
         return _json({"video_id": vid, "start_s": start_s, "end_s": end_s, "shots": _joined(chunk), **page})
 
@@ -391,20 +392,23 @@ def create_app(settings: Settings) -> FastAPI:
     # similar -------------------------------------------------------------------------------
     @app.get("/similar/{title}/{shot_index}", response_model=m.Similar, tags=["search"],
              responses={**NOT_FOUND, **INVALID, **NOT_READY}, summary="Shots most like one shot (faiss over the chosen shot embedding)")
-    def similar(state: State, title: TitleRef, shot_index: ShotIndex, k: K = 10,
-                titles: TitlesParam = None, embedding: Embedding = "visual", limit: Limit = 100,
-                offset: Offset = 0) -> Response:
-        request_thread()
+    async def similar(request: Request, state: State, title: TitleRef, shot_index: ShotIndex, k: K = 10,
+                      titles: TitlesParam = None, embedding: Embedding = "visual", limit: Limit = 100,
+                      offset: Offset = 0) -> Response:
         vid = _title_of(state, title)
         among = _resolve_optional(state, titles)
-        try:
-            index = state.index(embedding)
-        except LookupError as exc:
-            raise HTTPException(503, str(exc)) from None
-        try:
-            hits = index.similar(vid, shot_index, k, among)
-        except KeyError as exc:
-            raise _not_found(exc) from None
+
+        def search():  # off the event loop: faiss (and, on first use, loading another embedding's index)
+            try:
+                index = state.index(embedding)
+            except LookupError as exc:
+                raise HTTPException(503, str(exc)) from None
+            try:
+                return index, index.similar(vid, shot_index, k, among)
+            except KeyError as exc:
+                raise _not_found(exc) from None
+
+        index, hits = await served_of(request.app).off_loop(search)
         chunk, page = _page(hits, offset, limit)
         return _json({"video_id": vid, "shot_index": shot_index, "embedding": embedding, "feature": index.feature,
                       "feature_version": index.feature_version, "snapshot_id": index.snapshot_id,
@@ -422,9 +426,9 @@ def create_app(settings: Settings) -> FastAPI:
         except UnknownFlavor as exc:
             raise HTTPException(422, str(exc)) from None
         ids = _resolve(state, _refs(titles) or [])  # PickedTitles: at least one value, each naming a title
-        found = find_match_cuts(state.store, state.settings, ids, flavor, n_pairs=k, candidates_per_shot=max(k, 10),
-                                scope=scope, min_gap=min_gap, rank_by=rank_by, max_per_shot=per_shot or None,
-                                vectors=state.shot_vectors)
+        found = state.memo(("match-cuts", tuple(sorted(ids)), flavor, k, scope, min_gap, per_shot, rank_by), lambda: find_match_cuts(
+            state.store, state.settings, ids, flavor, n_pairs=k, candidates_per_shot=max(k, 10), scope=scope,
+            min_gap=min_gap, rank_by=rank_by, max_per_shot=per_shot or None, vectors=state.shot_vectors))
         return ids, found
 
     @app.get("/match-cuts", response_model=m.MatchCuts, tags=["search"], responses={**NOT_FOUND, **INVALID},

@@ -18,6 +18,7 @@ recent tokens to their snapshot ids.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -26,7 +27,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import numpy as np
 import orjson
@@ -38,6 +41,7 @@ from reelhouse.features import FeatureSpec
 from reelhouse.lakehouse import FeatureStore, PinnedStore, snapshot_ids
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The response header naming the served state an answer came from.
 SNAPSHOT_HEADER = "X-Reelhouse-Snapshot"
@@ -47,6 +51,8 @@ PIN_ATTEMPTS = 3
 SHOTS_JSON_CACHE = 4096
 #: The fields of a shot an answer gives.
 SHOT_FIELDS = tuple(Shot.model_fields)
+#: Computed answers a state keeps (``ServedState.memo``).
+ANSWERS_KEPT = 64
 #: Recent states remembered for ``/health`` (token -> snapshot ids).
 RECENT_STATES = 32
 
@@ -102,8 +108,9 @@ class ServedState:
                                 selected_fields=("video_id", "source_uri", "status", "duration_s"))
         spec = shots_spec(settings)
         shots = self.store.read("shots", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)))
-        self._shots = shots.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
-        vids = self._shots.column("video_id").to_numpy(zero_copy_only=False)
+        shots = shots.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
+        self._shot_columns = [shots.column(f).to_numpy(zero_copy_only=False) for f in SHOT_FIELDS]
+        vids = shots.column("video_id").to_numpy(zero_copy_only=False)
         bounds = np.flatnonzero(np.r_[True, vids[1:] != vids[:-1], True]) if len(vids) else np.zeros(1, np.int64)
         self._shot_runs = {str(vids[a]): (int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])}
 
@@ -113,7 +120,6 @@ class ServedState:
         #: Each title as the JSON object ``/titles`` lists, in ``titles`` order (pages are joined slices).
         self.title_json = [orjson.dumps(asdict(t)) for t in self.titles]
         self._title_json_by_id = dict(zip(self._index_by_id, self.title_json))
-        self.shot_rows = functools.lru_cache(maxsize=SHOTS_JSON_CACHE)(self._shot_rows)
         self.shots_json = functools.lru_cache(maxsize=SHOTS_JSON_CACHE)(self._shots_json)
         from reelhouse.features.registry import searchable
 
@@ -122,6 +128,8 @@ class ServedState:
         self._indexes: dict[str, object] = {}
         self._index_lock = threading.Lock()
         self.text_lock = threading.Lock()  # semantic search may build and save the text index
+        self._answers: OrderedDict[tuple, object] = OrderedDict()
+        self._answers_lock = threading.Lock()
         self.loaded_at = time.time()
         for name in warm:
             try:
@@ -137,21 +145,22 @@ class ServedState:
         a, b = self._shot_runs.get(video_id, (0, 0))
         return b - a
 
-    def _shot_rows(self, video_id: str) -> list[dict]:
-        """The title's shots (current shots version), ordered by shot index, as ``features.rows.shot_rows``
-        (``shot_rows``: the same, kept for the titles asked most recently; do not change the rows)."""
+    def shot_rows(self, video_id: str) -> list[dict]:
+        """The title's shots (current shots version) ordered by shot index, each a dict of ``SHOT_FIELDS``
+        (``shot_index``, frames ``[start_frame, end_frame)``, seconds ``[start_s, end_s)``, ``transition``)."""
         a, b = self._shot_runs.get(video_id, (0, 0))
-        return self._shots.slice(a, b - a).to_pylist()
+        return [dict(zip(SHOT_FIELDS, values)) for values in zip(*(c[a:b].tolist() for c in self._shot_columns))]
 
     def title_json_of(self, video_id: str) -> bytes:
         return self._title_json_by_id[video_id]
 
     def _shots_json(self, video_id: str) -> list[bytes]:
-        """The title's shots, each as the JSON object ``/titles/{t}/shots`` lists (fields of ``SHOT_FIELDS``)."""
-        return [orjson.dumps({k: r[k] for k in SHOT_FIELDS}) for r in self.shot_rows(video_id)]
+        """The title's shots, each as the JSON object ``/titles/{t}/shots`` lists (kept for the
+        ``SHOTS_JSON_CACHE`` titles asked most recently)."""
+        return [orjson.dumps(r) for r in self.shot_rows(video_id)]
 
     def shot_spans(self, video_ids: Sequence[str]) -> dict[tuple[str, int], dict]:
-        """``(video_id, shot_index) -> shot row`` of the titles (as ``shot_lookup.shot_spans``)."""
+        """``(video_id, shot_index) -> shot`` (``shot_rows``) of the titles."""
         return {(v, r["shot_index"]): r for v in video_ids for r in self.shot_rows(v)}
 
     # indexes and vectors -------------------------------------------------------------------
@@ -191,6 +200,21 @@ class ServedState:
                 return ShotVectors(vids, shots, vectors)
         return load_shot_vectors(self.store, spec, video_ids)
 
+    def memo(self, key: tuple, compute: Callable[[], T]) -> T:
+        """``compute()``'s answer, kept for this state under ``key`` (the ``ANSWERS_KEPT`` most recently
+        used): a state never changes, so neither does an answer computed from it (a match-cut search
+        asked again for its next page, or drawn as a sheet, is not searched again)."""
+        with self._answers_lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]  # type: ignore[return-value]
+        value = compute()
+        with self._answers_lock:
+            self._answers[key] = value
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return value
+
     @property
     def visual_snapshot_id(self) -> int | None:
         from reelhouse.features.specs import visual_spec
@@ -218,6 +242,9 @@ class Served:
         self.recent: OrderedDict[str, dict] = OrderedDict()
         self.refresh_error: str | None = None
         self._refresh_lock = threading.Lock()
+        #: Where searches run, off the event loop: ``serve.threads`` threads, each searching single-threaded.
+        self.pool = ThreadPoolExecutor(settings.serve.threads, thread_name_prefix="reelhouse-search",
+                                       initializer=request_thread)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.current = self._swap(ServedState(settings, self._store))
@@ -253,6 +280,10 @@ class Served:
             log.info("serving %s (%s)", state.token, state.snapshot_ids)
             return True
 
+    async def off_loop(self, fn: Callable[[], T]) -> T:
+        """``fn()`` run on the search pool (the event loop goes on serving meanwhile)."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+
     def start(self) -> None:
         """Start the refresher thread (once)."""
         if self._thread is None:
@@ -267,4 +298,5 @@ class Served:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
