@@ -469,6 +469,8 @@ def _free_port() -> int:
 
 
 def test_reelhouse_serve_answers_over_http(library):
+    from benchmarks.api import stop_server
+
     settings, report = library
     port = _free_port()
     env = {**os.environ, "REELHOUSE_HOME": str(settings.home), "HF_HUB_OFFLINE": "1"}
@@ -491,9 +493,4 @@ def test_reelhouse_serve_answers_over_http(library):
             urllib.request.urlopen(req, timeout=5)
         assert err.value.code == 405
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)

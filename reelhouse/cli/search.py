@@ -181,6 +181,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["REELHOUSE_SERVE__WORKERS"] = str(args.workers)
     if args.refresh_s is not None:
         os.environ["REELHOUSE_SERVE__REFRESH_S"] = str(args.refresh_s)
+    get_settings.cache_clear()  # read again, with the overrides
     try:
         settings = get_settings()
     except ValueError as exc:

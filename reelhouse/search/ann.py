@@ -428,23 +428,45 @@ def index_from_snapshot(store: FeatureStore, spec: FeatureSpec, snapshot_id: int
                       selected_fields=("video_id", "shot_index", "has_embedding", "embedding"), snapshot_id=snapshot_id)
     if rows.num_rows == 0:
         raise LookupError(f"no {feature} embeddings of version {spec.version} stored yet; materialize the embeddings first")
-    rows = rows.filter(pc.field("has_embedding"))
-    if rows.num_rows == 0:
+    # Sorted on the small columns; the vectors are copied once, into the matrix (1M x 1280 is 5 GB:
+    # filtering, sorting and combining the table first would hold four copies).
+    keys = pa.table({"video_id": rows.column("video_id"), "shot_index": rows.column("shot_index"),
+                     "row": pa.array(np.arange(rows.num_rows))}).filter(rows.column("has_embedding"))
+    if keys.num_rows == 0:
         raise NoVectors(f"{feature} is stored, but no shot has a vector (e.g. no title has subtitles)")
-    rows = rows.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
-    vectors = embedding_matrix(rows.column("embedding"))
-    return ShotIndex(build_index(vectors), np.asarray(rows.column("video_id").to_pylist(), dtype=object),
-                     rows.column("shot_index").to_numpy(), feature, snapshot_id, spec.version)
+    keys = keys.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
+    vectors = embedding_matrix(rows.column("embedding"), keys.column("row").to_numpy())
+    del rows
+    return ShotIndex(build_index(vectors), np.asarray(keys.column("video_id").to_pylist(), dtype=object),
+                     keys.column("shot_index").to_numpy(), feature, snapshot_id, spec.version)
 
 
-def embedding_matrix(column: pa.ChunkedArray) -> np.ndarray:
-    """A list<float> column of equal-length embeddings as a float32 ``(rows, dim)`` matrix (no Python floats)."""
-    emb = column.combine_chunks()
-    lengths = pc.list_value_length(emb).to_numpy(zero_copy_only=False)
-    if len(emb) == 0 or lengths.min() != lengths.max():
-        return np.asarray(emb.to_pylist(), dtype=np.float32)  # empty, or ragged: let numpy say so
-    flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    return np.ascontiguousarray(flat.reshape(len(emb), int(lengths[0])))
+def embedding_matrix(column: pa.ChunkedArray, rows: np.ndarray | None = None) -> np.ndarray:
+    """A list<float> column of equal-length embeddings as a float32 ``(rows, dim)`` matrix (no Python
+    floats), optionally only the rows ``rows`` (positions in the column), in that order. Each chunk's
+    values are read in place; the matrix is the one copy."""
+    rows = np.arange(len(column)) if rows is None else np.asarray(rows, dtype=np.int64)
+    lengths = pc.fill_null(pc.list_value_length(column), -1).to_numpy(zero_copy_only=False)[rows]
+    if len(rows) == 0 or lengths.min() != lengths.max() or lengths[0] < 0:  # empty, or ragged: let numpy say so
+        emb = column.to_pylist()
+        return np.asarray([emb[i] for i in rows], dtype=np.float32)
+    dim = int(lengths[0])
+    out = np.empty((len(rows), dim), np.float32)
+    start = 0
+    for chunk in column.chunks:
+        stop = start + len(chunk)
+        at = np.flatnonzero((rows >= start) & (rows < stop))
+        if len(at):
+            local = rows[at] - start
+            values = chunk.flatten().to_numpy(zero_copy_only=False)
+            if len(values) == len(chunk) * dim:  # every list of the chunk holds dim values: a matrix in place
+                out[at] = values.reshape(len(chunk), dim)[local]
+            else:  # some lists of the chunk are null or empty (rows without a vector, not selected)
+                first = chunk.offsets.to_numpy() - chunk.offsets[0].as_py()
+                for o, r in zip(at.tolist(), local.tolist()):
+                    out[o] = values[first[r]:first[r] + dim]
+        start = stop
+    return out
 
 
 def index_folder(index_root: Path, spec: FeatureSpec, snapshot_id: int | None) -> Path:
