@@ -15,9 +15,10 @@ are paginated with ``limit`` and ``offset`` and say ``total`` and ``next_offset`
 page). Errors are ``{"detail": message}``: 404 for an unknown title or shot, 422 for a bad parameter,
 503 while the features a lookup needs are not stored yet.
 
-The store is opened once per app (lifespan); the visual index is loaded once and reloaded when the
-``shot_embeddings`` snapshot moves on. Every answer is computed by the same library functions the
-CLI calls (``reelhouse.search``), so the two always agree.
+Answers come from a served state (``reelhouse.api.served``): every table pinned at one snapshot, the
+hot lookups and the visual index in memory, swapped whole by a refresher when the catalog moves on;
+each answer names its state in the ``X-Reelhouse-Snapshot`` header. Every answer is computed by the
+same library functions the CLI calls (``reelhouse.search``), so the two agree on the same snapshot.
 """
 
 from __future__ import annotations

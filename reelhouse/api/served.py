@@ -116,10 +116,9 @@ class ServedState:
 
         ok = sorted({r["video_id"]: r for r in media.to_pylist() if r["status"] == "ok"}.items())
         self.titles = [TitleInfo(v, file_name_of(r["source_uri"]), r["duration_s"], self.shot_count(v)) for v, r in ok]
-        self._index_by_id = {t.video_id: t for t in self.titles}
         #: Each title as the JSON object ``/titles`` lists, in ``titles`` order (pages are joined slices).
         self.title_json = [orjson.dumps(asdict(t)) for t in self.titles]
-        self._title_json_by_id = dict(zip(self._index_by_id, self.title_json))
+        self._title_json_by_id = {t.video_id: j for t, j in zip(self.titles, self.title_json)}
         self.shots_json = functools.lru_cache(maxsize=SHOTS_JSON_CACHE)(self._shots_json)
         from reelhouse.features.registry import searchable
 
@@ -138,9 +137,6 @@ class ServedState:
                 pass  # no such embeddings yet: their endpoints answer 503 from this state
 
     # titles and shots ----------------------------------------------------------------------
-    def title(self, video_id: str) -> TitleInfo:
-        return self._index_by_id[video_id]
-
     def shot_count(self, video_id: str) -> int:
         a, b = self._shot_runs.get(video_id, (0, 0))
         return b - a
