@@ -107,7 +107,8 @@ class ServedState:
         media = self.store.read("media", f"feature_version == '{media_spec().version}'",
                                 selected_fields=("video_id", "source_uri", "status", "duration_s"))
         spec = shots_spec(settings)
-        shots = self.store.read("shots", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)))
+        shots = self.store.read("shots", And(EqualTo("feature", spec.name), EqualTo("feature_version", spec.version)),
+                                selected_fields=("video_id", *SHOT_FIELDS))
         shots = shots.sort_by([("video_id", "ascending"), ("shot_index", "ascending")])
         self._shot_columns = [shots.column(f).to_numpy(zero_copy_only=False) for f in SHOT_FIELDS]
         vids = shots.column("video_id").to_numpy(zero_copy_only=False)
