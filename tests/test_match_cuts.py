@@ -189,3 +189,39 @@ def test_percentiles_rank_a_pair_among_the_pairs_its_scope_allows():
     [in_across] = with_percentiles(shots, [best_across], "across", min_gap=1)
     assert in_across.percentile == pytest.approx(100 * (across.size - 1) / across.size)  # the best of its scope
     assert in_all.percentile < 60  # among all pairs, the within-title ones outrank it
+
+
+@pytest.mark.parametrize("rerank", ["cosine", "csls"])
+def test_the_cosine_matrix_path_answers_as_the_faiss_path(monkeypatch, rerank):
+    """Up to MATRIX_MAX shots candidates, the near-duplicate guard and percentiles read one cosine matrix;
+    above, faiss and gathered dot products. Both must give the same candidates and percentiles."""
+    from reelhouse.search import match_cuts as mc
+
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(8, 32))
+    v = base.repeat(40, axis=0) + 0.9 * rng.normal(size=(320, 32))
+    v[41] = v[200] + 0.01 * rng.normal(size=32)  # a near-duplicate pair across titles, only by the guard
+    shots = _shots(v, [(f"t{i}", 40) for i in range(8)])
+    guard = _shots(v[::-1].copy(), [(f"t{i}", 40) for i in range(8)])  # another feature's vectors
+    guard = ShotVectors(shots.video_ids, shots.shot_indices, guard.vectors)
+
+    def answer():
+        out = []
+        for g in (shots, guard):
+            c = mc.candidate_arrays(ShotVectors(shots.video_ids, shots.shot_indices, shots.vectors), k=6,
+                                    guard=ShotVectors(g.video_ids, g.shot_indices, g.vectors), min_gap=1,
+                                    rerank=rerank)
+            pct = mc.cosine_percentiles(ShotVectors(shots.video_ids, shots.shot_indices, shots.vectors), c.score)
+            out.append((c, pct))
+        return out
+
+    by_matrix = answer()
+    monkeypatch.setattr(mc, "MATRIX_MAX", 0)
+    by_faiss = answer()
+    for (a, pa), (b, pb) in zip(by_matrix, by_faiss):
+        assert a.query.tolist() == b.query.tolist() and a.other.tolist() == b.other.tolist()
+        assert a.rank.tolist() == b.rank.tolist()
+        assert np.allclose(a.score, b.score, atol=1e-5) and np.allclose(a.csls, b.csls, atol=1e-5)
+        assert np.allclose(pa, pb, atol=0.05)  # a few of 50,000 sampled pairs (0.002 each) tie within rounding
+    pairs = {(int(q), int(o)) for q, o in zip(by_matrix[0][0].query, by_matrix[0][0].other)}
+    assert (41, 200) not in pairs and (200, 41) not in pairs  # the guard drops the near-duplicate

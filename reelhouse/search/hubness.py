@@ -72,14 +72,16 @@ def skewness(values: np.ndarray) -> float:
 
 
 def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 50_000, seed: int = 0,
-                     allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                     allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                     matrix: np.ndarray | None = None) -> np.ndarray:
     """Where each cosine stands among the cosines of the pairs of distinct rows of ``vectors``, in [0, 100].
 
     ``allowed(i, j)`` (row arrays -> bool array) keeps only the pairs that could be candidates (for
     example: across titles only); None keeps every pair. The pairs are sampled (about ``samples``
     allowed pairs, fixed ``seed``, so a selection always gets the same figures); all of them are
     used when there are fewer. 99.9 means more similar than 99.9% of those pairs; 100.0 for every
-    cosine when no pair is allowed.
+    cosine when no pair is allowed. ``matrix``: the rows' ``(n, n)`` cosines, when already computed
+    (read instead of gathering the sampled rows' vectors).
     """
     n = len(vectors)
     cos = np.asarray(cosines, np.float64)
@@ -107,6 +109,8 @@ def pair_percentiles(vectors: np.ndarray, cosines: np.ndarray, samples: int = 50
         i, j = np.concatenate(parts_i)[:samples], np.concatenate(parts_j)[:samples]
     if len(i) == 0:
         return np.full(cos.shape, 100.0)
+    if matrix is not None:
+        return 100.0 * np.searchsorted(np.sort(matrix[i, j].astype(np.float64)), cos, side="left") / len(i)
     chunk = 8192  # bounds the gathered rows' memory (chunk x d floats per side)
     sims = np.sort(np.concatenate([np.einsum("nd,nd->n", vectors[i[lo:lo + chunk]], vectors[j[lo:lo + chunk]])
                                    for lo in range(0, len(i), chunk)]).astype(np.float64))
