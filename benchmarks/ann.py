@@ -419,7 +419,7 @@ def evaluate(cat: Catalog, nq: int, seed: int, warmup: int, exact_latency_querie
     print(f"{'reelhouse ' + shots.kind + ' (raw faiss)':<36} {recall:>9.4f} {raw50:>8.2f} {raw99:>8.2f} {'':>8} "
           f"{nq / raw_batch_s:>8.0f}")
     print(f"recall cost of compression and the scan cap: IVF-Flat over the same {ivf.nprobe if ivf else '-'} lists, "
-          f"uncapped, would reach {bound:.4f}; IVF-SQ8 + fp16 re-ranking reaches {recall:.4f}")
+          f"uncapped, would reach {bound:.4f}; {shots.kind} + fp16 re-ranking reaches {recall:.4f}")
     score_ok = score_err <= SCORE_TOLERANCE
     print(f"check: returned scores vs exact cosines of the returned shots: max |error| {score_err:.1e} "
           f"({'OK' if score_ok else 'FAILED'}, tolerance {SCORE_TOLERANCE})")
@@ -464,7 +464,9 @@ def evaluate(cat: Catalog, nq: int, seed: int, warmup: int, exact_latency_querie
         print(f"\nnprobe sweep (raw faiss, 300 queries timed; default {default_nprobe} of {ivf.nlist} lists; "
               f"'no cap': max_codes 0; load {load()})")
         print(f"{'nprobe':>12} {'max_codes':>9} {'recall@10':>9} {'p50 ms':>8} {'p99 ms':>8} {'QPS':>8}")
-        plan = sorted({(p, ivf_max_codes(n, ivf.nlist, p)) for p in sweep if p <= ivf.nlist} | {(default_nprobe, 0)})
+        capped = bool(default_max_codes)  # fast-scan codes ignore max_codes: their index is built with none
+        plan = sorted({(p, ivf_max_codes(n, ivf.nlist, p) if capped else 0) for p in sweep if p <= ivf.nlist}
+                      | {(default_nprobe, 0)})
         for nprobe, max_codes in plan:
             ivf.nprobe, ivf.max_codes = nprobe, max_codes
             t0 = time.perf_counter()
@@ -505,10 +507,11 @@ def evaluate(cat: Catalog, nq: int, seed: int, warmup: int, exact_latency_querie
 
 
 def tune(n: int, d: int, nq: int, shots_per_title: int, lists_per_sqrt: list[float], probe_fractions: list[float],
-         k_factors: list[float], cap_factors: list[float], warmup: int) -> dict:
-    """The sweep that chose the index constants, on ``TUNING_SEED`` only: per lists-per-sqrt(n) setting,
-    one build, then recall and raw single-query latency for each probed share of lists, k_factor and scan
-    cap (``max_codes`` = cap factor x the vectors the probed lists hold on average; 0: no cap)."""
+         k_factors: list[float], cap_factors: list[float], warmup: int, codes: list[str | None] = (None,)) -> dict:
+    """The sweep that chose the index constants, on ``TUNING_SEED`` only: per lists-per-sqrt(n) setting
+    and IVF codes (faiss factory terms, None: ``ann.ivf_codes``), one build, then recall and raw
+    single-query latency for each probed share of lists, k_factor and scan cap (``max_codes`` = cap
+    factor x the vectors the probed lists hold on average; 0: no cap; fast-scan codes ignore it)."""
     from reelhouse.search import ann
 
     cat = synthetic_catalog(n, d, shots_per_title, TUNING_SEED)
@@ -517,13 +520,14 @@ def tune(n: int, d: int, nq: int, shots_per_title: int, lists_per_sqrt: list[flo
     _, truth = exact_knn(queries, cat.vectors)
     rows = []
     print(f"tuning on seed {TUNING_SEED}: n={n:,}, dim={d}, {nq} queries; latency of raw faiss over 300 queries")
-    print(f"{'lists/sqrt':>10} {'nlist':>6} {'build s':>7} {'nprobe':>6} {'k_fac':>5} {'cap':>5} {'recall@10':>9} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'load':>5}")
-    for per_sqrt in lists_per_sqrt:
+    print(f"{'codes':>12} {'lists/sqrt':>10} {'nlist':>6} {'build s':>7} {'nprobe':>6} {'k_fac':>5} {'cap':>5} "
+          f"{'recall@10':>9} {'p50 ms':>7} {'p99 ms':>7} {'load':>5}")
+    for per_sqrt, code in ((p, c) for p in lists_per_sqrt for c in codes):
+        code = code or ann.ivf_codes(d)
         nlist = 2 ** round(np.log2(per_sqrt * np.sqrt(n)))
         gc.collect()
         t0 = time.perf_counter()
-        index = ann.build_index(cat.vectors, exact_max=0, nlist=nlist)
+        index = ann.build_index(cat.vectors, exact_max=0, nlist=nlist, codes=code)
         build_s = time.perf_counter() - t0
         ivf = ann.ivf_of(index)
         for frac in probe_fractions:
@@ -535,10 +539,10 @@ def tune(n: int, d: int, nq: int, shots_per_title: int, lists_per_sqrt: list[flo
                     _, found = index.search(queries, K)
                     r = recall_at(truth, found)
                     p50, p99 = pct(latencies_ms(lambda q: index.search(q, K), queries[:300], warmup))  # noqa: F821 (freed by a del after its last use)
-                    rows.append({"lists_per_sqrt": per_sqrt, "nlist": nlist, "build_s": round(build_s, 1),
+                    rows.append({"codes": code, "lists_per_sqrt": per_sqrt, "nlist": nlist, "build_s": round(build_s, 1),
                                  "nprobe": nprobe, "k_factor": kf, "cap": cap, "recall_at_10": round(r, 4),
                                  "p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "load": load()})
-                    print(f"{per_sqrt:>10g} {nlist:>6} {build_s:>7.1f} {nprobe:>6} {kf:>5g} {cap:>5g} {r:>9.4f} "
+                    print(f"{code:>12} {per_sqrt:>10g} {nlist:>6} {build_s:>7.1f} {nprobe:>6} {kf:>5g} {cap:>5g} {r:>9.4f} "
                           f"{p50:>7.2f} {p99:>7.2f} {load():>5.2f}", flush=True)
         del index, ivf
     return {"tuning_seed": TUNING_SEED, "n": n, "dim": d, "rows": rows}
@@ -569,6 +573,8 @@ def main() -> None:
     parser.add_argument("--tune-probe", default="0.0078125,0.015625,0.03125", help="--tune: shares of lists probed")
     parser.add_argument("--tune-k-factor", default="2,4,8", help="--tune: re-ranking candidates per neighbour")
     parser.add_argument("--tune-cap", default="1.25,2,0", help="--tune: max_codes factors (0: no cap)")
+    parser.add_argument("--tune-codes", default="", help="--tune: IVF codes as faiss factory terms, comma-separated "
+                        "(e.g. SQ8,PQ640x4fs,PQ320x4fs; default: the production codes, ann.ivf_codes)")
     args = parser.parse_args()
 
     from reelhouse.search import ann
@@ -582,7 +588,8 @@ def main() -> None:
     if args.tune:
         floats = lambda s: [float(v) for v in s.split(",") if v.strip()]  # noqa: E731
         out = tune(args.n, args.dim, args.queries, args.shots_per_title, floats(args.tune_lists),
-                   floats(args.tune_probe), floats(args.tune_k_factor), floats(args.tune_cap), args.warmup)
+                   floats(args.tune_probe), floats(args.tune_k_factor), floats(args.tune_cap), args.warmup,
+                   [c.strip() for c in args.tune_codes.split(",") if c.strip()] or [None])
         out["total_s"] = round(time.perf_counter() - started, 1)
         print(json.dumps(out))
         return

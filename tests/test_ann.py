@@ -86,12 +86,16 @@ def _recall(truth, found, k=10) -> float:
 def test_index_type_is_chosen_by_size():
     x = clustered(600)
     assert ShotIndex(build_index(x, exact_max=600), np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "flat"
-    built = build_index(x, exact_max=599)  # IVF-SQ8, re-ranked from float16 copies
+    built = build_index(x, exact_max=599)  # IVF-PQ fast-scan, re-ranked from float16 copies
     ivf = ivf_of(built)
-    assert isinstance(built, faiss.IndexRefine) and isinstance(ivf, faiss.IndexIVFScalarQuantizer)
+    assert isinstance(built, faiss.IndexRefine) and isinstance(ivf, faiss.IndexIVFPQFastScan)
+    assert ivf.pq.M == x.shape[1] // 2 and ivf.pq.nbits == 4  # 2-d sub-vectors, 4 bits each
     assert built.metric_type == ivf.metric_type == faiss.METRIC_INNER_PRODUCT and built.k_factor == ann.IVF_REFINE_K_FACTOR
-    assert ShotIndex(built, np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "ivf-sq8"
-    assert ivf.max_codes == ivf_max_codes(600, ivf.nlist, ivf.nprobe) > 0  # bounds the scan of crowded lists
+    assert ShotIndex(built, np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "ivf-pq4fs"
+    assert ivf.max_codes == 0  # fast-scan does not read it
+    older = build_index(x, exact_max=599, codes="SQ8")  # the index of earlier versions: still searched, capped
+    assert ShotIndex(older, np.array(["t"] * 600, dtype=object), np.arange(600), "v", None).kind == "ivf-sq8"
+    assert ivf_of(older).max_codes == ivf_max_codes(600, ivf.nlist, ivf.nprobe) > 0  # bounds the scan of crowded lists
     assert ivf_nlist(1_000_000) == 1024 and ivf_nprobe(1_000_000, 1024) == 16
     assert ivf_nlist(600) * IVF_TRAIN_PER_LIST <= 600  # enough k-means points per list
 
@@ -102,7 +106,7 @@ def test_large_index_recall_against_exact_on_clustered_data():
     exact = _titled(build_index(x, exact_max=10**9), 20)
     approx_index = build_index(x, exact_max=100, nprobe=8)  # forces IVF; 8 of its lists, well short of all
     approx = _titled(approx_index, 20)
-    assert exact.kind == "flat" and approx.kind == "ivf-sq8" and ivf_of(approx_index).nprobe < ivf_of(approx_index).nlist
+    assert exact.kind == "flat" and approx.kind == "ivf-pq4fs" and ivf_of(approx_index).nprobe < ivf_of(approx_index).nlist
     assert _recall(exact.search(queries, 10), approx.search(queries, 10)) >= 0.95
     default = _titled(build_index(x, exact_max=100), 20)  # the production nprobe
     assert _recall(exact.search(queries, 10), default.search(queries, 10)) >= 0.95
@@ -139,9 +143,12 @@ def test_large_index_save_load_round_trip(tmp_path):
     again = ShotIndex.load(folder)
     meta = json.loads((folder / "meta.json").read_text())
     ivf, ivf_again = ivf_of(index.index), ivf_of(again.index)
-    assert again.kind == "ivf-sq8" and meta["kind"] == "ivf-sq8" and meta["nprobe"] == ivf.nprobe
+    assert again.kind == "ivf-pq4fs" and meta["kind"] == "ivf-pq4fs" and meta["nprobe"] == ivf.nprobe
     assert len(again) == 3000 and ivf_again.nprobe == ivf.nprobe and ivf_again.nlist == ivf.nlist
-    assert ivf_again.max_codes == ivf.max_codes > 0  # faiss does not persist it; meta.json does
+    assert ivf_again.max_codes == ivf.max_codes  # faiss does not persist it; meta.json does
+    older = _titled(build_index(x, exact_max=100, codes="SQ8"), 10)  # an earlier version's index keeps its cap
+    older.save(tmp_path / "older")
+    assert ivf_of(ShotIndex.load(tmp_path / "older").index).max_codes == ivf_of(older.index).max_codes > 0
     assert again.index.k_factor == index.index.k_factor == ann.IVF_REFINE_K_FACTOR
     np.testing.assert_allclose(again.vector("t003", 7), x[3 * 300 + 7], atol=1e-3)  # read back from float16
     for titles in (None, ["t002", "t005"]):

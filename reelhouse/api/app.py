@@ -434,10 +434,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/match-cuts", response_model=m.MatchCuts, tags=["search"], responses={**NOT_FOUND, **INVALID},
              summary="Match-cut candidates among the picked titles (computed at query time)")
-    def match_cuts(state: State, titles: PickedTitles, flavor: Flavor = "visual", k: K = 20, scope: Scope = "all",
-                   min_gap: MinGap = 1, per_shot: PerShot = 1, rank_by: RankBy = "csls", limit: Limit = 100,
-                   offset: Offset = 0) -> m.MatchCuts:
-        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by)
+    async def match_cuts(request: Request, state: State, titles: PickedTitles, flavor: Flavor = "visual", k: K = 20,
+                         scope: Scope = "all", min_gap: MinGap = 1, per_shot: PerShot = 1, rank_by: RankBy = "csls",
+                         limit: Limit = 100, offset: Offset = 0) -> m.MatchCuts:
+        ids, found = await served_of(request.app).off_loop(
+            lambda: _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by))
         chunk, page = _page(found.pairs, offset, limit)
         spans = state.shot_spans(ids)
 
@@ -456,17 +457,17 @@ def create_app(settings: Settings) -> FastAPI:
              responses={200: {"content": {"image/png": {}}, "description": "the pairs, best first: the outgoing shot's last "
                               "representative frame next to the incoming shot's first, with score and timecodes"}, **NOT_FOUND, **INVALID},
              summary="Match-cut candidates drawn as a contact sheet (PNG)")
-    def match_cut_sheet_png(state: State, titles: PickedTitles, flavor: Flavor = "visual",
-                            k: SheetK = 20,
-                            scope: Scope = "all", min_gap: MinGap = 1, per_shot: PerShot = 1,
-                            rank_by: RankBy = "csls") -> Response:
+    async def match_cut_sheet_png(request: Request, state: State, titles: PickedTitles, flavor: Flavor = "visual",
+                                  k: SheetK = 20, scope: Scope = "all", min_gap: MinGap = 1, per_shot: PerShot = 1,
+                                  rank_by: RankBy = "csls") -> Response:
         from reelhouse.search.shot_lookup import cut_pictures
         from reelhouse.viz.match_sheet import match_cut_sheet_png, search_heading
 
-        ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by)
-        heading = search_heading(found)
-        png = match_cut_sheet_png(cut_pictures(state.store, state.settings, found.pairs), heading)
-        return Response(png, media_type="image/png")
+        def draw() -> bytes:  # off the event loop: the search, then decoding frames
+            ids, found = _match_cuts(state, titles, flavor, k, scope, min_gap, per_shot, rank_by)
+            return match_cut_sheet_png(cut_pictures(state.store, state.settings, found.pairs), search_heading(found))
+
+        return Response(await served_of(request.app).off_loop(draw), media_type="image/png")
 
     # subtitle search -----------------------------------------------------------------------
     @app.get("/search/text", response_model=m.TextSearch, tags=["search"], responses={**NOT_FOUND, **INVALID, **NOT_READY},

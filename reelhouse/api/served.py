@@ -67,6 +67,17 @@ def request_thread() -> None:
     faiss.omp_set_num_threads(1)
 
 
+def single_threaded_numpy_blas():  # noqa: ANN201
+    """Limit numpy's BLAS (OpenBLAS on pthreads, one thread count per process) to one thread, as
+    ``request_thread`` does faiss's: a match-cut search's cosine matrix is one matrix product per request,
+    and the API's concurrency comes from its requests. Returns the limiter (``restore_original_limits()``
+    undoes it). faiss's own BLAS follows each thread's OpenMP count and is not touched (an index build in
+    the refresher keeps every core)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="blas", prefix="libscipy_openblas").limit(limits=1)
+
+
 def state_token(ids: dict[str, int | None]) -> str:
     """A short, stable name of a set of table snapshots: 16 hex digits of the SHA-256 of the sorted ids."""
     return hashlib.sha256(json.dumps(sorted(ids.items())).encode()).hexdigest()[:16]
@@ -244,6 +255,7 @@ class Served:
                                        initializer=request_thread)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._blas = single_threaded_numpy_blas()
         self.current = self._swap(ServedState(settings, self._store))
 
     def _swap(self, state: ServedState) -> ServedState:
@@ -296,4 +308,5 @@ class Served:
         if self._thread is not None:
             self._thread.join(timeout=60)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self._blas.restore_original_limits()
 

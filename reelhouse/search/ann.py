@@ -2,40 +2,47 @@
 
 Conventions: shot vectors are float32 and L2-normalized, so the inner product the indexes rank by *is*
 the cosine similarity; every score returned is a cosine in ``[-1, 1]``, higher is more alike (exact
-for flat indexes; to about 1e-4 for IVF-SQ8, whose scores come from float16 copies). A faiss id is the
+for flat indexes; to about 1e-4 for IVF-PQ, whose scores come from float16 copies). A faiss id is the
 row position in the index's id map (rows ordered by ``(video_id, shot_index)``).
 
 The index type is chosen by size (``build_index``):
 
 - up to ``EXACT_MAX`` vectors: exact, ``IndexFlatIP`` (kind ``"flat"``);
-- above: IVF-SQ8 re-ranked from float16 (kind ``"ivf-sq8"``), a ``faiss.IndexRefine`` of
-  - an inverted file, ``IndexIVFScalarQuantizer`` over a flat inner-product coarse quantizer: about
+- above: IVF-PQ fast-scan re-ranked from float16 (kind ``"ivf-pq4fs"``), a ``faiss.IndexRefine`` of
+  - an inverted file, ``IndexIVFPQFastScan`` over a flat inner-product coarse quantizer: about
     ``IVF_LISTS_PER_SQRT * sqrt(n)`` lists (a power of two; 1,024 at 1M vectors), k-means
     (``IVF_KMEANS_ITER`` iterations) on ``IVF_TRAIN_PER_LIST`` sampled vectors per list, each vector's
-    residual to its list centroid stored as 8-bit codes (1 byte per dimension); a query scans the
-    codes of its ``nprobe`` nearest lists (``ivf_nprobe``: 1/64 of them, 16 at 1M, about 16k vectors)
-    nearest first, stopping early past ``IVF_MAX_CODES_FACTOR`` times the vectors they hold on
-    average (``max_codes``: lists in crowded regions are longer);
+    residual to its list centroid product-quantized in sub-vectors of ``IVF_PQ_SUBVECTOR_DIMS`` (2)
+    dimensions to 4 bits each (``ivf_codes``: ``PQ640x4fs`` at 1280-d, a quarter byte per dimension,
+    in faiss's fast-scan layout: SIMD table lookups over blocks of 32 vectors); a query scans the
+    codes of its ``nprobe`` nearest lists (``ivf_nprobe``: 1/64 of them, 16 at 1M, about 16k vectors);
   - float16 copies of every vector (2 bytes per dimension), from which the best
     ``IVF_REFINE_K_FACTOR * k`` candidates of the scan are re-scored and re-ranked (and from which
     ``reconstruct`` reads vectors back).
-  Together 0.75x the raw float32 vectors. Indexes persisted as ``IndexIVFFlat`` (kind ``"ivf"``) or
-  HNSW (kind ``"hnsw"``) by earlier versions still load and search.
+  Together 0.56x the raw float32 vectors. Indexes persisted by earlier versions still load and
+  search: IVF-SQ8 re-ranked from float16 (kind ``"ivf-sq8"``), ``IndexIVFFlat`` (``"ivf"``), HNSW
+  (``"hnsw"``).
 
 Why this index (``python -m benchmarks.ann``: 1M x 1280-d, the EfficientNet-Lite0 visual embedding
-behind ``similar``, 2 shared CPU cores; constants chosen with ``--tune`` on a generator seed the
-evaluation does not use). A single query is memory-bound: it reads about ``nprobe * n / nlist`` stored
-vectors. Uncompressed IVF-Flat reads 5 KB per 1280-d vector, 80-100 MB per query at 1M, about 10 ms
-on one core (measured 8.2 / 9.6 ms p50 / p99 on a quiet machine, 16.6 ms p99 without the scan cap),
-with no margin for a busy machine; 8-bit codes read a quarter of that, and re-ranking 40 float16
-vectors restores the exact order: at 1M the 8-bit scan of 16 lists reaches recall@10 0.9993 where
-IVF-Flat over the same lists would reach 0.9996. The ``max_codes`` cap costs more there (0.970 with
-it: 1,024 lists are 2.7x imbalanced at 1280-d, so crowded lists get cut); measured on 2 cores shared
-with other jobs (load average 11): build 186 s, 0.75x the raw vectors, 9.3 / 29 ms p50 / p99. 1,024 lists rather than the 4,096 of earlier versions is 4x less assignment work
-(``n * nlist * d``) and 16x less k-means work (``nlist**2 * d``), with 10 k-means iterations rather
-than 25: the 1280-d build is minutes, not tens of minutes, on 2 cores. HNSW was ruled out earlier (measured at 144-d): 1.47x
-the raw vectors, 2-2.5 minutes to build at 1M, and restricted to a few titles with an ID selector its
-graph walk finds under half of the true top-10, where IVF with a selector keeps recall 1.0.
+behind ``similar``, 2 CPU cores; constants chosen with ``--tune`` on a generator seed the evaluation
+does not use). A single query is memory-bound: it reads about ``nprobe * n / nlist`` stored codes.
+
+- Codes (``--tune --tune-lists 1 --tune-probe 0.015625 --tune-k-factor 4,16,64 --tune-cap 2,0
+  --tune-codes SQ8,PQ640x4fs,PQ320x4fs``: 1M x 1280-d, seed 101, 500 fresh queries, nprobe 16 of 1,024
+  lists, raw faiss, 2 threads, load average 1.4-1.8): 8-bit scalar codes (the previous index) with 4x
+  re-ranking and the scan cap reached recall@10 0.990 at 3.0 / 5.9 ms p50 / p99 (0.999 uncapped, at
+  2.8 / 7.1 ms); 4-bit PQ of 2-d sub-vectors (``PQ640x4fs``) with 16x re-ranking 0.998 at 0.52 / 1.1
+  ms: 5.7x faster at the p50 and better recall than the capped scan (4x re-ranking: 0.976; 64x: 0.999
+  at 0.84 ms); 4-bit PQ of 4-d sub-vectors is cheaper but loses recall re-ranking does not win back
+  (0.955 at 16x, 0.984 at 64x and 0.69 ms). Build 42 s (SQ8: 27 s). Uncompressed IVF-Flat reads 5 KB
+  per 1280-d vector, 80-100 MB per query at 1M, about 10 ms on one core.
+- Lists: 1,024 rather than 4,096 is 4x less assignment work (``n * nlist * d``) and 16x less k-means
+  work (``nlist**2 * d``), with 10 k-means iterations rather than 25: the 1280-d build is minutes, not
+  tens of minutes, on 2 cores. 1,024 lists are 2.7x imbalanced at 1280-d; the 8-bit index capped its
+  scan (``max_codes``) to bound the tail of crowded lists; the fast-scan index needs no cap.
+- HNSW was ruled out earlier (measured at 144-d): 1.47x the raw vectors, 2-2.5 minutes to build at 1M,
+  and restricted to a few titles with an ID selector its graph walk finds under half of the true
+  top-10, where IVF with a selector keeps recall 1.0.
 
 An index is persisted under ``<index_root>/<feature>/<snapshot_id>/`` with the id map (row -> title,
 shot) and its provenance, and reloaded without a rebuild while the snapshot is current. Rows are ordered
@@ -81,16 +88,20 @@ IVF_PROBE_FRACTION = 1 / 64
 IVF_MIN_SCANNED = 10_000
 #: ... in at least this many lists.
 IVF_MIN_NPROBE = 8
-#: The IVF search keeps this many times ``k`` candidates by their 8-bit codes, then re-ranks them by
-#: their float16 vectors (faiss ``IndexRefine.k_factor``).
-IVF_REFINE_K_FACTOR = 4.0
+#: The IVF search keeps this many times ``k`` candidates by their 4-bit PQ codes, then re-ranks them by
+#: their float16 vectors (faiss ``IndexRefine.k_factor``; the module docstring's figures).
+IVF_REFINE_K_FACTOR = 16.0
+#: Dimensions per product-quantizer sub-vector of the IVF codes (4 bits each; ``ivf_codes``).
+IVF_PQ_SUBVECTOR_DIMS = 2
 #: Vectors added to an index per call (bounds faiss's temporaries while building).
 ADD_CHUNK = 65_536
 #: Most IVF lists built, whatever the size.
 IVF_MAX_LISTS = 65_536
 #: An IVF query stops scanning lists (nearest first) once it has compared this many times the vectors
 #: its ``nprobe`` lists hold on average (``nprobe * n / nlist``). Lists in crowded regions of the space
-#: are longer; this bounds the tail latency they cause (faiss ``max_codes``). 2, not the 1.25 of the
+#: are longer; this bounds the tail latency they cause (faiss ``max_codes``). Used by the IVF-SQ8
+#: indexes of earlier versions; faiss's fast-scan search does not read ``max_codes``, so the IVF-PQ
+#: index is built with none (0), its scan being 5x cheaper. 2, not the 1.25 of the
 #: earlier IVF-Flat index: at 1M x 1280-d on the tuning seed (101), recall@10 at nprobe 16 was 0.976
 #: with 1.25, 0.990 with 2 and 0.999 uncapped (``benchmarks/ann.py --tune``).
 IVF_MAX_CODES_FACTOR = 2.0
@@ -112,13 +123,14 @@ class Neighbour:
 
 
 def index_kind(index: faiss.Index) -> str:
-    """``"flat"``, ``"ivf-sq8"`` (IVF-SQ8 re-ranked, what ``build_index`` builds above ``EXACT_MAX``),
-    ``"ivf"`` (uncompressed IVF, built by earlier versions), ``"hnsw"``, or the faiss class name in lower
-    case for anything else."""
+    """``"flat"``, ``"ivf-pq4fs"`` (IVF-PQ fast-scan re-ranked, what ``build_index`` builds above
+    ``EXACT_MAX``), ``"ivf-sq8"`` (IVF-SQ8 re-ranked) or ``"ivf"`` (uncompressed IVF), both built by
+    earlier versions, ``"hnsw"``, or the faiss class name in lower case for anything else."""
     if isinstance(index, faiss.IndexFlat):
         return "flat"
-    if isinstance(index, faiss.IndexRefine) and ivf_of(index) is not None:
-        return "ivf-sq8"
+    ivf = ivf_of(index)
+    if isinstance(index, faiss.IndexRefine) and ivf is not None:
+        return "ivf-pq4fs" if isinstance(ivf, faiss.IndexIVFPQFastScan) else "ivf-sq8"
     if isinstance(index, faiss.IndexIVF):
         return "ivf"
     if isinstance(index, faiss.IndexHNSW):
@@ -243,7 +255,7 @@ class ShotIndex:
     def title_vectors(self, titles: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(video_ids, shot_indices, vectors)`` of the shots of ``titles`` held by the index, ordered by
         ``(video_id, shot_index)``; float32 vectors read back from the index (the stored float32 for a
-        flat index, bit for bit; float16 copies, to about 1e-3, for IVF-SQ8)."""
+        flat index, bit for bit; float16 copies, to about 1e-3, for IVF-PQ)."""
         rows = self.rows_of_titles(titles)
         vectors = self.index.reconstruct_batch(rows) if rows.size else np.zeros((0, self.index.d), np.float32)
         return self.video_ids[rows], self.shot_indices[rows], np.ascontiguousarray(vectors, dtype=np.float32)
@@ -371,23 +383,33 @@ def ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
     return index if isinstance(index, faiss.IndexIVF) else None
 
 
+def ivf_codes(d: int) -> str:
+    """The faiss factory term of the IVF codes at ``d`` dimensions: 4-bit PQ fast-scan of
+    ``IVF_PQ_SUBVECTOR_DIMS``-dimension sub-vectors (``PQ640x4fs`` at 1280-d), of 1-d sub-vectors when
+    ``d`` does not divide."""
+    return f"PQ{d // IVF_PQ_SUBVECTOR_DIMS if d % IVF_PQ_SUBVECTOR_DIMS == 0 else d}x4fs"
+
+
 def build_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, *, nlist: int | None = None,
-                nprobe: int | None = None, k_factor: float | None = None, seed: int = 1234) -> faiss.Index:
+                nprobe: int | None = None, k_factor: float | None = None, codes: str | None = None,
+                seed: int = 1234) -> faiss.Index:
     """An inner-product (cosine, for L2-normalized rows) index over ``vectors``, its type chosen by size.
 
     Args:
         vectors: float32 ``(n, d)``, L2-normalized; row ``i`` gets faiss id ``i``.
-        exact_max: up to this many vectors the index is exact (``IndexFlatIP``); above, IVF-SQ8 with
-            float16 re-ranking (module docstring).
+        exact_max: up to this many vectors the index is exact (``IndexFlatIP``); above, IVF-PQ
+            fast-scan with float16 re-ranking (module docstring).
         nlist: IVF lists (default ``ivf_nlist(n)``).
         nprobe: IVF lists scanned per query (default ``ivf_nprobe(n, nlist)``); change it later with
             ``ivf_of(index).nprobe`` (and ``max_codes``, see ``ivf_max_codes``; 0 lifts it).
         k_factor: candidates re-ranked per requested neighbour (default ``IVF_REFINE_K_FACTOR``).
+        codes: the IVF codes as a faiss factory term (default ``ivf_codes(d)``; ``"SQ8"`` builds the
+            earlier versions' index, for comparisons).
         seed: k-means seed and training-sample seed, so a build is reproducible.
 
     Returns:
-        ``faiss.IndexFlatIP``, or a ``faiss.IndexRefine`` whose base is an ``IndexIVFScalarQuantizer``
-        (8-bit codes of the residuals to the list centroids) and whose re-ranking index holds every
+        ``faiss.IndexFlatIP``, or a ``faiss.IndexRefine`` whose base is an ``IndexIVFPQFastScan``
+        (4-bit PQ codes of the residuals to the list centroids) and whose re-ranking index holds every
         vector in float16 (``reconstruct`` reads them back).
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -397,7 +419,8 @@ def build_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, *, nlist: int |
         flat.add(vectors)
         return flat
     nlist = int(nlist or ivf_nlist(n))
-    index = faiss.index_factory(d, f"IVF{nlist},SQ8,Refine(SQfp16)", faiss.METRIC_INNER_PRODUCT)  # owns its parts
+    index = faiss.index_factory(d, f"IVF{nlist},{codes or ivf_codes(d)},Refine(SQfp16)",
+                                faiss.METRIC_INNER_PRODUCT)  # owns its parts
     ivf = ivf_of(index)
     ivf.cp.seed = seed
     ivf.cp.niter = IVF_KMEANS_ITER
@@ -408,7 +431,7 @@ def build_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, *, nlist: int |
         index.add(vectors[lo:lo + ADD_CHUNK])
     index.k_factor = float(k_factor or IVF_REFINE_K_FACTOR)
     ivf.nprobe = int(min(nlist, nprobe or ivf_nprobe(n, nlist)))
-    ivf.max_codes = ivf_max_codes(n, nlist, ivf.nprobe)
+    ivf.max_codes = 0 if isinstance(ivf, faiss.IndexIVFFastScan) else ivf_max_codes(n, nlist, ivf.nprobe)
     return index
 
 
