@@ -13,10 +13,11 @@ load average 11, p99 was well above 10 ms (29 ms; p50 9 ms): the tail is the sch
 index's, but it is what was measured and it is reported as MISSED.
 
 1280 dimensions: the EfficientNet-Lite0 visual embedding behind the default ``similar`` search and
-``visual_shot_index``. What it builds (``build_index`` above ``EXACT_MAX`` vectors): IVF-SQ8 with
-float16 re-ranking, ``faiss.IndexRefine(IndexIVFScalarQuantizer, IndexScalarQuantizer(fp16))``: about
-``sqrt(n)`` lists (1,024 at 1M), 8-bit codes scanned in the ``nprobe`` nearest lists (16 at 1M, about
-16k vectors, capped by ``max_codes``), the best ``k_factor * k`` of them re-scored from float16 copies.
+``visual_shot_index``. What it builds (``build_index`` above ``EXACT_MAX`` vectors): IVF-PQ fast-scan
+with float16 re-ranking, ``faiss.IndexRefine(IndexIVFPQFastScan, IndexScalarQuantizer(fp16))``: about
+``sqrt(n)`` lists (1,024 at 1M), 4-bit PQ codes of 2-d sub-vectors scanned in the ``nprobe`` nearest
+lists (16 at 1M, about 16k vectors), the best ``k_factor * k`` (16 x 10) of them re-scored from float16
+copies.
 
 Three catalogs, each with its own ground truth, all evaluated the same way:
 
@@ -43,13 +44,13 @@ Three catalogs, each with its own ground truth, all evaluated the same way:
    480 frames cannot be 500k distinct shots.
 
 Tuning vs evaluation: the index constants (``IVF_LISTS_PER_SQRT``, ``IVF_PROBE_FRACTION``,
-``IVF_REFINE_K_FACTOR``, ``IVF_KMEANS_ITER``, the SQ8 + fp16 choice) were chosen by sweeps on the
-synthetic catalog of seed ``TUNING_SEED`` (101) at 100k and 250k x 1280 (what ``--tune`` prints);
-``IVF_MAX_CODES_FACTOR`` (2) was chosen at 1M on the same seed: ``--tune --tune-lists 1 --tune-probe
-0.015625,0.03125 --tune-k-factor 4`` gave recall@10 0.976 / 0.990 / 0.999 with cap factor 1.25 (the
-earlier IVF-Flat index's) / 2 / none at nprobe 16 (latency differences lost in the load-average-9
-noise); the cap bounds the tail latency of queries that land in crowded lists. The evaluation never uses seed 101 (it refuses it); the
-real-derived vectors played no part in tuning.
+``IVF_KMEANS_ITER``) were chosen by sweeps on the synthetic catalog of seed ``TUNING_SEED`` (101) at
+100k and 250k x 1280 (what ``--tune`` prints); the codes and ``IVF_REFINE_K_FACTOR`` (16) at 1M on the
+same seed with ``--tune-codes`` (the figures are in ``reelhouse.search.ann``'s docstring: PQ640x4fs
+with 16x re-ranking 0.998 at 0.52 ms p50, 8-bit scalar codes with the scan cap 0.990 at 3.0 ms).
+``IVF_MAX_CODES_FACTOR`` (2) caps the scan of the earlier IVF-SQ8 index only (fast-scan ignores
+``max_codes``). The evaluation never uses seed 101 (it refuses it); the real-derived vectors played no
+part in tuning.
 
 Ground truth: exact inner product over the same vectors (``faiss.knn``: the brute-force routine of
 ``faiss.IndexFlatIP``, the index reelhouse uses up to ``EXACT_MAX`` vectors, over the catalog array
@@ -58,19 +59,20 @@ top-10| / 10. The exact baseline is also timed (single query and batch), equally
 
 Figures per catalog:
 - build: wall seconds of ``build_index`` (k-means, SQ training, assignment and encoding).
-- memory: the index's bytes counted from its parts (SQ8 codes + ids, fp16 copies, centroids: what
+- memory: the index's bytes counted from its parts (PQ codes + ids, fp16 copies, centroids: what
   ``faiss.serialize_index`` writes) over the raw float32 vectors (``memory_ratio_vs_raw``), and the
   process RSS growth over the build.
 - single-query latency: one query per ``ShotIndex.search`` call (the production path, Python result
   objects included), sequential, after ``--warmup`` calls; p50 and p99 in ms. The raw faiss call too.
 - batch QPS: all queries in one ``ShotIndex.search`` call, ``--threads`` OpenMP threads (default 2).
 - the recall cost of compression: the recall IVF-Flat would reach scanning the same lists uncapped
-  (the share of true top-10 vectors whose list is among the probed ones), next to what IVF-SQ8 +
-  re-ranking reaches.
+  (the share of true top-10 vectors whose list is among the probed ones), next to what the compressed
+  scan + re-ranking reaches.
 - checks (same answers where they should be): every returned score equals the exact cosine of the
   returned shot (to float16 precision, 2e-3), and a 2-title subset searched through ``ShotIndex``
   (exactly, over the subset's gathered vectors) returns the exact top-10 within the subset.
-- headline catalog only: an nprobe sweep (``--sweep``) with and without the ``max_codes`` cap, and
+- headline catalog only: an nprobe sweep (``--sweep``; with and without the ``max_codes`` cap for an
+  index that has one), and
   10- and 100-title subsets through ``ShotIndex.search(..., titles=...)``.
 
 Timings on a shared machine are noisy (other processes compete for the 2 cores): the load average is

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
+import faiss
 import numpy as np
 from pyiceberg.expressions import And, EqualTo, In
 
@@ -213,14 +214,14 @@ def candidate_arrays(shots: ShotVectors, k: int = 10, guard: ShotVectors | None 
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` highest ``scores`` (``(m, n)``, ``k <= n``) and their columns, best first, ties by
-    lower column (as an exact faiss search answers ``(scores, rows)``)."""
-    n = scores.shape[1]
-    cols = np.sort(np.argpartition(scores, n - k, axis=1)[:, n - k:] if k < n else
-                   np.broadcast_to(np.arange(n), scores.shape), axis=1)
-    top = np.take_along_axis(scores, cols, axis=1)
-    order = np.argsort(-top, axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1), np.take_along_axis(cols, order, axis=1).astype(np.int64)
+    """Each row's ``k`` highest ``scores`` (``(m, n)`` float32, ``k <= n``) and their columns (int64),
+    best first: faiss's heap (``faiss.ResultHeap``), as an exact faiss search answers ``(scores, rows)``."""
+    m, n = scores.shape
+    heap = faiss.ResultHeap(m, k, keep_max=True)
+    heap.add_result(np.ascontiguousarray(scores, dtype=np.float32),
+                    np.ascontiguousarray(np.broadcast_to(np.arange(n, dtype=np.int64), (m, n))))
+    heap.finalize()
+    return heap.D, heap.I
 
 
 def _allowed(q: np.ndarray, rows: np.ndarray, titles: np.ndarray, shot_indices: np.ndarray, dup: _Guard | None,
