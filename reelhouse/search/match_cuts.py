@@ -218,8 +218,8 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     best first: faiss's heap (``faiss.ResultHeap``), as an exact faiss search answers ``(scores, rows)``."""
     m, n = scores.shape
     heap = faiss.ResultHeap(m, k, keep_max=True)
-    heap.add_result(np.ascontiguousarray(scores, dtype=np.float32),
-                    np.ascontiguousarray(np.broadcast_to(np.arange(n, dtype=np.int64), (m, n))))
+    heap.add_result_subset(np.arange(m, dtype=np.int64), np.ascontiguousarray(scores, dtype=np.float32),
+                           np.arange(n, dtype=np.int64))  # 1-d ids: the same columns for every row
     heap.finalize()
     return heap.D, heap.I
 
