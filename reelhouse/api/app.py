@@ -176,16 +176,12 @@ def _not_found(exc: Exception) -> HTTPException:
 
 def _resolve(state: ServedState, refs: Sequence[str]) -> list[str]:
     """Video ids of ``refs`` in the state (blank references skipped, repeats once); 404 for an unknown one."""
-    from reelhouse.search.shot_lookup import UnknownTitle
+    from reelhouse.search.shot_lookup import UnknownTitle, resolve_refs
 
-    out: list[str] = []
     try:
-        for ref in refs:
-            if ref.strip() and (vid := state.resolve(ref.strip())) not in out:
-                out.append(vid)
+        return resolve_refs(state.resolve, refs)
     except UnknownTitle as exc:
         raise _not_found(exc) from None
-    return out
 
 
 def _resolve_optional(state: ServedState, titles: Sequence[str] | None) -> list[str] | None:

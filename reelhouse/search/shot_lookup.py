@@ -66,7 +66,12 @@ def resolve_titles(store: FeatureStore, refs: Iterable[str]) -> list[str]:
     Only ``ok`` titles resolve. Raises:
         UnknownTitle: a reference matching no ok title, or several (the message lists them).
     """
-    resolve = title_resolver(store)
+    return resolve_refs(title_resolver(store), refs)
+
+
+def resolve_refs(resolve: Callable[[str], str], refs: Iterable[str]) -> list[str]:
+    """Video ids of ``refs`` by ``resolve`` (one reference -> one video id, raising
+    :class:`UnknownTitle`), stripped, blank references skipped, repeats once, in first-seen order."""
     out: list[str] = []
     for ref in refs:
         ref = ref.strip()
