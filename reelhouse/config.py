@@ -95,7 +95,7 @@ class ServeConfig(StrictModel):
 
     refresh_s: float = Field(2.0, ge=0.05, le=3600)
     workers: int = Field(1, ge=1, le=64)
-    threads: int = Field(default_factory=lambda: usable_cores(), ge=1, le=256)
+    threads: int = Field(default_factory=usable_cores, ge=1, le=256)
 
 
 class ContextualTraining(StrictModel):

@@ -92,6 +92,11 @@ class ShotVectors:
         with these vectors; meant for ``n <= MATRIX_MAX``)."""
         return self.vectors @ self.vectors.T
 
+    def small_cosines(self) -> np.ndarray | None:
+        """``cosines`` where these rows are few enough to hold them (at most ``MATRIX_MAX``), else None:
+        the one place that decides whether a search reads the matrix."""
+        return self.cosines if len(self) <= MATRIX_MAX else None
+
     def title_codes(self) -> np.ndarray:
         """Each row's title as a small integer (int64, shape (n,)): equal codes, same title."""
         return np.unique(self.video_ids, return_inverse=True)[1].astype(np.int64)
@@ -169,9 +174,9 @@ def candidate_arrays(shots: ShotVectors, k: int = 10, guard: ShotVectors | None 
         return empty
     titles = shots.title_codes()
     dup = _Guard.aligned(guard, shots, dup_threshold) if guard is not None else None
-    if n <= MATRIX_MAX:
+    if (matrix := shots.small_cosines()) is not None:
         def neighbours(rows: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
-            return top_k(shots.cosines[rows], fetch)
+            return top_k(matrix[rows], fetch)
     else:
         index = build_index(shots.vectors, exact_max=exact_max)
 
@@ -304,7 +309,7 @@ def cosine_percentiles(shots: ShotVectors, cosines: np.ndarray, scope: Scope = "
     titles, idx = shots.title_codes(), shots.shot_indices
     return pair_percentiles(shots.vectors, cosines,
                             allowed=lambda i, j: _could_pair(titles, idx, i, j, min_gap, scope),
-                            matrix=shots.cosines if len(shots) <= MATRIX_MAX else None)
+                            matrix=shots.small_cosines())
 
 
 def _varied(c: CandidateArrays, ranked: np.ndarray, n: int, max_per_shot: int, n_shots: int) -> np.ndarray:
@@ -334,11 +339,10 @@ class _Guard:
     @classmethod
     def aligned(cls, guard: ShotVectors, shots: ShotVectors, threshold: float) -> _Guard:
         if guard is shots:
-            return cls(np.arange(len(shots), dtype=np.int64), shots.vectors, threshold,
-                       shots.cosines if len(shots) <= MATRIX_MAX else None)
+            return cls(np.arange(len(shots), dtype=np.int64), shots.vectors, threshold, shots.small_cosines())
         where = {key: i for i, key in enumerate(guard.keys())}
         return cls(np.asarray([where.get(key, -1) for key in shots.keys()], dtype=np.int64), guard.vectors, threshold,
-                   guard.cosines if len(guard) <= MATRIX_MAX else None)
+                   guard.small_cosines())
 
     def duplicates(self, q: np.ndarray, r: np.ndarray) -> np.ndarray:
         """For queries ``q`` (m,) and their neighbours ``r`` (m, f): pairs at or above the threshold."""
